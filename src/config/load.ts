@@ -1,0 +1,258 @@
+// Reads a wharf file: YAML with source positions, JSON Schema validation (ajv), then the
+// semantic rules. Every problem becomes a Diagnostic with file:line:col and YAML path;
+// all problems are collected, none thrown.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Diagnostic } from '../plan/plan.js';
+import { checkRules } from './rules.js';
+import type { ConnectionConfig, LoadedConfig, WharfConfig } from './types.js';
+
+export type YamlPath = (string | number)[];
+
+export interface Locator {
+  /** Position of the value at `path` (or of its key when `key` is set); nearest ancestor if absent. */
+  at(path: YamlPath, key?: boolean): { line: number; col: number };
+}
+
+export interface LoadResult {
+  loaded?: LoadedConfig;
+  diagnostics: Diagnostic[];
+}
+
+export function formatPath(p: YamlPath): string {
+  let out = '';
+  for (const seg of p) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out || '(root)';
+}
+
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const require = createRequire(import.meta.url);
+    const schema = require('../../schemas/wharf.schema.json');
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+export function loadConfigFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot read file (${code})`;
+    return { diagnostics: [{ severity: 'error', code: 'file', message: why, file, line: 1, col: 1 }] };
+  }
+  return loadConfigText(text, file);
+}
+
+export function loadConfigText(text: string, file: string): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  for (const err of doc.errors) {
+    const pos = lineCounter.linePos(err.pos[0]);
+    const dup = err.code === 'DUPLICATE_KEY';
+    diagnostics.push({
+      severity: 'error',
+      code: dup ? 'duplicate-key' : 'yaml-syntax',
+      message: dup ? 'duplicate key: each key may appear once in a mapping' : firstLine(err.message),
+      file,
+      line: pos.line,
+      col: pos.col,
+    });
+  }
+  if (diagnostics.length > 0) return { diagnostics };
+
+  const locator = makeLocator(doc.contents, lineCounter);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: firstLine((e as Error).message), file, line: 1, col: 1 }] };
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      diagnostics: [
+        { severity: 'error', code: 'schema', message: 'the file must be a mapping with at least `version: 1`', file, line: 1, col: 1 },
+      ],
+    };
+  }
+
+  const validate = schemaValidator();
+  if (!validate(data)) {
+    for (const d of mapAjvErrors(validate.errors ?? [], locator, file)) diagnostics.push(d);
+    return { diagnostics: dedupe(diagnostics) };
+  }
+  const config = data as WharfConfig;
+  const connections: Record<string, ConnectionConfig> = config.connections ?? { local: { type: 'local' } };
+  const names = Object.keys(connections);
+  const defaultConnection = config.defaultConnection ?? (names.length === 1 ? names[0]! : '');
+  for (const d of checkRules(config, connections, defaultConnection, locator)) diagnostics.push({ ...d, file });
+  const loaded: LoadedConfig = {
+    file,
+    baseDir: path.dirname(path.resolve(file)),
+    config,
+    connections,
+    defaultConnection,
+    sha256: createHash('sha256').update(text).digest('hex'),
+  };
+  diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  return { loaded, diagnostics };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out = ds.filter((d) => {
+    const k = `${d.line}:${d.col}:${d.path}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+function makeLocator(root: unknown, lc: LineCounter): Locator {
+  const pos = (n: Node | null | undefined) => {
+    const off = n?.range?.[0] ?? 0;
+    return lc.linePos(off);
+  };
+  return {
+    at(p, key = false) {
+      let node = root as Node | null;
+      let keyNode: Node | null = null;
+      for (const seg of p) {
+        if (isMap(node)) {
+          const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+          if (!pair) break;
+          keyNode = pair.key as Node;
+          node = (pair.value as Node | null) ?? keyNode;
+        } else if (isSeq(node) && typeof seg === 'number') {
+          const item = node.items[seg] as Node | undefined;
+          if (!item) break;
+          keyNode = null;
+          node = item;
+        } else {
+          break;
+        }
+      }
+      return pos(key && keyNode ? keyNode : node);
+    },
+  };
+}
+
+function pointerToPath(pointer: string): YamlPath {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+const IDENT_HELP = 'use letters, digits, _ and $, starting with a letter or _, at most 63 characters';
+
+function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagnostic[] {
+  // anyOf/oneOf wrappers repeat their branches' errors; the branch errors say more.
+  const out: Diagnostic[] = [];
+  for (const e of errors) {
+    const p = pointerToPath(e.instancePath);
+    let target = p;
+    let key = false;
+    let message: string;
+    const ref = e.schemaPath;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+        target = [...p, prop];
+        key = true;
+        const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+        const hint = suggest(prop, allowed);
+        message = `unknown key "${prop}"${hint ? ` (did you mean "${hint}"?)` : allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`;
+        break;
+      }
+      case 'required':
+        message = `missing required key "${(e.params as { missingProperty: string }).missingProperty}"`;
+        break;
+      case 'type': {
+        const t = (e.params as { type: string | string[] }).type;
+        message = `must be ${Array.isArray(t) ? t.join(' or ') : String(t).replace(/,/g, ' or ')}, got ${describe(e.data)}`;
+        break;
+      }
+      case 'enum':
+        message = `must be one of: ${[...new Set(((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => String(v).toLowerCase()))].join(', ')} (got ${describe(e.data)})`;
+        break;
+      case 'const':
+        message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+        break;
+      case 'pattern':
+        if (ref.includes('qualifiedName')) message = `invalid table reference ${JSON.stringify(e.data)}: expected schema.table, where each part must ${IDENT_HELP}`;
+        else if (ref.includes('/name/') || ref.startsWith('#/definitions/name')) message = `invalid name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
+        else if (ref.includes('column/properties/type')) message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
+        else if (ref.includes('partition')) message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
+        else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
+        break;
+      case 'minItems':
+        message = 'must not be empty';
+        break;
+      case 'minLength':
+        message = 'must not be empty';
+        break;
+      case 'propertyNames':
+        continue; // reported by the nested pattern error
+      default:
+        message = e.message ?? 'is invalid';
+    }
+    const at = loc.at(target, key);
+    out.push({ severity: 'error', code: e.keyword === 'additionalProperties' ? 'unknown-key' : 'schema', message, file, line: at.line, col: at.col, path: formatPath(target) });
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function suggest(word: string, options: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const o of options) {
+    const d = levenshtein(word.toLowerCase(), o.toLowerCase());
+    if (d < bestD) {
+      best = o;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}

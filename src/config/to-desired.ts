@@ -1,0 +1,209 @@
+// Config -> desired resources per connection, normalized exactly as providers normalize
+// what they read. Pure: `now` is an input (partitions ahead depend on the date).
+import type {
+  ColumnSpec,
+  DefaultPrivilegeResource,
+  GrantResource,
+  PartitionChild,
+  PartitionSpec,
+  Resource,
+  TableResource,
+} from '../plan/model.js';
+import { foldIdent, normalizeDefault, normalizePrivileges, normalizeType } from '../plan/normalize.js';
+import { listOf } from './rules.js';
+import type { LoadedConfig, TableConfig } from './types.js';
+
+export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource[]> {
+  const { config, defaultConnection } = loaded;
+  const byConn = new Map<string, Resource[]>();
+  for (const name of Object.keys(loaded.connections)) byConn.set(name, []);
+  const push = (conn: string, r: Resource) => byConn.get(conn)?.push(r);
+  const schemaConn = new Map<string, string>();
+
+  for (const s of config.schemas ?? []) {
+    const conn = s.connection ?? defaultConnection;
+    schemaConn.set(foldIdent(s.name), conn);
+    push(conn, {
+      kind: 'schema',
+      name: foldIdent(s.name),
+      owner: s.owner ? foldIdent(s.owner) : null,
+      prune: s.prune ?? true,
+    });
+  }
+  const tablesBySchema = new Map<string, string[]>();
+  for (const t of config.tables ?? []) {
+    const sch = foldIdent(t.schema);
+    const conn = schemaConn.get(sch) ?? defaultConnection;
+    const table = tableResource(t, now);
+    tablesBySchema.set(sch, [...(tablesBySchema.get(sch) ?? []), `${sch}.${table.name}`]);
+    push(conn, table);
+  }
+  for (const r of config.roles ?? []) {
+    push(r.connection ?? defaultConnection, {
+      kind: 'role',
+      name: foldIdent(r.name),
+      login: r.type === 'user',
+      memberOf: [...new Set((r.memberOf ?? []).map(foldIdent))].sort(),
+      passwordRef: r.password ?? null,
+    });
+  }
+
+  // Grants: one resource per (object, grantee); several entries may add to the same one.
+  const grants = new Map<string, { conn: string; g: GrantResource }>();
+  const addGrant = (conn: string, objectType: 'schema' | 'table', object: string, grantee: string, privs: string[]) => {
+    const id = `${conn}|${objectType}:${object}/${grantee}`;
+    const cur = grants.get(id);
+    const merged = [...(cur?.g.privileges ?? []), ...privs.map((p) => p.toLowerCase())];
+    grants.set(id, {
+      conn,
+      g: { kind: 'grant', objectType, object, grantee, privileges: normalizePrivileges(merged, ['all']) },
+    });
+  };
+  for (const g of config.grants ?? []) {
+    const grantees = listOf(g.to).map(foldIdent);
+    for (const grantee of grantees) {
+      if (g.schema !== undefined) {
+        const sch = foldIdent(g.schema);
+        addGrant(schemaConn.get(sch) ?? defaultConnection, 'schema', sch, grantee, g.privileges);
+      }
+      for (const t of g.tables ?? []) {
+        const key = t.split('.').map(foldIdent).join('.');
+        const sch = key.slice(0, key.indexOf('.'));
+        addGrant(schemaConn.get(sch) ?? defaultConnection, 'table', key, grantee, g.privileges);
+      }
+      if (g.allTablesInSchema !== undefined) {
+        const sch = foldIdent(g.allTablesInSchema);
+        for (const key of tablesBySchema.get(sch) ?? []) {
+          addGrant(schemaConn.get(sch) ?? defaultConnection, 'table', key, grantee, g.privileges);
+        }
+      }
+    }
+  }
+  for (const { conn, g } of grants.values()) push(conn, g);
+
+  const defaults = new Map<string, { conn: string; d: DefaultPrivilegeResource }>();
+  for (const d of config.defaultPrivileges ?? []) {
+    const sch = d.schema !== undefined ? foldIdent(d.schema) : null;
+    const conn = (sch && schemaConn.get(sch)) || defaultConnection;
+    for (const grantee of listOf(d.to).map(foldIdent)) {
+      const forRole = foldIdent(d.forRole);
+      const id = `${conn}|${forRole}/${sch ?? '*'}/${grantee}`;
+      const merged = [...(defaults.get(id)?.d.privileges ?? []), ...d.privileges.map((p) => p.toLowerCase())];
+      defaults.set(id, {
+        conn,
+        d: {
+          kind: 'default_privileges',
+          forRole,
+          schema: sch,
+          objectType: 'tables',
+          grantee,
+          privileges: normalizePrivileges(merged, ['all']),
+        },
+      });
+    }
+  }
+  for (const { conn, d } of defaults.values()) push(conn, d);
+  return byConn;
+}
+
+function tableResource(t: TableConfig, now: Date): TableResource {
+  const pk = t.primaryKey ? t.primaryKey.map(foldIdent) : null;
+  const columns: ColumnSpec[] = t.columns.map((c) => {
+    const name = foldIdent(c.name);
+    return {
+      name,
+      type: normalizeType(c.type),
+      // The engine makes primary-key columns NOT NULL whatever the file says.
+      nullable: pk?.includes(name) ? false : (c.nullable ?? true),
+      default: c.default === undefined ? null : normalizeDefault(String(c.default)),
+    };
+  });
+  const name = foldIdent(t.name);
+  let partition: PartitionSpec | null = null;
+  if (t.partition) {
+    partition = {
+      by: foldIdent(t.partition.by),
+      granularity: t.partition.granularity,
+      partitions: partitionsAhead(name, t.partition.granularity, t.partition.ahead ?? 3, t.partition.from, now),
+    };
+  }
+  return {
+    kind: 'table',
+    schema: foldIdent(t.schema),
+    name,
+    owner: t.owner ? foldIdent(t.owner) : null,
+    columns,
+    primaryKey: pk,
+    partition,
+    comment: t.comment ?? null,
+  };
+}
+
+/** Child partitions from `from` (or the current period) through `ahead` periods after now. */
+export function partitionsAhead(
+  table: string,
+  granularity: PartitionSpec['granularity'],
+  ahead: number,
+  from: string | undefined,
+  now: Date,
+): PartitionChild[] {
+  const current = periodStart(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())), granularity);
+  let start = from ? periodStart(new Date(`${from}T00:00:00Z`), granularity) : current;
+  if (start > current) start = current;
+  let end = current;
+  for (let i = 0; i <= ahead; i++) end = step(end, granularity);
+  const out: PartitionChild[] = [];
+  for (let d = start; d < end; d = step(d, granularity)) {
+    const next = step(d, granularity);
+    out.push({ name: `${table}_p${suffix(d, granularity)}`, from: iso(d), to: iso(next) });
+  }
+  return out;
+}
+
+function periodStart(d: Date, g: PartitionSpec['granularity']): Date {
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  switch (g) {
+    case 'year':
+      return new Date(Date.UTC(y, 0, 1));
+    case 'month':
+      return new Date(Date.UTC(y, m, 1));
+    case 'week': {
+      const dow = (d.getUTCDay() + 6) % 7; // Monday = 0 (ISO weeks)
+      return new Date(Date.UTC(y, m, d.getUTCDate() - dow));
+    }
+    default:
+      return new Date(Date.UTC(y, m, d.getUTCDate()));
+  }
+}
+
+function step(d: Date, g: PartitionSpec['granularity']): Date {
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  switch (g) {
+    case 'year':
+      return new Date(Date.UTC(y + 1, 0, 1));
+    case 'month':
+      return new Date(Date.UTC(y, m + 1, 1));
+    case 'week':
+      return new Date(Date.UTC(y, m, d.getUTCDate() + 7));
+    default:
+      return new Date(Date.UTC(y, m, d.getUTCDate() + 1));
+  }
+}
+
+function iso(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+function suffix(d: Date, g: PartitionSpec['granularity']): string {
+  const [y, m, day] = iso(d).split('-');
+  switch (g) {
+    case 'year':
+      return `${y}`;
+    case 'month':
+      return `${y}_${m}`;
+    default:
+      return `${y}_${m}_${day}`;
+  }
+}

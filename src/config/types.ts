@@ -1,0 +1,87 @@
+// The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json).
+// Field comments state defaults; the meaning of each field is documented in the README.
+
+export type ConnectionType = 'local' | 'postgres';
+
+export interface ConnectionConfig {
+  type: ConnectionType;
+  /** postgres: URL, may hold `${env:NAME}` references. */
+  url?: string;
+  /** local: data folder relative to the config file (default `.wharf/local`). */
+  dataDir?: string;
+  database?: string;
+}
+
+export interface SchemaConfig {
+  name: string;
+  connection?: string;
+  owner?: string;
+  prune?: boolean;
+}
+
+export interface ColumnConfig {
+  name: string;
+  type: string;
+  nullable?: boolean;
+  default?: string | number | boolean;
+}
+
+export interface TableConfig {
+  schema: string;
+  name: string;
+  kind?: 'events' | 'profiles' | 'other';
+  owner?: string;
+  comment?: string;
+  columns: ColumnConfig[];
+  primaryKey?: string[];
+  partition?: { by: string; granularity: 'day' | 'week' | 'month' | 'year'; ahead?: number; from?: string };
+}
+
+export interface RoleConfig {
+  name: string;
+  connection?: string;
+  type?: 'user' | 'group' | 'role';
+  password?: string;
+  memberOf?: string[];
+}
+
+export interface GrantConfig {
+  to: string | string[];
+  privileges: string[];
+  schema?: string;
+  tables?: string[];
+  allTablesInSchema?: string;
+}
+
+export interface DefaultPrivilegeConfig {
+  forRole: string;
+  schema?: string;
+  on?: 'tables';
+  privileges: string[];
+  to: string | string[];
+}
+
+export interface WharfConfig {
+  version: 1;
+  defaultConnection?: string;
+  connections?: Record<string, ConnectionConfig>;
+  schemas?: SchemaConfig[];
+  tables?: TableConfig[];
+  roles?: RoleConfig[];
+  grants?: GrantConfig[];
+  defaultPrivileges?: DefaultPrivilegeConfig[];
+}
+
+/** A loaded, validated file: the config plus where it came from. */
+export interface LoadedConfig {
+  file: string;
+  /** Absolute folder of the file; relative paths in the config resolve against it. */
+  baseDir: string;
+  config: WharfConfig;
+  /** Connections after defaults (an implicit `local` when the file names none). */
+  connections: Record<string, ConnectionConfig>;
+  /** The connection each resource without an explicit one belongs to. */
+  defaultConnection: string;
+  /** sha256 of the file's bytes. */
+  sha256: string;
+}

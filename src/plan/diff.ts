@@ -1,0 +1,337 @@
+// The keyed diff: desired vs live resources of one connection -> ordered changes with
+// field-level before/after, replace-vs-update decisions and destructive classification.
+// Ownership rules decide what a live object not in the file becomes: a delete (the file
+// manages it) or an "unmanaged" note (left alone). Pure: no I/O.
+import { address, assertNever, resourceId } from './address.js';
+import type {
+  ColumnSpec,
+  DefaultPrivilegeResource,
+  GrantResource,
+  Resource,
+  RoleResource,
+  SchemaResource,
+  TableResource,
+} from './model.js';
+import { isWidening, normalizePrivileges } from './normalize.js';
+import { orderChanges } from './order.js';
+import type { Change, FieldChange, UnmanagedObject } from './plan.js';
+
+export interface Capabilities {
+  /** What `ALL` expands to on this engine, per object type. */
+  allPrivileges: { schema: readonly string[]; table: readonly string[] };
+}
+
+export interface DiffInput {
+  connection: string;
+  desired: readonly Resource[];
+  live: readonly Resource[];
+  capabilities: Capabilities;
+}
+
+export interface DiffResult {
+  changes: Change[];
+  unmanaged: UnmanagedObject[];
+}
+
+interface KindDiff {
+  fields: FieldChange[];
+  replace: boolean;
+  reasons: string[];
+}
+
+export function diff(input: DiffInput): DiffResult {
+  const { connection } = input;
+  const desired = new Map(input.desired.map((r) => [resourceId(r), expandAll(r, input.capabilities)] as const));
+  const live = new Map(input.live.map((r) => [resourceId(r), r] as const));
+  const desiredOfKind = <K extends Resource['kind']>(k: K) =>
+    [...desired.values()].filter((r): r is Extract<Resource, { kind: K }> => r.kind === k);
+
+  const managedSchemas = new Map(desiredOfKind('schema').map((s) => [s.name, s]));
+  const managedRoles = new Set(desiredOfKind('role').map((r) => r.name));
+  // Schemas wharf created earlier (marker) and that left the file are managed too: they go.
+  const droppedSchemas = new Set<string>();
+  for (const r of live.values()) {
+    if (r.kind === 'schema' && r.marked && !managedSchemas.has(r.name)) droppedSchemas.add(r.name);
+  }
+
+  const changes: Change[] = [];
+  const unmanaged: UnmanagedObject[] = [];
+  const replacedTables = new Set<string>();
+  const droppedTables = new Set<string>();
+
+  // First pass: tables, because their replace/drop decides what happens to their grants.
+  for (const [id, want] of desired) {
+    if (want.kind !== 'table') continue;
+    const have = live.get(id);
+    if (have?.kind === 'table') {
+      const d = diffTable(have, want);
+      if (d.replace) replacedTables.add(id);
+    }
+  }
+
+  for (const [id, want] of desired) {
+    let have = live.get(id);
+    if (have && isOnReplacedObject(have, replacedTables)) have = undefined;
+    if (!have) {
+      changes.push(makeChange(connection, 'create', null, want, [], []));
+      continue;
+    }
+    const d = diffKind(have, want);
+    if (d.fields.length === 0 && !d.replace) continue;
+    changes.push(makeChange(connection, d.replace ? 'replace' : 'update', have, want, d.fields, d.reasons));
+  }
+
+  for (const [id, have] of live) {
+    if (desired.has(id)) continue;
+    const owned = ownership(have, managedSchemas, managedRoles, droppedSchemas);
+    if (owned === true) {
+      if (have.kind === 'table') droppedTables.add(id);
+      changes.push(makeChange(connection, 'delete', have, null, deleteFields(have), deleteReasons(have)));
+    } else {
+      unmanaged.push({ address: address(connection, have), reason: owned });
+    }
+  }
+
+  // Grants on objects that are dropped vanish with them: no separate revoke.
+  const pruned = changes.filter(
+    (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
+  );
+  return { changes: orderChanges(pruned), unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)) };
+}
+
+function expandAll(r: Resource, caps: Capabilities): Resource {
+  if (r.kind === 'grant') {
+    return { ...r, privileges: normalizePrivileges(r.privileges, caps.allPrivileges[r.objectType]) };
+  }
+  if (r.kind === 'default_privileges') {
+    return { ...r, privileges: normalizePrivileges(r.privileges, caps.allPrivileges.table) };
+  }
+  return r;
+}
+
+function objectSchema(r: GrantResource): string {
+  return r.objectType === 'schema' ? r.object : r.object.slice(0, r.object.indexOf('.'));
+}
+
+function isOnReplacedObject(r: Resource, replaced: Set<string>): boolean {
+  return r.kind === 'grant' && r.objectType === 'table' && replaced.has(r.object);
+}
+
+function isOnDroppedObject(r: Resource, tables: Set<string>, schemas: Set<string>): boolean {
+  if (r.kind === 'grant') {
+    return (r.objectType === 'table' && tables.has(r.object)) || schemas.has(objectSchema(r));
+  }
+  if (r.kind === 'table') return schemas.has(r.schema);
+  if (r.kind === 'default_privileges') return r.schema !== null && schemas.has(r.schema);
+  return false;
+}
+
+/** `true` when the file owns this live object (so it may be deleted), else why it is left alone. */
+function ownership(
+  r: Resource,
+  schemas: Map<string, SchemaResource>,
+  roles: Set<string>,
+  droppedSchemas: Set<string>,
+): true | string {
+  switch (r.kind) {
+    case 'schema':
+      return r.marked ? true : 'schema not declared in the file';
+    case 'table': {
+      if (droppedSchemas.has(r.schema)) return true;
+      const s = schemas.get(r.schema);
+      if (!s) return 'table in a schema the file does not manage';
+      return s.prune === false ? `schema ${r.schema} has prune: false` : true;
+    }
+    case 'role':
+      return r.marked ? true : 'role not declared in the file';
+    case 'grant': {
+      const sch = objectSchema(r);
+      if (!roles.has(r.grantee)) return `grantee ${r.grantee} is not a role the file manages`;
+      if (!schemas.has(sch) && !droppedSchemas.has(sch)) return `object in schema ${sch}, which the file does not manage`;
+      return true;
+    }
+    case 'default_privileges':
+      if (!roles.has(r.grantee)) return `grantee ${r.grantee} is not a role the file manages`;
+      if (r.schema !== null && !schemas.has(r.schema) && !droppedSchemas.has(r.schema)) {
+        return `schema ${r.schema} is not managed by the file`;
+      }
+      return true;
+    default:
+      return assertNever(r);
+  }
+}
+
+function makeChange(
+  connection: string,
+  action: Change['action'],
+  before: Resource | null,
+  after: Resource | null,
+  fields: FieldChange[],
+  reasons: string[],
+): Change {
+  const r = (after ?? before)!;
+  const destructive =
+    action === 'delete' || action === 'replace' || fields.some((f) => f.destructive === true);
+  return {
+    address: address(connection, r),
+    connection,
+    kind: r.kind,
+    action,
+    destructive,
+    reasons,
+    fields,
+    statements: [],
+    dependsOn: dependencies(r).map((d) => `${connection}.${d}`),
+    before,
+    after,
+  };
+}
+
+/** What a resource needs to exist first, as `kind:id`. */
+export function dependencies(r: Resource): string[] {
+  switch (r.kind) {
+    case 'schema':
+      return r.owner ? [`role:${r.owner}`] : [];
+    case 'table':
+      return [`schema:${r.schema}`, ...(r.owner ? [`role:${r.owner}`] : [])];
+    case 'role':
+      return r.memberOf.map((g) => `role:${g}`);
+    case 'grant':
+      return [`${r.objectType}:${r.object}`, `role:${r.grantee}`];
+    case 'default_privileges':
+      return [`role:${r.forRole}`, `role:${r.grantee}`, ...(r.schema ? [`schema:${r.schema}`] : [])];
+    default:
+      return assertNever(r);
+  }
+}
+
+function deleteFields(r: Resource): FieldChange[] {
+  if (r.kind === 'grant' || r.kind === 'default_privileges') {
+    return [{ path: 'privileges', before: r.privileges, after: [], destructive: true }];
+  }
+  return [];
+}
+
+function deleteReasons(r: Resource): string[] {
+  switch (r.kind) {
+    case 'table':
+      return ['table is in a schema the file manages but is not declared: dropping it loses its rows'];
+    case 'schema':
+      return ['schema was created by wharf and is no longer in the file'];
+    case 'role':
+      return ['role was created by wharf and is no longer in the file'];
+    case 'grant':
+    case 'default_privileges':
+      return ['privileges held by a managed role that the file does not declare are revoked'];
+    default:
+      return assertNever(r);
+  }
+}
+
+function diffKind(have: Resource, want: Resource): KindDiff {
+  switch (want.kind) {
+    case 'schema':
+      return diffSchema(have as SchemaResource, want);
+    case 'table':
+      return diffTable(have as TableResource, want);
+    case 'role':
+      return diffRole(have as RoleResource, want);
+    case 'grant':
+    case 'default_privileges':
+      return diffPrivileges(have as GrantResource | DefaultPrivilegeResource, want);
+    default:
+      return assertNever(want);
+  }
+}
+
+function diffSchema(have: SchemaResource, want: SchemaResource): KindDiff {
+  const fields: FieldChange[] = [];
+  if (want.owner !== null && want.owner !== have.owner) fields.push({ path: 'owner', before: have.owner, after: want.owner });
+  return { fields, replace: false, reasons: [] };
+}
+
+export function diffTable(have: TableResource, want: TableResource): KindDiff {
+  const fields: FieldChange[] = [];
+  const reasons: string[] = [];
+  const hp = have.partition;
+  const wp = want.partition;
+  if ((hp?.by ?? null) !== (wp?.by ?? null) || (hp && wp && hp.granularity !== null && hp.granularity !== wp.granularity)) {
+    fields.push({
+      path: 'partition',
+      before: hp ? { by: hp.by, granularity: hp.granularity } : null,
+      after: wp ? { by: wp.by, granularity: wp.granularity } : null,
+      destructive: true,
+    });
+    reasons.push('partitioning changed: PostgreSQL cannot re-partition a table in place, so it is dropped and re-created and its rows are lost');
+    return { fields, replace: true, reasons };
+  }
+  const hcols = new Map(have.columns.map((c) => [c.name, c]));
+  const wcols = new Map(want.columns.map((c) => [c.name, c]));
+  for (const [name, w] of wcols) {
+    const h = hcols.get(name);
+    if (!h) {
+      fields.push({ path: `columns.${name}`, before: null, after: w });
+      continue;
+    }
+    fields.push(...diffColumn(h, w));
+  }
+  for (const [name, h] of hcols) {
+    if (!wcols.has(name)) {
+      fields.push({ path: `columns.${name}`, before: h, after: null, destructive: true });
+      reasons.push(`column ${name} is dropped with its data`);
+    }
+  }
+  if (!sameList(have.primaryKey, want.primaryKey)) {
+    fields.push({ path: 'primaryKey', before: have.primaryKey, after: want.primaryKey });
+  }
+  if (want.owner !== null && want.owner !== have.owner) fields.push({ path: 'owner', before: have.owner, after: want.owner });
+  if (want.comment !== have.comment) fields.push({ path: 'comment', before: have.comment, after: want.comment });
+  if (hp && wp) {
+    // Compare by lower bound, not name, so partitions made by hand with other names count.
+    const existing = new Set(hp.partitions.map((p) => p.from));
+    const missing = wp.partitions.filter((p) => !existing.has(p.from));
+    if (missing.length > 0) {
+      fields.push({ path: 'partition.partitions', before: null, after: missing.map((p) => p.name) });
+      reasons.push(`creates ${missing.length} partition(s) ahead on ${wp.by} (${wp.granularity})`);
+    }
+  }
+  return { fields, replace: false, reasons };
+}
+
+function diffColumn(h: ColumnSpec, w: ColumnSpec): FieldChange[] {
+  const out: FieldChange[] = [];
+  if (h.type !== w.type) {
+    out.push({ path: `columns.${w.name}.type`, before: h.type, after: w.type, destructive: !isWidening(h.type, w.type) });
+  }
+  if (h.nullable !== w.nullable) out.push({ path: `columns.${w.name}.nullable`, before: h.nullable, after: w.nullable });
+  if (h.default !== w.default) out.push({ path: `columns.${w.name}.default`, before: h.default, after: w.default });
+  return out;
+}
+
+function diffRole(have: RoleResource, want: RoleResource): KindDiff {
+  const fields: FieldChange[] = [];
+  if (have.login !== want.login) fields.push({ path: 'login', before: have.login, after: want.login });
+  if (!sameList([...have.memberOf].sort(), [...want.memberOf].sort())) {
+    const lost = have.memberOf.filter((g) => !want.memberOf.includes(g));
+    fields.push({ path: 'memberOf', before: have.memberOf, after: want.memberOf, destructive: lost.length > 0 });
+  }
+  return { fields, replace: false, reasons: [] };
+}
+
+function diffPrivileges(
+  have: GrantResource | DefaultPrivilegeResource,
+  want: GrantResource | DefaultPrivilegeResource,
+): KindDiff {
+  if (sameList(have.privileges, want.privileges)) return { fields: [], replace: false, reasons: [] };
+  const lost = have.privileges.filter((p) => !want.privileges.includes(p));
+  return {
+    fields: [{ path: 'privileges', before: have.privileges, after: want.privileges, destructive: lost.length > 0 }],
+    replace: false,
+    reasons: lost.length > 0 ? [`revokes ${lost.join(', ')}`] : [],
+  };
+}
+
+function sameList(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,114 @@
+// The plan contract: versioned JSON that every renderer (text, markdown, json, ink) reads and
+// that `wharf apply plan.json` executes. Changing a field's meaning means bumping PLAN_VERSION.
+import type { Resource } from './model.js';
+
+export const PLAN_FORMAT = 'wharf-plan';
+export const PLAN_VERSION = 1;
+
+export type Action = 'create' | 'update' | 'replace' | 'delete';
+export const ACTIONS: readonly Action[] = ['create', 'update', 'replace', 'delete'];
+
+export interface FieldChange {
+  /** Dotted path inside the resource, e.g. `columns.user_id.type`. */
+  path: string;
+  before: unknown;
+  after: unknown;
+  /** True when this field change loses data or access (drop column, narrow type, revoke). */
+  destructive?: boolean;
+}
+
+export interface Statement {
+  /**
+   * The exact text that apply runs. Secrets appear only as `${env:NAME}` placeholders, which
+   * apply resolves at execution time; the resolved text is never stored or printed.
+   */
+  sql: string;
+  /** False for statements the engine refuses inside a transaction block. Default true. */
+  transactional?: boolean;
+  /**
+   * True when `sql` holds `${env:NAME}` placeholders that apply replaces with the variable's
+   * value as a quoted literal. Only statements built from validated identifiers carry it.
+   */
+  secrets?: boolean;
+}
+
+export interface Change {
+  /** `<connection>.<kind>:<id>`; unique in the plan. */
+  address: string;
+  connection: string;
+  kind: Resource['kind'];
+  action: Action;
+  destructive: boolean;
+  /** Human reasons: why replace rather than update, why destructive, mapping notes. */
+  reasons: string[];
+  fields: FieldChange[];
+  statements: Statement[];
+  /** Addresses this change must run after (creates/updates) or before (deletes). */
+  dependsOn: string[];
+  before: Resource | null;
+  after: Resource | null;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  severity: Severity;
+  code: string;
+  message: string;
+  file?: string;
+  line?: number;
+  col?: number;
+  /** YAML path, e.g. `tables[2].columns[0].type`. */
+  path?: string;
+}
+
+export interface UnmanagedObject {
+  address: string;
+  reason: string;
+}
+
+export interface ConnectionRecord {
+  type: string;
+  /** The connection as written in the file: secrets stay `${env:NAME}` references. */
+  spec: Record<string, unknown>;
+  /** Hash of the live state the plan was computed from; apply refuses the plan if it moved. */
+  fingerprint: string;
+}
+
+export interface Summary {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+  destructive: number;
+}
+
+export interface Plan {
+  format: typeof PLAN_FORMAT;
+  version: typeof PLAN_VERSION;
+  createdAt: string;
+  /** The config file the plan came from, as given on the command line. */
+  configFile: string;
+  /** Base directory for relative paths in connection specs (the config file's folder). */
+  baseDir: string;
+  connections: Record<string, ConnectionRecord>;
+  changes: Change[];
+  diagnostics: Diagnostic[];
+  unmanaged: UnmanagedObject[];
+  summary: Summary;
+  /** Approvals the plan needs before apply may run it. */
+  decisions: { destroy: boolean };
+}
+
+export function summarize(changes: readonly Change[]): Summary {
+  const s: Summary = { create: 0, update: 0, replace: 0, delete: 0, destructive: 0 };
+  for (const c of changes) {
+    s[c.action]++;
+    if (c.destructive) s.destructive++;
+  }
+  return s;
+}
+
+export function hasErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error');
+}

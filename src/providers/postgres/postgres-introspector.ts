@@ -1,0 +1,202 @@
+// Reads the live state of a PostgreSQL database in ONE catalog query: every schema and role,
+// and the tables, columns, keys, partitions, grants and default privileges of the managed
+// scope, as flat JSON arrays assembled here. Grants come from aclexplode() over the
+// catalogs, never from parsing ACL strings.
+import type { ColumnSpec, PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
+import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
+import type { LiveSnapshot, ReadScope } from '../provider.js';
+import { OWNERSHIP_MARKER } from './postgres-sql.js';
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+// $1 managed schemas, $2 managed roles, $3 ownership marker.
+export const CATALOG_QUERY = `
+WITH scope AS (
+  SELECT n.oid, n.nspname FROM pg_namespace n
+  WHERE n.nspname = ANY($1::text[]) OR obj_description(n.oid, 'pg_namespace') = $3
+),
+managed_roles AS (
+  SELECT oid FROM pg_roles WHERE rolname = ANY($2::text[]) OR shobj_description(oid, 'pg_authid') = $3
+),
+rels AS (
+  SELECT c.oid, c.relname, s.nspname, c.relowner, c.relkind
+  FROM pg_class c JOIN scope s ON s.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+)
+SELECT json_build_object(
+  'version', current_setting('server_version'),
+  'versionNum', current_setting('server_version_num')::int,
+  'schemas', (SELECT coalesce(json_agg(json_build_array(n.nspname, pg_get_userbyid(n.nspowner),
+                 coalesce(obj_description(n.oid, 'pg_namespace') = $3, false))), '[]')
+              FROM pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'),
+  'roles', (SELECT coalesce(json_agg(json_build_array(r.rolname, r.rolcanlogin,
+                 coalesce(shobj_description(r.oid, 'pg_authid') = $3, false))), '[]')
+            FROM pg_roles r WHERE r.rolname !~ '^pg_'),
+  'members', (SELECT coalesce(json_agg(json_build_array(m.rolname, g.rolname)), '[]')
+              FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
+              WHERE m.rolname !~ '^pg_' AND g.rolname !~ '^pg_'),
+  'tables', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, pg_get_userbyid(t.relowner),
+                 obj_description(t.oid, 'pg_class'), t.relkind)), '[]') FROM rels t),
+  'columns', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, a.attname,
+                  format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+                  ORDER BY t.nspname, t.relname, a.attnum), '[]')
+              FROM rels t JOIN pg_attribute a ON a.attrelid = t.oid
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE a.attnum > 0 AND NOT a.attisdropped),
+  'primaryKeys', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, con.conname,
+                      (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum))), '[]')
+                  FROM rels t JOIN pg_constraint con ON con.conrelid = t.oid AND con.contype = 'p'),
+  'partitionKeys', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, pt.partstrat, a.attname)), '[]')
+                    FROM rels t JOIN pg_partitioned_table pt ON pt.partrelid = t.oid
+                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = pt.partattrs[0]),
+  'partitions', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, ch.relname,
+                     pg_get_expr(ch.relpartbound, ch.oid))), '[]')
+                 FROM rels t JOIN pg_inherits i ON i.inhparent = t.oid JOIN pg_class ch ON ch.oid = i.inhrelid),
+  'tableGrants', (SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname,
+                      CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type))), '[]')
+                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  CROSS JOIN LATERAL aclexplode(c.relacl) a
+                  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relacl IS NOT NULL
+                    AND a.grantee <> c.relowner
+                    AND (c.relnamespace IN (SELECT oid FROM scope) OR a.grantee IN (SELECT oid FROM managed_roles))),
+  'schemaGrants', (SELECT coalesce(json_agg(json_build_array(n.nspname,
+                      CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type))), '[]')
+                   FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
+                   WHERE n.nspacl IS NOT NULL AND a.grantee <> n.nspowner
+                     AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+                     AND (n.oid IN (SELECT oid FROM scope) OR a.grantee IN (SELECT oid FROM managed_roles))),
+  'defaultPrivileges', (SELECT coalesce(json_agg(json_build_array(pg_get_userbyid(d.defaclrole),
+                      CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE d.defaclnamespace::regnamespace::text END,
+                      CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type))), '[]')
+                   FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+                   WHERE d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole)
+) AS state`;
+
+type Row<T extends unknown[]> = T;
+
+interface CatalogDoc {
+  version: string;
+  versionNum: number;
+  schemas: Row<[string, string, boolean]>[];
+  roles: Row<[string, boolean, boolean]>[];
+  members: Row<[string, string]>[];
+  tables: Row<[string, string, string, string | null, string]>[];
+  columns: Row<[string, string, string, string, boolean, string | null]>[];
+  primaryKeys: Row<[string, string, string, string[]]>[];
+  partitionKeys: Row<[string, string, string, string]>[];
+  partitions: Row<[string, string, string, string]>[];
+  tableGrants: Row<[string, string, string, string]>[];
+  schemaGrants: Row<[string, string, string]>[];
+  defaultPrivileges: Row<[string, string | null, string, string]>[];
+}
+
+export async function readPostgres(db: Queryable, scope: ReadScope): Promise<LiveSnapshot> {
+  const { rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY, [scope.schemas, scope.roles, OWNERSHIP_MARKER]);
+  const doc = rows[0]!.state;
+  return {
+    resources: assemble(doc),
+    capabilities: {
+      allPrivileges: {
+        schema: DEFAULT_ALL_PRIVILEGES.schema,
+        table: doc.versionNum >= 170000 ? [...DEFAULT_ALL_PRIVILEGES.table, 'maintain'] : DEFAULT_ALL_PRIVILEGES.table,
+      },
+    },
+    roundTrips: 1,
+    serverVersion: `PostgreSQL ${doc.version}`,
+  };
+}
+
+/** Identifiers the catalog returns are already the engine's spelling; regnamespace may quote. */
+function unquote(name: string): string {
+  return name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name;
+}
+
+export function assemble(doc: CatalogDoc): Resource[] {
+  const out: Resource[] = [];
+  for (const [name, owner, marked] of doc.schemas) out.push({ kind: 'schema', name, owner, marked });
+  const memberOf = new Map<string, string[]>();
+  for (const [m, g] of doc.members) memberOf.set(m, [...(memberOf.get(m) ?? []), g]);
+  for (const [name, login, marked] of doc.roles) {
+    out.push({ kind: 'role', name, login, memberOf: (memberOf.get(name) ?? []).sort(), passwordRef: null, marked });
+  }
+
+  const tables = new Map<string, TableResource>();
+  for (const [schema, name, owner, comment] of doc.tables) {
+    tables.set(`${schema}.${name}`, { kind: 'table', schema, name, owner, columns: [], primaryKey: null, partition: null, comment });
+  }
+  for (const [schema, table, name, type, nullable, def] of doc.columns) {
+    const col: ColumnSpec = { name, type, nullable, default: normalizeDefault(def) };
+    tables.get(`${schema}.${table}`)?.columns.push(col);
+  }
+  for (const [schema, table, conname, cols] of doc.primaryKeys) {
+    const t = tables.get(`${schema}.${table}`);
+    if (t) {
+      t.primaryKey = cols;
+      t.primaryKeyConstraint = conname;
+    }
+  }
+  const children = new Map<string, PartitionChild[]>();
+  for (const [schema, table, child, bound] of doc.partitions) {
+    const m = /FROM \('(\d{4}-\d{2}-\d{2})[^']*'\) TO \('(\d{4}-\d{2}-\d{2})[^']*'\)/.exec(bound);
+    if (!m) continue; // DEFAULT partitions and non-date bounds are not wharf's
+    const key = `${schema}.${table}`;
+    children.set(key, [...(children.get(key) ?? []), { name: child, from: m[1]!, to: m[2]! }]);
+  }
+  for (const [schema, table, strategy, column] of doc.partitionKeys) {
+    const t = tables.get(`${schema}.${table}`);
+    if (!t) continue;
+    const parts = (children.get(`${schema}.${table}`) ?? []).sort((a, b) => a.from.localeCompare(b.from));
+    t.partition = {
+      by: strategy === 'r' ? column : `${strategy}:${column}`,
+      granularity: inferGranularity(parts),
+      partitions: parts,
+    };
+  }
+  out.push(...tables.values());
+
+  const grants = new Map<string, { objectType: 'schema' | 'table'; object: string; grantee: string; privs: string[] }>();
+  const addGrant = (objectType: 'schema' | 'table', object: string, grantee: string, priv: string) => {
+    const id = `${objectType}:${object}/${grantee}`;
+    const g = grants.get(id) ?? { objectType, object, grantee, privs: [] };
+    g.privs.push(priv);
+    grants.set(id, g);
+  };
+  for (const [schema, table, grantee, priv] of doc.tableGrants) addGrant('table', `${schema}.${table}`, grantee, priv);
+  for (const [schema, grantee, priv] of doc.schemaGrants) addGrant('schema', schema, grantee, priv);
+  for (const g of grants.values()) {
+    out.push({ kind: 'grant', objectType: g.objectType, object: g.object, grantee: g.grantee, privileges: normalizePrivileges(g.privs, []) });
+  }
+  const defaults = new Map<string, { forRole: string; schema: string | null; grantee: string; privs: string[] }>();
+  for (const [forRole, schemaRaw, grantee, priv] of doc.defaultPrivileges) {
+    const schema = schemaRaw === null ? null : unquote(schemaRaw);
+    const id = `${forRole}/${schema ?? '*'}/${grantee}`;
+    const d = defaults.get(id) ?? { forRole, schema, grantee, privs: [] };
+    d.privs.push(priv);
+    defaults.set(id, d);
+  }
+  for (const d of defaults.values()) {
+    out.push({
+      kind: 'default_privileges',
+      forRole: d.forRole,
+      schema: d.schema,
+      objectType: 'tables',
+      grantee: d.grantee,
+      privileges: normalizePrivileges(d.privs, []),
+    });
+  }
+  return out;
+}
+
+function inferGranularity(parts: PartitionChild[]): PartitionSpec['granularity'] {
+  const p = parts[0];
+  if (!p) return null;
+  const days = Math.round((Date.parse(p.to) - Date.parse(p.from)) / 86_400_000);
+  if (days === 1) return 'day';
+  if (days === 7) return 'week';
+  if (days >= 28 && days <= 31) return 'month';
+  if (days >= 365 && days <= 366) return 'year';
+  return null;
+}

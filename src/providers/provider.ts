@@ -1,0 +1,50 @@
+// The contract between wharf's core and the outside world. A provider reads the live state
+// of the scope a file manages in a constant number of round trips, compiles plan changes
+// into statements (pure), and executes them. Clients are passed in, never built inside.
+import type { Capabilities } from '../plan/diff.js';
+import type { Resource } from '../plan/model.js';
+import type { Change, Statement } from '../plan/plan.js';
+
+export interface ReadScope {
+  /** Schemas the file declares on this connection. */
+  schemas: string[];
+  /** Roles the file declares on this connection. */
+  roles: string[];
+}
+
+export interface LiveSnapshot {
+  resources: Resource[];
+  capabilities: Capabilities;
+  /** Round trips the read took; a promise of the design is that it does not grow with size. */
+  roundTrips: number;
+  /** e.g. `PostgreSQL 18.0`. */
+  serverVersion: string;
+}
+
+export interface LockHandle {
+  release(): Promise<void>;
+}
+
+export interface ExecuteOptions {
+  /** Resolves a `${env:NAME}` placeholder; throws when unset. */
+  resolveSecret(name: string): string;
+}
+
+export interface WarehouseProvider {
+  readonly type: string;
+  read(scope: ReadScope): Promise<LiveSnapshot>;
+  /** Pure: the statements a change will run. */
+  compile(change: Change): Statement[];
+  /** Runs one change's statements atomically where the engine allows. */
+  execute(change: Change, options: ExecuteOptions): Promise<void>;
+  /** Waits up to `timeoutMs` for the warehouse-wide apply lock; throws LockTimeoutError. */
+  lock(holder: string, timeoutMs: number): Promise<LockHandle>;
+  close(): Promise<void>;
+}
+
+export class LockTimeoutError extends Error {
+  constructor(readonly holder: string) {
+    super(`another apply holds the lock: ${holder}`);
+    this.name = 'LockTimeoutError';
+  }
+}
