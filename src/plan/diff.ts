@@ -41,8 +41,19 @@ interface KindDiff {
 
 export function diff(input: DiffInput): DiffResult {
   const { connection } = input;
-  const desired = new Map(input.desired.map((r) => [resourceId(r), expandAll(r, input.capabilities)] as const));
-  const live = new Map(input.live.map((r) => [resourceId(r), r] as const));
+  const live = new Map(input.live.map((r) => [keyOf(r), r] as const));
+  // An owner holds every privilege on its object; the engine lists no grant for it, so a
+  // declared grant to the owner is already satisfied and must not show as a change.
+  const ownerOf = new Map<string, string>();
+  for (const r of [...input.live, ...input.desired]) {
+    if ((r.kind === 'schema' || r.kind === 'table') && r.owner) ownerOf.set(keyOf(r), r.owner);
+  }
+  const desired = new Map(
+    input.desired
+      .filter((r) => !(r.kind === 'grant' && ownerOf.get(`${r.objectType}:${r.object}`) === r.grantee))
+      .filter((r) => !(r.kind === 'default_privileges' && r.forRole === r.grantee))
+      .map((r) => [keyOf(r), expandAll(r, input.capabilities)] as const),
+  );
   const desiredOfKind = <K extends Resource['kind']>(k: K) =>
     [...desired.values()].filter((r): r is Extract<Resource, { kind: K }> => r.kind === k);
 
@@ -65,7 +76,7 @@ export function diff(input: DiffInput): DiffResult {
     const have = live.get(id);
     if (have?.kind === 'table') {
       const d = diffTable(have, want);
-      if (d.replace) replacedTables.add(id);
+      if (d.replace) replacedTables.add(resourceId(want));
     }
   }
 
@@ -85,7 +96,7 @@ export function diff(input: DiffInput): DiffResult {
     if (desired.has(id)) continue;
     const owned = ownership(have, managedSchemas, managedRoles, droppedSchemas);
     if (owned === true) {
-      if (have.kind === 'table') droppedTables.add(id);
+      if (have.kind === 'table') droppedTables.add(resourceId(have));
       changes.push(makeChange(connection, 'delete', have, null, deleteFields(have), deleteReasons(have)));
     } else {
       unmanaged.push({ address: address(connection, have), reason: owned });
@@ -97,6 +108,11 @@ export function diff(input: DiffInput): DiffResult {
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
   return { changes: orderChanges(pruned), unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)) };
+}
+
+/** Map key: ids are unique per kind only (a schema and a role may share a name). */
+function keyOf(r: Resource): string {
+  return `${r.kind}:${resourceId(r)}`;
 }
 
 function expandAll(r: Resource, caps: Capabilities): Resource {

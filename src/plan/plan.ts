@@ -71,8 +71,14 @@ export interface ConnectionRecord {
   type: string;
   /** The connection as written in the file: secrets stay `${env:NAME}` references. */
   spec: Record<string, unknown>;
-  /** Hash of the live state the plan was computed from; apply refuses the plan if it moved. */
+  /** What the provider read: the schemas and roles the file declares on this connection. */
+  scope: { schemas: string[]; roles: string[] };
+  /** `kind:id` of every live resource the plan depends on (managed or about to be created). */
+  watch: string[];
+  /** Hash of those resources as read; apply re-reads and refuses the plan if it moved. */
   fingerprint: string;
+  /** Server the plan was computed against, e.g. `PostgreSQL 18.1`. */
+  server: string;
 }
 
 export interface Summary {

@@ -33,12 +33,11 @@ export class StatementError extends Error {
 }
 
 export class PostgresProvider implements WarehouseProvider {
-  readonly type: string = 'postgres';
-
   /** `client` is connected by the caller; `connectLock` opens a second session for the lock. */
   constructor(
     private readonly client: pg.Client,
     private readonly connectLock: () => Promise<pg.Client>,
+    readonly type: 'postgres' | 'local' = 'postgres',
   ) {}
 
   read(scope: ReadScope): Promise<LiveSnapshot> {

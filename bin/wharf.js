@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// wharf's executable: runs the compiled CLI. `npm ci` builds dist/ through the prepare script.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('wharf is not built yet: run `npm run build` (npm ci does it for you).\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A leaked handle must never keep a finished command alive.
+setTimeout(() => process.exit(code), 1000).unref();

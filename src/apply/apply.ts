@@ -1,0 +1,102 @@
+// Executes a plan: checks approvals and secrets, takes each connection's apply lock, refuses
+// a stale plan, then runs the changes in order, each atomically. Stops at the first failure
+// and reports every change as done, failed or not run. Progress goes out through hooks that
+// the text output and the UI both consume.
+import { envNames, MissingEnvError } from '../config/env.js';
+import { fingerprint } from '../plan/fingerprint.js';
+import { type Change, hasErrors, type Plan } from '../plan/plan.js';
+import type { LockHandle, WarehouseProvider } from '../providers/provider.js';
+
+export type ChangeStatus = 'done' | 'failed' | 'not run';
+
+export interface ChangeResult {
+  address: string;
+  action: Change['action'];
+  status: ChangeStatus;
+  error?: { message: string; sql?: string; detail?: string };
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  results: ChangeResult[];
+}
+
+export interface ApplyHooks {
+  onChangeStart?(change: Change, index: number, total: number): void;
+  onChangeEnd?(result: ChangeResult, index: number, total: number): void;
+}
+
+export interface ApplyOptions {
+  allowDestroy: boolean;
+  lockTimeoutMs: number;
+  /** Names the lock holder for other processes, e.g. `wharf apply (alice@laptop pid 42)`. */
+  holder: string;
+  env?: NodeJS.ProcessEnv;
+  hooks?: ApplyHooks;
+}
+
+/** A refusal before anything ran: nothing was changed. */
+export class ApplyRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApplyRefused';
+  }
+}
+
+export async function applyPlan(plan: Plan, providers: Map<string, WarehouseProvider>, options: ApplyOptions): Promise<ApplyResult> {
+  const env = options.env ?? process.env;
+  if (hasErrors(plan.diagnostics)) throw new ApplyRefused('the plan has errors; fix them and plan again');
+  const destructive = plan.changes.filter((c) => c.destructive);
+  if (destructive.length > 0 && !options.allowDestroy) {
+    throw new ApplyRefused(
+      `the plan has ${destructive.length} destructive change(s); re-run with --allow-destroy to apply them:\n${destructive.map((c) => `  ${c.action} ${c.address}`).join('\n')}`,
+    );
+  }
+  const missing = new Set<string>();
+  for (const c of plan.changes) for (const st of c.statements) if (st.secrets) for (const n of envNames(st.sql)) if (env[n] === undefined) missing.add(n);
+  if (missing.size > 0) throw new MissingEnvError([...missing].sort(), 'apply');
+
+  const used = [...new Set(plan.changes.map((c) => c.connection))].sort();
+  const locks: LockHandle[] = [];
+  try {
+    for (const name of used) {
+      const p = providers.get(name);
+      if (!p) throw new ApplyRefused(`connection ${name} is not open`);
+      locks.push(await p.lock(options.holder, options.lockTimeoutMs));
+    }
+    for (const name of used) {
+      const rec = plan.connections[name]!;
+      const snap = await providers.get(name)!.read(rec.scope);
+      const now = fingerprint(snap.resources, new Set(rec.watch));
+      if (now !== rec.fingerprint) {
+        throw new ApplyRefused(`the plan is stale: the live state of connection ${name} changed since the plan was made; run wharf plan again`);
+      }
+    }
+    const results: ChangeResult[] = plan.changes.map((c) => ({ address: c.address, action: c.action, status: 'not run' }));
+    const total = plan.changes.length;
+    for (let i = 0; i < total; i++) {
+      const change = plan.changes[i]!;
+      options.hooks?.onChangeStart?.(change, i, total);
+      const result = results[i]!;
+      try {
+        await providers.get(change.connection)!.execute(change, {
+          resolveSecret: (n) => {
+            const v = env[n];
+            if (v === undefined) throw new MissingEnvError([n], change.address);
+            return v;
+          },
+        });
+        result.status = 'done';
+      } catch (e) {
+        const err = e as Error & { sql?: string; detail?: string };
+        result.status = 'failed';
+        result.error = { message: err.message, ...(err.sql ? { sql: err.sql } : {}), ...(err.detail ? { detail: err.detail } : {}) };
+      }
+      options.hooks?.onChangeEnd?.(result, i, total);
+      if (result.status === 'failed') break;
+    }
+    return { ok: results.every((r) => r.status === 'done'), results };
+  } finally {
+    for (const l of locks.reverse()) await l.release();
+  }
+}

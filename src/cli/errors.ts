@@ -1,0 +1,37 @@
+// Turns any thrown error into one clear line for the user. Stack traces only with
+// WHARF_DEBUG=1: they help us, not the person running wharf.
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const KNOWN = new Set([
+  'UsageError',
+  'ApplyRefused',
+  'MissingEnvError',
+  'ConnectError',
+  'LockTimeoutError',
+  'LocalServerError',
+  'PlanFileError',
+  'StatementError',
+]);
+
+export function formatError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const debug = process.env.WHARF_DEBUG ? `\n${e.stack ?? ''}` : '';
+  if (KNOWN.has(e.name)) {
+    const sql = (e as { sql?: string }).sql;
+    return `${e.message}${sql ? `\n  while running: ${sql}` : ''}${debug}`;
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
+    return `cannot reach the server: ${e.message}${debug}`;
+  }
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return `the database refused: ${e.message}${debug}`;
+  }
+  return `${e.message} (unexpected; run with WHARF_DEBUG=1 for details)${debug}`;
+}

@@ -1,0 +1,294 @@
+// The CLI: a thin router from flags to library calls, renderers and exit codes.
+// Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present.
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { type ApplyResult, applyPlan } from '../apply/apply.js';
+import { planConfig } from '../commands/plan.js';
+import { readPlanFile } from '../commands/plan-file.js';
+import { loadConfigFile } from '../config/load.js';
+import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
+import { hasErrors, type Plan } from '../plan/plan.js';
+import { type OpenedConnection, openConnection } from '../providers/connect.js';
+import type { WarehouseProvider } from '../providers/provider.js';
+import { renderPlanMarkdown } from '../render/markdown.js';
+import { COLOR, PLAIN, renderApplyResult, renderDiagnostics, renderPlanText, type Style } from '../render/text.js';
+import { formatError, UsageError } from './errors.js';
+
+export const VERSION = '0.1.0';
+
+const USAGE = `wharf — warehouse sharing as code
+
+Usage:
+  wharf validate [-f wharf.yaml] [--json]
+  wharf plan     [-f wharf.yaml] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]
+  wharf apply    [-f wharf.yaml | plan.json] [--auto-approve] [--allow-destroy] [--lock-timeout 30s]
+  wharf drift    [-f wharf.yaml] [--json] [-v]
+  wharf show     plan.json [--json | --markdown]
+
+Options:
+  -f, --file FILE        config file (default wharf.yaml)
+  --out FILE             plan: save the plan for a later "wharf apply FILE"
+  --json                 machine-readable output (the plan contract, see README)
+  --markdown             plan/show: Markdown for pull-request comments
+  --detailed-exitcode    plan: exit 2 when there are changes
+  --auto-approve         apply: do not ask for confirmation
+  --allow-destroy        apply: allow drops, revokes and data-losing replaces
+  --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s)
+  -v, --verbose          list unmanaged objects that were left alone
+  --no-color             plain output (also NO_COLOR=1)
+  -h, --help             this text
+  --version              print the version
+
+Exit codes: 0 ok / no changes, 1 error, 2 changes (plan --detailed-exitcode) or drift.
+`;
+
+interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+const cleanups = new Set<() => Promise<void>>();
+
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    io.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  const { values: v, positionals } = parsed;
+  const style: Style = v['no-color'] || process.env.NO_COLOR || !io.stdout.isTTY ? PLAIN : COLOR;
+  const estyle: Style = v['no-color'] || process.env.NO_COLOR || !(io.stderr as { isTTY?: boolean }).isTTY ? PLAIN : COLOR;
+  if (v.version) {
+    io.stdout.write(`wharf ${VERSION}\n`);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (v.help || !command || command === 'help') {
+    io.stdout.write(USAGE);
+    return command || v.help ? 0 : 1;
+  }
+  const ctx: Ctx = { v, args, io, style, estyle };
+  try {
+    switch (command) {
+      case 'validate':
+        return cmdValidate(ctx);
+      case 'plan':
+        return await cmdPlan(ctx, false);
+      case 'drift':
+        return await cmdPlan(ctx, true);
+      case 'apply':
+        return await cmdApply(ctx);
+      case 'show':
+        return cmdShow(ctx);
+      default:
+        throw new UsageError(`unknown command "${command}"; see wharf --help`);
+    }
+  } catch (e) {
+    io.stderr.write(`${estyle.red('error')}: ${formatError(e)}\n`);
+    return 1;
+  } finally {
+    for (const c of cleanups) await c().catch(() => {});
+    cleanups.clear();
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      file: { type: 'string', short: 'f' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      markdown: { type: 'boolean' },
+      'detailed-exitcode': { type: 'boolean' },
+      'auto-approve': { type: 'boolean' },
+      'allow-destroy': { type: 'boolean' },
+      'lock-timeout': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+interface Ctx {
+  v: Values;
+  args: string[];
+  io: Io;
+  style: Style;
+  estyle: Style;
+}
+
+/** Loads and validates the config; prints diagnostics; returns undefined on errors. */
+function load(ctx: Ctx): LoadedConfig | undefined {
+  const file = ctx.v.file ?? 'wharf.yaml';
+  const { loaded, diagnostics } = loadConfigFile(file);
+  const lines = renderDiagnostics(diagnostics, ctx.estyle);
+  if (lines.length) ctx.io.stderr.write(`${lines.join('\n')}\n`);
+  if (!loaded || hasErrors(diagnostics)) {
+    const n = diagnostics.filter((d) => d.severity === 'error').length;
+    ctx.io.stderr.write(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was changed.\n`);
+    return undefined;
+  }
+  return loaded;
+}
+
+function cmdValidate(ctx: Ctx): number {
+  const file = ctx.v.file ?? 'wharf.yaml';
+  if (ctx.v.json) {
+    const { diagnostics } = loadConfigFile(file);
+    ctx.io.stdout.write(`${JSON.stringify({ valid: !hasErrors(diagnostics), diagnostics }, null, 2)}\n`);
+    return hasErrors(diagnostics) ? 1 : 0;
+  }
+  const loaded = load(ctx);
+  if (!loaded) return 1;
+  const c = loaded.config;
+  const counts = [
+    [c.schemas?.length ?? 0, 'schema'],
+    [c.tables?.length ?? 0, 'table'],
+    [c.roles?.length ?? 0, 'role'],
+    [c.grants?.length ?? 0, 'grant'],
+    [c.defaultPrivileges?.length ?? 0, 'default privilege'],
+  ] as const;
+  ctx.io.stdout.write(`${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`);
+  return 0;
+}
+
+async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
+  const loaded = load(ctx);
+  if (!loaded) return 1;
+  const run = await planConfig(loaded);
+  cleanups.add(run.close);
+  const plan = run.plan;
+  await run.close();
+  if (ctx.v.out && !drift) {
+    writeFileSync(ctx.v.out, `${JSON.stringify(plan, null, 2)}\n`);
+  }
+  if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  else if (ctx.v.markdown && !drift) ctx.io.stdout.write(renderPlanMarkdown(plan));
+  else {
+    const title = drift ? 'Drift: the live state differs from the file. Apply would make these changes:' : undefined;
+    let text = renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose, ...(title ? { title } : {}) });
+    if (drift && plan.changes.length === 0) text = text.replace('No changes. The live state matches the file.', 'No drift. The live state matches the file.');
+    ctx.io.stdout.write(text);
+    if (ctx.v.out && !drift) ctx.io.stdout.write(`\nSaved the plan to ${ctx.v.out}. Apply it with: wharf apply ${ctx.v.out}\n`);
+  }
+  if (hasErrors(plan.diagnostics)) return 1;
+  if ((drift || ctx.v['detailed-exitcode']) && plan.changes.length > 0) return 2;
+  return 0;
+}
+
+async function cmdApply(ctx: Ctx): Promise<number> {
+  const lockTimeoutMs = parseDuration(ctx.v['lock-timeout'] ?? '0s');
+  const saved = ctx.args[0];
+  let plan: Plan;
+  let conns: Map<string, OpenedConnection>;
+  if (saved) {
+    if (ctx.v.file) throw new UsageError('give either a saved plan or -f, not both');
+    plan = readPlanFile(saved);
+    conns = new Map();
+    cleanups.add(async () => {
+      for (const c of conns.values()) await c.close();
+    });
+    for (const [name, rec] of Object.entries(plan.connections)) {
+      if (!plan.changes.some((c) => c.connection === name)) continue;
+      conns.set(name, await openConnection(name, rec.spec as unknown as ConnectionConfig, plan.baseDir));
+    }
+    ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+  } else {
+    const loaded = load(ctx);
+    if (!loaded) return 1;
+    const run = await planConfig(loaded);
+    cleanups.add(run.close);
+    plan = run.plan;
+    conns = run.connections;
+    ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+    if (hasErrors(plan.diagnostics)) return 1;
+    if (plan.changes.length === 0) return 0;
+    if (!ctx.v['auto-approve']) {
+      if (!ctx.io.stdin.isTTY || process.env.CI) {
+        throw new UsageError('not a terminal: apply needs --auto-approve, or a saved plan (wharf plan --out plan.json; wharf apply plan.json)');
+      }
+      if (plan.summary.destructive > 0 && !ctx.v['allow-destroy']) {
+        throw new UsageError(`the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`);
+      }
+      const ok = await confirm(ctx, 'Apply these changes? Only "yes" is accepted: ');
+      if (!ok) {
+        ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+        return 1;
+      }
+    }
+  }
+  if (plan.changes.length === 0) {
+    ctx.io.stdout.write('Nothing to apply.\n');
+    return 0;
+  }
+  const providers = new Map<string, WarehouseProvider>([...conns].map(([n, c]) => [n, c.provider]));
+  const holder = `wharf apply (${safeUser()}@${os.hostname()} pid ${process.pid})`;
+  const progress = !ctx.v.json;
+  const result: ApplyResult = await applyPlan(plan, providers, {
+    allowDestroy: Boolean(ctx.v['allow-destroy']),
+    lockTimeoutMs,
+    holder,
+    hooks: progress
+      ? {
+          onChangeEnd: (r, i, total) => {
+            const tag = r.status === 'done' ? ctx.style.green('done') : ctx.style.red(r.status);
+            ctx.io.stdout.write(`[${i + 1}/${total}] ${r.address}: ${tag}\n`);
+          },
+        }
+      : {},
+  });
+  if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else ctx.io.stdout.write(renderApplyResult(result, ctx.style));
+  return result.ok ? 0 : 1;
+}
+
+function cmdShow(ctx: Ctx): number {
+  const file = ctx.args[0];
+  if (!file) throw new UsageError('show needs a plan file: wharf show plan.json');
+  const plan = readPlanFile(file);
+  if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan));
+  else ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+  return 0;
+}
+
+async function confirm(ctx: Ctx, question: string): Promise<boolean> {
+  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
+  try {
+    return (await rl.question(question)).trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new UsageError(`invalid duration "${s}": use e.g. 500ms, 30s, 5m`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function readJsonFile(file: string): unknown {
+  return JSON.parse(readFileSync(path.resolve(file), 'utf8'));
+}

@@ -1,0 +1,69 @@
+// `wharf plan` as a library function: open the connections the file uses, read each live
+// state once, and build the plan. The caller owns the returned connections (apply reuses
+// them) and must close them.
+import { toDesired } from '../config/to-desired.js';
+import type { LoadedConfig } from '../config/types.js';
+import { buildPlan, type ConnectionInput } from '../plan/build.js';
+import type { Resource } from '../plan/model.js';
+import type { Plan } from '../plan/plan.js';
+import { type OpenedConnection, openConnection } from '../providers/connect.js';
+
+export interface PlanRun {
+  plan: Plan;
+  connections: Map<string, OpenedConnection>;
+  /** Round trips spent reading live state, per connection. */
+  roundTrips: Record<string, number>;
+  close(): Promise<void>;
+}
+
+export interface PlanOptions {
+  now?: Date;
+  open?: typeof openConnection;
+}
+
+export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}): Promise<PlanRun> {
+  const now = options.now ?? new Date();
+  const open = options.open ?? openConnection;
+  const desired = toDesired(loaded, now);
+  const connections = new Map<string, OpenedConnection>();
+  const close = async () => {
+    for (const c of connections.values()) await c.close();
+    connections.clear();
+  };
+  const inputs: ConnectionInput[] = [];
+  const roundTrips: Record<string, number> = {};
+  try {
+    for (const [name, resources] of desired) {
+      if (resources.length === 0) continue; // do not start or reach a connection nothing uses
+      const cfg = loaded.connections[name]!;
+      const conn = await open(name, cfg, loaded.baseDir);
+      connections.set(name, conn);
+      const scope = scopeOf(resources);
+      const snap = await conn.provider.read(scope);
+      roundTrips[name] = snap.roundTrips;
+      inputs.push({
+        name,
+        type: cfg.type,
+        spec: { ...cfg },
+        scope,
+        desired: resources,
+        live: snap.resources,
+        capabilities: snap.capabilities,
+        server: snap.serverVersion,
+        compile: (ch) => conn.provider.compile(ch),
+      });
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const plan = buildPlan({ configFile: loaded.file, baseDir: loaded.baseDir, now, connections: inputs, diagnostics: [] });
+  return { plan, connections, roundTrips, close };
+}
+
+export function scopeOf(resources: readonly Resource[]): { schemas: string[]; roles: string[] } {
+  return {
+    schemas: resources.flatMap((r) => (r.kind === 'schema' ? [r.name] : [])).sort(),
+    roles: resources.flatMap((r) => (r.kind === 'role' ? [r.name] : [])).sort(),
+  };
+}

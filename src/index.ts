@@ -1,0 +1,15 @@
+// wharf as a library: everything the CLI does is a function here.
+export { type ApplyOptions, type ApplyResult, ApplyRefused, applyPlan, type ChangeResult } from './apply/apply.js';
+export { type PlanRun, planConfig } from './commands/plan.js';
+export { readPlanFile } from './commands/plan-file.js';
+export { loadConfigFile, loadConfigText } from './config/load.js';
+export { toDesired } from './config/to-desired.js';
+export type { LoadedConfig, WharfConfig } from './config/types.js';
+export { buildPlan } from './plan/build.js';
+export { diff } from './plan/diff.js';
+export type { Action, Change, Diagnostic, Plan, Statement } from './plan/plan.js';
+export { PLAN_FORMAT, PLAN_VERSION } from './plan/plan.js';
+export { openConnection } from './providers/connect.js';
+export { acquireLocalServer } from './providers/local/local-server.js';
+export { renderPlanMarkdown } from './render/markdown.js';
+export { renderPlanText } from './render/text.js';

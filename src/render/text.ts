@@ -1,0 +1,127 @@
+// Plan -> terminal text. Reads only the plan contract, so `wharf show plan.json` prints the
+// same thing `wharf plan` did.
+import type { ApplyResult } from '../apply/apply.js';
+import type { Action, Change, Diagnostic, Plan } from '../plan/plan.js';
+
+export interface Style {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const wrap = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
+export const COLOR: Style = {
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+  cyan: wrap(36, 39),
+  dim: wrap(2, 22),
+  bold: wrap(1, 22),
+};
+const id = (s: string) => s;
+export const PLAIN: Style = { red: id, green: id, yellow: id, cyan: id, dim: id, bold: id };
+
+const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-' };
+
+function actionColor(a: Action, st: Style): (s: string) => string {
+  return a === 'create' ? st.green : a === 'update' ? st.yellow : st.red;
+}
+
+export interface TextOptions {
+  style: Style;
+  verbose?: boolean;
+  /** Include each change's statements (default true). */
+  statements?: boolean;
+  title?: string;
+}
+
+export function renderPlanText(plan: Plan, opts: TextOptions): string {
+  const st = opts.style;
+  const out: string[] = [];
+  out.push(...renderDiagnostics(plan.diagnostics, st));
+  for (const [name, c] of Object.entries(plan.connections)) {
+    out.push(st.dim(`Read ${name} (${c.type}, ${c.server}).`));
+  }
+  if (plan.changes.length === 0) {
+    out.push('', st.green('No changes. The live state matches the file.'));
+  } else {
+    out.push('', opts.title ?? 'wharf will make these changes, in this order:', '');
+    for (const c of plan.changes) out.push(...renderChange(c, opts));
+  }
+  if (opts.verbose && plan.unmanaged.length > 0) {
+    out.push('', st.dim(`Unmanaged (left alone, ${plan.unmanaged.length}):`));
+    for (const u of plan.unmanaged) out.push(st.dim(`  ${u.address}  (${u.reason})`));
+  } else if (plan.unmanaged.length > 0) {
+    out.push('', st.dim(`${plan.unmanaged.length} unmanaged object(s) left alone; --verbose lists them.`));
+  }
+  out.push('', summaryLine(plan, st));
+  if (plan.summary.destructive > 0) {
+    out.push(st.red(`${plan.summary.destructive} destructive change(s): apply needs --allow-destroy.`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function summaryLine(plan: Plan, st: Style = PLAIN): string {
+  const s = plan.summary;
+  if (plan.changes.length === 0) return st.bold('Plan: no changes.');
+  return st.bold(
+    `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete${s.destructive ? ` (${s.destructive} destructive)` : ''}.`,
+  );
+}
+
+function renderChange(c: Change, opts: TextOptions): string[] {
+  const st = opts.style;
+  const color = actionColor(c.action, st);
+  const out = [`  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}`];
+  for (const r of c.reasons) out.push(`        ${st.dim(`# ${r}`)}`);
+  for (const f of c.fields) {
+    const mark = f.before === null || f.before === undefined ? st.green('+') : f.after === null || f.after === undefined ? st.red('-') : st.yellow('~');
+    const val = (v: unknown) => (v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v));
+    let text: string;
+    if (f.before === null || f.before === undefined) text = `${f.path}: ${val(f.after)}`;
+    else if (f.after === null || f.after === undefined) text = `${f.path}: ${val(f.before)}`;
+    else text = `${f.path}: ${val(f.before)} → ${val(f.after)}`;
+    out.push(`        ${mark} ${text}${f.destructive ? st.red('  (destructive)') : ''}`);
+  }
+  if (opts.statements !== false) {
+    for (const s of c.statements) {
+      const lines = s.sql.split('\n');
+      out.push(...lines.map((l, i) => `        ${st.dim(i === 0 ? '│' : '│')} ${st.cyan(l)}${i === lines.length - 1 ? st.cyan(';') : ''}`));
+    }
+  }
+  return out;
+}
+
+export function renderDiagnostics(diags: readonly Diagnostic[], st: Style): string[] {
+  return diags.map((d) => {
+    const where = d.file ? `${d.file}:${d.line ?? 1}:${d.col ?? 1}` : '';
+    const sev = d.severity === 'error' ? st.red('error') : d.severity === 'warning' ? st.yellow('warning') : st.dim('info');
+    return [where, d.path ?? '', `${sev}: ${d.message}`].filter(Boolean).join('  ');
+  });
+}
+
+export function renderApplyResult(result: ApplyResult, st: Style): string {
+  const out: string[] = [];
+  const counts = { done: 0, failed: 0, 'not run': 0 };
+  for (const r of result.results) counts[r.status]++;
+  if (!result.ok) {
+    out.push('', st.red('Apply failed. Status per change:'));
+    for (const r of result.results) {
+      const tag = r.status === 'done' ? st.green('done   ') : r.status === 'failed' ? st.red('failed ') : st.dim('not run');
+      out.push(`  ${tag}  ${r.address}`);
+      if (r.error) {
+        out.push(`           ${st.red(r.error.message)}`);
+        if (r.error.detail) out.push(`           ${r.error.detail}`);
+        if (r.error.sql) out.push(`           ${st.dim('while running:')} ${st.cyan(r.error.sql.split('\n').join(' '))}`);
+      }
+    }
+    out.push('', 'Changes marked done are committed; run wharf plan to see exactly what remains.');
+  }
+  out.push(
+    st.bold(`Apply ${result.ok ? 'complete' : 'stopped'}: ${counts.done} done, ${counts.failed} failed, ${counts['not run']} not run.`),
+  );
+  return `${out.join('\n')}\n`;
+}
