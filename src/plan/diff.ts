@@ -137,7 +137,6 @@ function isOnDroppedObject(r: Resource, tables: Set<string>, schemas: Set<string
   if (r.kind === 'grant') {
     return (r.objectType === 'table' && tables.has(r.object)) || schemas.has(objectSchema(r));
   }
-  if (r.kind === 'table') return schemas.has(r.schema);
   if (r.kind === 'default_privileges') return r.schema !== null && schemas.has(r.schema);
   return false;
 }

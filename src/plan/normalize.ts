@@ -60,7 +60,7 @@ export function normalizeType(raw: string): string {
     array += '[]';
     t = t.slice(0, -2).trim();
   }
-  const m = /^([a-z_ ]+?)\s*(\(([^)]*)\))?(\s+with(out)? time zone)?$/.exec(t);
+  const m = /^([a-z][a-z0-9_ ]*?)\s*(\(([^)]*)\))?(\s+with(out)? time zone)?$/.exec(t);
   if (!m) return t + array;
   const base = m[1]!.trim();
   const mods = m[3]?.split(',').map((s) => s.trim()) ?? null;

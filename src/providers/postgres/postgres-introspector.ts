@@ -5,20 +5,20 @@
 import type { ColumnSpec, PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
 import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
 import type { LiveSnapshot, ReadScope } from '../provider.js';
-import { OWNERSHIP_MARKER } from './postgres-sql.js';
+import { OWNERSHIP_MARKER, roleMarker } from './postgres-sql.js';
 
 export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
 }
 
-// $1 managed schemas, $2 managed roles, $3 ownership marker.
+// $1 managed schemas, $2 managed roles, $3 schema ownership marker, $4 role ownership marker.
 export const CATALOG_QUERY = `
 WITH scope AS (
   SELECT n.oid, n.nspname FROM pg_namespace n
   WHERE n.nspname = ANY($1::text[]) OR obj_description(n.oid, 'pg_namespace') = $3
 ),
 managed_roles AS (
-  SELECT oid FROM pg_roles WHERE rolname = ANY($2::text[]) OR shobj_description(oid, 'pg_authid') = $3
+  SELECT oid FROM pg_roles WHERE rolname = ANY($2::text[]) OR shobj_description(oid, 'pg_authid') = $4
 ),
 rels AS (
   SELECT c.oid, c.relname, s.nspname, c.relowner, c.relkind
@@ -32,7 +32,7 @@ SELECT json_build_object(
                  coalesce(obj_description(n.oid, 'pg_namespace') = $3, false))), '[]')
               FROM pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'),
   'roles', (SELECT coalesce(json_agg(json_build_array(r.rolname, r.rolcanlogin,
-                 coalesce(shobj_description(r.oid, 'pg_authid') = $3, false))), '[]')
+                 coalesce(shobj_description(r.oid, 'pg_authid') = $4, false))), '[]')
             FROM pg_roles r WHERE r.rolname !~ '^pg_'),
   'members', (SELECT coalesce(json_agg(json_build_array(m.rolname, g.rolname)), '[]')
               FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
@@ -93,8 +93,13 @@ interface CatalogDoc {
   defaultPrivileges: Row<[string, string | null, string, string]>[];
 }
 
-export async function readPostgres(db: Queryable, scope: ReadScope): Promise<LiveSnapshot> {
-  const { rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY, [scope.schemas, scope.roles, OWNERSHIP_MARKER]);
+export async function readPostgres(db: Queryable, database: string, scope: ReadScope): Promise<LiveSnapshot> {
+  const { rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY, [
+    scope.schemas,
+    scope.roles,
+    OWNERSHIP_MARKER,
+    roleMarker(database),
+  ]);
   const doc = rows[0]!.state;
   return {
     resources: assemble(doc),

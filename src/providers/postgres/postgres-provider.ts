@@ -40,12 +40,17 @@ export class PostgresProvider implements WarehouseProvider {
     readonly type: 'postgres' | 'local' = 'postgres',
   ) {}
 
+  /** The database this session is connected to (roles are marked with it). */
+  get database(): string {
+    return this.client.database ?? 'postgres';
+  }
+
   read(scope: ReadScope): Promise<LiveSnapshot> {
-    return readPostgres(this.client, scope);
+    return readPostgres(this.client, this.database, scope);
   }
 
   compile(change: Change): Statement[] {
-    return compilePostgres(change);
+    return compilePostgres(change, { database: this.database });
   }
 
   async execute(change: Change, options: ExecuteOptions): Promise<void> {

@@ -13,18 +13,31 @@ import type {
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
 import { quoteIdent as qi, quoteLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
 
-/** Comment wharf puts on schemas and roles it creates, so it may drop them once they leave the file. */
+/** Comment wharf puts on schemas it creates, so it may drop them once they leave the file. */
 export const OWNERSHIP_MARKER = 'managed by wharf';
 
-export function compilePostgres(change: Change): Statement[] {
+/**
+ * Roles are shared by every database of a server, so their marker names the database whose
+ * file created them: a file for another database never claims (and never drops) them.
+ */
+export function roleMarker(database: string): string {
+  return `${OWNERSHIP_MARKER} (database ${database})`;
+}
+
+export interface CompileContext {
+  /** The database the connection points at. */
+  database: string;
+}
+
+export function compilePostgres(change: Change, ctx: CompileContext): Statement[] {
   const { before, after } = change;
   switch (change.action) {
     case 'create':
-      return create(after!);
+      return create(after!, ctx);
     case 'delete':
       return drop(before!);
     case 'replace':
-      return [...drop(before!), ...create(after!)];
+      return [...drop(before!), ...create(after!, ctx)];
     case 'update':
       return update(before!, after!, change.fields);
     default:
@@ -34,7 +47,7 @@ export function compilePostgres(change: Change): Statement[] {
 
 const s = (sql: string): Statement => ({ sql });
 
-function create(r: Resource): Statement[] {
+function create(r: Resource, ctx: CompileContext): Statement[] {
   switch (r.kind) {
     case 'schema':
       return [
@@ -44,7 +57,7 @@ function create(r: Resource): Statement[] {
     case 'table':
       return createTable(r);
     case 'role':
-      return createRole(r);
+      return createRole(r, ctx);
     case 'grant':
       return [grantSql('GRANT', r, r.privileges)];
     case 'default_privileges':
@@ -97,11 +110,11 @@ function createPartition(t: TableResource, p: PartitionChild): Statement {
   );
 }
 
-function createRole(r: RoleResource): Statement[] {
+function createRole(r: RoleResource, ctx: CompileContext): Statement[] {
   const opts = [r.login ? 'LOGIN' : 'NOLOGIN'];
   if (r.passwordRef) opts.push(`PASSWORD ${r.passwordRef}`);
   const out: Statement[] = [{ sql: `CREATE ROLE ${qi(r.name)} ${opts.join(' ')}`, ...(r.passwordRef ? { secrets: true } : {}) }];
-  out.push(s(`COMMENT ON ROLE ${qi(r.name)} IS ${ql(OWNERSHIP_MARKER)}`));
+  out.push(s(`COMMENT ON ROLE ${qi(r.name)} IS ${ql(roleMarker(ctx.database))}`));
   for (const g of r.memberOf) out.push(s(`GRANT ${qi(g)} TO ${qi(r.name)}`));
   return out;
 }

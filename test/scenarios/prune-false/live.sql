@@ -1,0 +1,3 @@
+CREATE SCHEMA heap;
+CREATE TABLE heap.pageviews (user_id bigint, time timestamp);
+CREATE TABLE heap.sessions (user_id bigint, time timestamp);
