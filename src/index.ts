@@ -1,5 +1,11 @@
 // wharf as a library: everything the CLI does is a function here.
-export { type ApplyOptions, type ApplyResult, ApplyRefused, applyPlan, type ChangeResult } from './apply/apply.js';
+export {
+  type ApplyOptions,
+  ApplyRefused,
+  type ApplyResult,
+  applyPlan,
+  type ChangeResult,
+} from './apply/apply.js';
 export { type PlanRun, planConfig } from './commands/plan.js';
 export { readPlanFile } from './commands/plan-file.js';
 export { loadConfigFile, loadConfigText } from './config/load.js';

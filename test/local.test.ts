@@ -15,7 +15,11 @@ const BIN = path.join(ROOT, 'bin', 'wharf.js');
 let work: string;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')]);
+  execFileSync(process.execPath, [
+    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    path.join(ROOT, 'tsconfig.build.json'),
+  ]);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-local-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'quickstart.yaml'), path.join(work, 'quickstart.yaml'));
 });
@@ -26,7 +30,11 @@ afterAll(() => {
 async function wharf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, NO_COLOR: '1', WHARF_LOCAL_PG_BIN: process.env.WHARF_TEST_PG_BIN ?? '' };
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: work, env, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      cwd: work,
+      env,
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -36,7 +44,9 @@ async function wharf(...args: string[]): Promise<{ code: number; stdout: string;
 
 function serverPid(): number | null {
   try {
-    const pid = Number(fs.readFileSync(path.join(work, '.wharf', 'local', 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const pid = Number(
+      fs.readFileSync(path.join(work, '.wharf', 'local', 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
     process.kill(pid, 0);
     return pid;
   } catch {
@@ -61,10 +71,16 @@ describe('embedded warehouse (type: local)', () => {
 
   it('a concurrent process reuses the running server, and the last one out stops it', async () => {
     // This test holds a lease as a "first process" would.
-    const held = await acquireLocalServer({ dir: path.join(work, '.wharf', 'local'), binDir: process.env.WHARF_TEST_PG_BIN || undefined });
+    const held = await acquireLocalServer({
+      dir: path.join(work, '.wharf', 'local'),
+      binDir: process.env.WHARF_TEST_PG_BIN || undefined,
+    });
     const pid = serverPid();
     expect(pid).not.toBeNull();
-    const [a, b] = await Promise.all([wharf('plan', '-f', 'quickstart.yaml', '--json'), wharf('drift', '-f', 'quickstart.yaml')]);
+    const [a, b] = await Promise.all([
+      wharf('plan', '-f', 'quickstart.yaml', '--json'),
+      wharf('drift', '-f', 'quickstart.yaml'),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(JSON.parse(a.stdout).changes).toEqual([]);
     expect(serverPid()).toBe(pid); // same server, still up: we still hold our lease

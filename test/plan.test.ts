@@ -3,22 +3,60 @@ import { describe, expect, it } from 'vitest';
 import { partitionsAhead } from '../src/config/to-desired.js';
 import { buildPlan } from '../src/plan/build.js';
 import { type Capabilities, diff } from '../src/plan/diff.js';
-import type { ColumnSpec, GrantResource, Resource, RoleResource, SchemaResource, TableResource } from '../src/plan/model.js';
+import type {
+  ColumnSpec,
+  GrantResource,
+  Resource,
+  RoleResource,
+  SchemaResource,
+  TableResource,
+} from '../src/plan/model.js';
 import { isWidening, normalizeDefault, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
 import { renderPlanMarkdown } from '../src/render/markdown.js';
 import { PLAIN, renderPlanText } from '../src/render/text.js';
 
 const CAPS: Capabilities = {
-  allPrivileges: { schema: ['usage', 'create'], table: ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger'] },
+  allPrivileges: {
+    schema: ['usage', 'create'],
+    table: ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger'],
+  },
 };
 
-const schema = (name: string, extra: Partial<SchemaResource> = {}): SchemaResource => ({ kind: 'schema', name, owner: null, ...extra });
-const col = (name: string, type = 'bigint', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ name, type, nullable: true, default: null, ...extra });
+const schema = (name: string, extra: Partial<SchemaResource> = {}): SchemaResource => ({
+  kind: 'schema',
+  name,
+  owner: null,
+  ...extra,
+});
+const col = (name: string, type = 'bigint', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  name,
+  type,
+  nullable: true,
+  default: null,
+  ...extra,
+});
 const table = (id: string, columns: ColumnSpec[], extra: Partial<TableResource> = {}): TableResource => {
   const [s, n] = id.split('.') as [string, string];
-  return { kind: 'table', schema: s, name: n, owner: null, columns, primaryKey: null, partition: null, comment: null, ...extra };
+  return {
+    kind: 'table',
+    schema: s,
+    name: n,
+    owner: null,
+    columns,
+    primaryKey: null,
+    partition: null,
+    comment: null,
+    ...extra,
+  };
 };
-const role = (name: string, extra: Partial<RoleResource> = {}): RoleResource => ({ kind: 'role', name, login: false, memberOf: [], passwordRef: null, ...extra });
+const role = (name: string, extra: Partial<RoleResource> = {}): RoleResource => ({
+  kind: 'role',
+  name,
+  login: false,
+  memberOf: [],
+  passwordRef: null,
+  ...extra,
+});
 const grant = (object: string, grantee: string, privileges: string[]): GrantResource => ({
   kind: 'grant',
   objectType: object.includes('.') ? 'table' : 'schema',
@@ -26,8 +64,10 @@ const grant = (object: string, grantee: string, privileges: string[]): GrantReso
   grantee,
   privileges,
 });
-const run = (desired: Resource[], live: Resource[]) => diff({ connection: 'w', desired, live, capabilities: CAPS });
-const summary = (r: ReturnType<typeof run>) => r.changes.map((c) => `${c.action} ${c.address}${c.destructive ? ' !' : ''}`);
+const run = (desired: Resource[], live: Resource[]) =>
+  diff({ connection: 'w', desired, live, capabilities: CAPS });
+const summary = (r: ReturnType<typeof run>) =>
+  r.changes.map((c) => `${c.action} ${c.address}${c.destructive ? ' !' : ''}`);
 
 describe('normalization', () => {
   it.each([
@@ -98,7 +138,11 @@ describe('normalization', () => {
   });
 
   it('privileges: lower case, de-duplicated, fixed order, ALL expanded with the engine list', () => {
-    expect(normalizePrivileges(['SELECT', 'usage', 'select', 'INSERT'], [])).toEqual(['select', 'insert', 'usage']);
+    expect(normalizePrivileges(['SELECT', 'usage', 'select', 'INSERT'], [])).toEqual([
+      'select',
+      'insert',
+      'usage',
+    ]);
     expect(normalizePrivileges(['ALL'], ['select', 'insert'])).toEqual(['select', 'insert']);
     expect(normalizePrivileges(['all privileges'], ['usage', 'create'])).toEqual(['usage', 'create']);
   });
@@ -119,15 +163,28 @@ describe('partitions ahead', () => {
     expect(p[0]).toEqual({ name: 'e_p2024', from: '2024-01-01', to: '2025-01-01' });
   });
   it('weeks start on Monday; days are single days', () => {
-    expect(partitionsAhead('w', 'week', 0, undefined, now)).toEqual([{ name: 'w_p2026_11_23', from: '2026-11-23', to: '2026-11-30' }]);
-    expect(partitionsAhead('d', 'day', 1, undefined, now).map((p) => p.from)).toEqual(['2026-11-23', '2026-11-24']);
+    expect(partitionsAhead('w', 'week', 0, undefined, now)).toEqual([
+      { name: 'w_p2026_11_23', from: '2026-11-23', to: '2026-11-30' },
+    ]);
+    expect(partitionsAhead('d', 'day', 1, undefined, now).map((p) => p.from)).toEqual([
+      '2026-11-23',
+      '2026-11-24',
+    ]);
   });
 });
 
 describe('diff', () => {
   it('creates in dependency order: roles, schemas, tables, then grants', () => {
-    const r = run([grant('s.t', 'v', ['select']), table('s.t', [col('id')]), schema('s', { owner: 'v' }), role('v')], []);
-    expect(summary(r)).toEqual(['create w.role:v', 'create w.schema:s', 'create w.table:s.t', 'create w.grant:table:s.t/v']);
+    const r = run(
+      [grant('s.t', 'v', ['select']), table('s.t', [col('id')]), schema('s', { owner: 'v' }), role('v')],
+      [],
+    );
+    expect(summary(r)).toEqual([
+      'create w.role:v',
+      'create w.schema:s',
+      'create w.table:s.t',
+      'create w.grant:table:s.t/v',
+    ]);
   });
 
   it('orders roles by membership, whatever their names', () => {
@@ -137,14 +194,31 @@ describe('diff', () => {
 
   it('runs deletes first, in reverse dependency order', () => {
     const marked = schema('old', { marked: true });
-    const r = run([schema('s')], [schema('s'), marked, table('old.t', [col('id')]), role('gone', { marked: true }), grant('old', 'gone', ['usage'])]);
+    const r = run(
+      [schema('s')],
+      [
+        schema('s'),
+        marked,
+        table('old.t', [col('id')]),
+        role('gone', { marked: true }),
+        grant('old', 'gone', ['usage']),
+      ],
+    );
     expect(summary(r)).toEqual(['delete w.table:old.t !', 'delete w.schema:old !', 'delete w.role:gone !']);
   });
 
   it('never deletes what the file does not manage, and lists it as unmanaged', () => {
     const r = run(
       [schema('s'), role('v')],
-      [schema('s'), schema('public'), role('postgres'), role('v'), table('other.t', [col('id')]), grant('s', 'someone', ['usage']), grant('other', 'v', ['usage'])],
+      [
+        schema('s'),
+        schema('public'),
+        role('postgres'),
+        role('v'),
+        table('other.t', [col('id')]),
+        grant('s', 'someone', ['usage']),
+        grant('other', 'v', ['usage']),
+      ],
     );
     expect(r.changes).toEqual([]);
     expect(r.unmanaged.map((u) => u.address)).toEqual([
@@ -158,13 +232,19 @@ describe('diff', () => {
 
   it('drops undeclared tables in a managed schema unless prune is false', () => {
     const live = [schema('s'), table('s.t', [col('id')]), table('s.extra', [col('id')])];
-    expect(summary(run([schema('s'), table('s.t', [col('id')])], live))).toEqual(['delete w.table:s.extra !']);
+    expect(summary(run([schema('s'), table('s.t', [col('id')])], live))).toEqual([
+      'delete w.table:s.extra !',
+    ]);
     expect(summary(run([schema('s', { prune: false }), table('s.t', [col('id')])], live))).toEqual([]);
   });
 
   it('column changes are field-level, and only data loss is destructive', () => {
     const live = table('s.t', [col('id', 'integer'), col('name', 'character varying(64)'), col('gone')]);
-    const want = table('s.t', [col('id', 'bigint'), col('name', 'character varying(16)'), col('added', 'text')]);
+    const want = table('s.t', [
+      col('id', 'bigint'),
+      col('name', 'character varying(16)'),
+      col('added', 'text'),
+    ]);
     const [c] = run([schema('s'), want], [schema('s'), live]).changes;
     expect(c?.action).toBe('update');
     expect(c?.destructive).toBe(true);
@@ -181,7 +261,13 @@ describe('diff', () => {
     const want = [
       schema('s'),
       role('v'),
-      table('s.t', [col('ts', 'date')], { partition: { by: 'ts', granularity: 'month', partitions: [{ name: 't_p2026_11', from: '2026-11-01', to: '2026-12-01' }] } }),
+      table('s.t', [col('ts', 'date')], {
+        partition: {
+          by: 'ts',
+          granularity: 'month',
+          partitions: [{ name: 't_p2026_11', from: '2026-11-01', to: '2026-12-01' }],
+        },
+      }),
       grant('s.t', 'v', ['select']),
     ];
     const r = run(want, live);
@@ -193,18 +279,28 @@ describe('diff', () => {
     const live = [schema('s'), role('v'), grant('s', 'v', ['usage', 'create'])];
     const less = run([schema('s'), role('v'), grant('s', 'v', ['usage'])], live).changes[0]!;
     expect([less.action, less.destructive]).toEqual(['update', true]);
-    const more = run([schema('s'), role('v'), grant('s', 'v', ['usage', 'create', 'select'])], live).changes[0]!;
+    const more = run([schema('s'), role('v'), grant('s', 'v', ['usage', 'create', 'select'])], live)
+      .changes[0]!;
     expect([more.action, more.destructive]).toEqual(['update', false]);
   });
 
   it('ALL is expanded with the engine capability, so it converges with what the engine reports', () => {
-    const live = [schema('s'), role('v'), grant('s.t', 'v', CAPS.allPrivileges.table as string[]), table('s.t', [col('id')])];
-    expect(run([schema('s'), role('v'), table('s.t', [col('id')]), grant('s.t', 'v', ['all'])], live).changes).toEqual([]);
+    const live = [
+      schema('s'),
+      role('v'),
+      grant('s.t', 'v', CAPS.allPrivileges.table as string[]),
+      table('s.t', [col('id')]),
+    ];
+    expect(
+      run([schema('s'), role('v'), table('s.t', [col('id')]), grant('s.t', 'v', ['all'])], live).changes,
+    ).toEqual([]);
   });
 
   it('a grant to the object owner is satisfied by ownership', () => {
     const live = [schema('s', { owner: 'v' }), role('v')];
-    expect(run([schema('s', { owner: 'v' }), role('v'), grant('s', 'v', ['usage', 'create'])], live).changes).toEqual([]);
+    expect(
+      run([schema('s', { owner: 'v' }), role('v'), grant('s', 'v', ['usage', 'create'])], live).changes,
+    ).toEqual([]);
   });
 
   it('schemas and roles may share a name', () => {
@@ -213,9 +309,18 @@ describe('diff', () => {
 
   it('missing partitions ahead are created; existing ones with other names are recognised by bound', () => {
     const parts = (names: [string, string][]) => names.map(([name, from]) => ({ name, from, to: 'x' }));
-    const live = table('s.e', [col('ts', 'date')], { partition: { by: 'ts', granularity: 'month', partitions: parts([['handmade', '2026-11-01']]) } });
+    const live = table('s.e', [col('ts', 'date')], {
+      partition: { by: 'ts', granularity: 'month', partitions: parts([['handmade', '2026-11-01']]) },
+    });
     const want = table('s.e', [col('ts', 'date')], {
-      partition: { by: 'ts', granularity: 'month', partitions: parts([['e_p2026_11', '2026-11-01'], ['e_p2026_12', '2026-12-01']]) },
+      partition: {
+        by: 'ts',
+        granularity: 'month',
+        partitions: parts([
+          ['e_p2026_11', '2026-11-01'],
+          ['e_p2026_12', '2026-12-01'],
+        ]),
+      },
     });
     const c = run([schema('s'), want], [schema('s'), live]).changes[0]!;
     expect(c.fields).toEqual([{ path: 'partition.partitions', before: null, after: ['e_p2026_12'] }]);
@@ -262,7 +367,19 @@ describe('plan contract and renderers', () => {
         baseDir: '/',
         now: new Date(0),
         diagnostics: [],
-        connections: [{ name: 'w', type: 'postgres', spec: {}, scope: { schemas: [], roles: [] }, desired: [schema('s')], live, capabilities: CAPS, server: '', compile: () => [] }],
+        connections: [
+          {
+            name: 'w',
+            type: 'postgres',
+            spec: {},
+            scope: { schemas: [], roles: [] },
+            desired: [schema('s')],
+            live,
+            capabilities: CAPS,
+            server: '',
+            compile: () => [],
+          },
+        ],
       }).connections.w!.fingerprint;
     const base = again([schema('s')]);
     expect(again([schema('s'), schema('public')])).toBe(base);

@@ -16,7 +16,10 @@ import { startTestServer, type TestServer } from './support/pg.js';
 
 const ROOT = path.join(import.meta.dirname, 'scenarios');
 const NOW = new Date('2026-11-23T12:00:00Z');
-const scenarios = fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory()).sort();
+const scenarios = fs
+  .readdirSync(ROOT)
+  .filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory())
+  .sort();
 
 let pg: TestServer;
 beforeAll(async () => {
@@ -27,7 +30,7 @@ afterAll(async () => {
 });
 
 /** The plan's changes in golden form; the random database name reads as <db>. */
-export function goldenChanges(plan: Plan, db = '\u0000') {
+function goldenChanges(plan: Plan, db = '\u0000') {
   return plan.changes.map((c) => ({
     address: c.address,
     action: c.action,
@@ -48,7 +51,9 @@ describe('golden scenarios', () => {
       const dir = path.join(ROOT, name);
       const db = await pg.createDatabase('scn');
       const admin = await pg.client(db);
-      const rolesBefore = new Set((await admin.query('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname as string));
+      const rolesBefore = new Set(
+        (await admin.query('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname as string),
+      );
       try {
         await admin.query(fs.readFileSync(path.join(dir, 'live.sql'), 'utf8'));
         process.env.WHARF_SCENARIO_URL = pg.rawUrl(db);
@@ -64,7 +69,11 @@ describe('golden scenarios', () => {
           }
           expect(actual).toEqual(JSON.parse(fs.readFileSync(goldenFile, 'utf8')));
           const providers = new Map([...first.connections].map(([n, c]) => [n, c.provider]));
-          const result = await applyPlan(first.plan, providers, { allowDestroy: true, lockTimeoutMs: 5000, holder: 'scenario test' });
+          const result = await applyPlan(first.plan, providers, {
+            allowDestroy: true,
+            lockTimeoutMs: 5000,
+            holder: 'scenario test',
+          });
           expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
         } finally {
           await first.close();

@@ -32,7 +32,10 @@ async function exampleOnTestServer(name: string): Promise<{ file: string; db: st
   process.env[env] = pg.rawUrl(db);
   const text = fs
     .readFileSync(path.join(EXAMPLES, name), 'utf8')
-    .replace(/connections:\n(?:\s+.*\n)+?(?=\n\S)/, `connections:\n  warehouse:\n    type: postgres\n    url: \${env:${env}}\n`);
+    .replace(
+      /connections:\n(?:\s+.*\n)+?(?=\n\S)/,
+      `connections:\n  warehouse:\n    type: postgres\n    url: \${env:${env}}\n`,
+    );
   const file = path.join(work, `${db}.yaml`);
   fs.writeFileSync(file, text);
   return { file, db };
@@ -43,7 +46,10 @@ async function writeConfig(body: string): Promise<{ file: string; db: string }> 
   const env = `WHARF_URL_${db.toUpperCase()}`;
   process.env[env] = pg.rawUrl(db);
   const file = path.join(work, `${db}.yaml`);
-  fs.writeFileSync(file, `version: 1\nconnections:\n  warehouse:\n    type: postgres\n    url: \${env:${env}}\n${body}`);
+  fs.writeFileSync(
+    file,
+    `version: 1\nconnections:\n  warehouse:\n    type: postgres\n    url: \${env:${env}}\n${body}`,
+  );
   return { file, db };
 }
 
@@ -81,7 +87,9 @@ describe('examples converge on a real server', () => {
 describe('secrets', () => {
   it('never appear in plan output, plan files or the JSON contract', async () => {
     process.env.SECRET_VENDOR_PW = 'pw-that-must-not-leak';
-    const { file } = await writeConfig(`roles:\n  - name: sec_vendor\n    type: user\n    password: \${env:SECRET_VENDOR_PW}\n`);
+    const { file } = await writeConfig(
+      `roles:\n  - name: sec_vendor\n    type: user\n    password: \${env:SECRET_VENDOR_PW}\n`,
+    );
     const planFile = path.join(work, 'secret-plan.json');
     const text = await runCli(['plan', '-f', file, '--out', planFile]);
     const json = await runCli(['plan', '-f', file, '--json']);
@@ -154,7 +162,9 @@ grants:
       expect.objectContaining({ path: 'columns.event_name', before: null }),
     ]);
     expect(Object.keys(byAddr).some((a) => a.includes('drift_outsider'))).toBe(false);
-    expect(report.unmanaged.map((u: { address: string }) => u.address)).toContain('warehouse.grant:table:share.events/drift_outsider');
+    expect(report.unmanaged.map((u: { address: string }) => u.address)).toContain(
+      'warehouse.grant:table:share.events/drift_outsider',
+    );
     expect(report.summary).toMatchObject({ create: 1, update: 1, delete: 0 });
 
     const human = await runCli(['drift', '-f', file]);
@@ -193,9 +203,13 @@ grants:
     const refused = await runCli(['apply', '-f', file, '--auto-approve']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('--allow-destroy');
-    expect((await c.query(`SELECT has_table_privilege('extra_vendor', 's.t', 'DELETE') AS d`)).rows[0].d).toBe(true);
+    expect(
+      (await c.query(`SELECT has_table_privilege('extra_vendor', 's.t', 'DELETE') AS d`)).rows[0].d,
+    ).toBe(true);
     expect((await runCli(['apply', '-f', file, '--auto-approve', '--allow-destroy'])).code).toBe(0);
-    expect((await c.query(`SELECT has_table_privilege('extra_vendor', 's.t', 'DELETE') AS d`)).rows[0].d).toBe(false);
+    expect(
+      (await c.query(`SELECT has_table_privilege('extra_vendor', 's.t', 'DELETE') AS d`)).rows[0].d,
+    ).toBe(false);
     await c.end();
   });
 });
@@ -225,7 +239,9 @@ defaultPrivileges:
     const alice = await pg.client(db, 'dp_alice', 'analyst-pw-1');
     const { rows } = await alice.query('SELECT user_id FROM heap_data.pageviews');
     expect(rows).toEqual([{ user_id: '1296' }]);
-    await expect(alice.query('INSERT INTO heap_data.pageviews VALUES (2, now())')).rejects.toThrow(/permission denied/);
+    await expect(alice.query('INSERT INTO heap_data.pageviews VALUES (2, now())')).rejects.toThrow(
+      /permission denied/,
+    );
     await alice.end();
   });
 });
@@ -301,7 +317,9 @@ tables:
     expect(r.stdout).toContain('function no_such_function() does not exist');
     expect(r.stdout).toContain('CREATE TABLE "mid"."b_broken"');
     const again = await runCli(['plan', '-f', file, '--json']);
-    const remaining = JSON.parse(again.stdout).changes.map((c: { address: string; action: string }) => `${c.action} ${c.address}`);
+    const remaining = JSON.parse(again.stdout).changes.map(
+      (c: { address: string; action: string }) => `${c.action} ${c.address}`,
+    );
     expect(remaining).toEqual(['create warehouse.table:mid.b_broken', 'create warehouse.table:mid.c_later']);
   });
 

@@ -43,7 +43,11 @@ export class ApplyRefused extends Error {
   }
 }
 
-export async function applyPlan(plan: Plan, providers: Map<string, WarehouseProvider>, options: ApplyOptions): Promise<ApplyResult> {
+export async function applyPlan(
+  plan: Plan,
+  providers: Map<string, WarehouseProvider>,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
   const env = options.env ?? process.env;
   if (hasErrors(plan.diagnostics)) throw new ApplyRefused('the plan has errors; fix them and plan again');
   const destructive = plan.changes.filter((c) => c.destructive);
@@ -53,7 +57,9 @@ export async function applyPlan(plan: Plan, providers: Map<string, WarehouseProv
     );
   }
   const missing = new Set<string>();
-  for (const c of plan.changes) for (const st of c.statements) if (st.secrets) for (const n of envNames(st.sql)) if (env[n] === undefined) missing.add(n);
+  for (const c of plan.changes)
+    for (const st of c.statements)
+      if (st.secrets) for (const n of envNames(st.sql)) if (env[n] === undefined) missing.add(n);
   if (missing.size > 0) throw new MissingEnvError([...missing].sort(), 'apply');
 
   const used = [...new Set(plan.changes.map((c) => c.connection))].sort();
@@ -69,10 +75,16 @@ export async function applyPlan(plan: Plan, providers: Map<string, WarehouseProv
       const snap = await providers.get(name)!.read(rec.scope);
       const now = fingerprint(snap.resources, new Set(rec.watch));
       if (now !== rec.fingerprint) {
-        throw new ApplyRefused(`the plan is stale: the live state of connection ${name} changed since the plan was made; run wharf plan again`);
+        throw new ApplyRefused(
+          `the plan is stale: the live state of connection ${name} changed since the plan was made; run wharf plan again`,
+        );
       }
     }
-    const results: ChangeResult[] = plan.changes.map((c) => ({ address: c.address, action: c.action, status: 'not run' }));
+    const results: ChangeResult[] = plan.changes.map((c) => ({
+      address: c.address,
+      action: c.action,
+      status: 'not run',
+    }));
     const total = plan.changes.length;
     for (let i = 0; i < total; i++) {
       const change = plan.changes[i]!;
@@ -90,7 +102,11 @@ export async function applyPlan(plan: Plan, providers: Map<string, WarehouseProv
       } catch (e) {
         const err = e as Error & { sql?: string; detail?: string };
         result.status = 'failed';
-        result.error = { message: err.message, ...(err.sql ? { sql: err.sql } : {}), ...(err.detail ? { detail: err.detail } : {}) };
+        result.error = {
+          message: err.message,
+          ...(err.sql ? { sql: err.sql } : {}),
+          ...(err.detail ? { detail: err.detail } : {}),
+        };
       }
       options.hooks?.onChangeEnd?.(result, i, total);
       if (result.status === 'failed') break;

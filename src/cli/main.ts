@@ -14,7 +14,14 @@ import { hasErrors, type Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
-import { COLOR, PLAIN, renderApplyResult, renderDiagnostics, renderPlanText, type Style } from '../render/text.js';
+import {
+  COLOR,
+  PLAIN,
+  renderApplyResult,
+  renderDiagnostics,
+  renderPlanText,
+  type Style,
+} from '../render/text.js';
 import { formatError, UsageError } from './errors.js';
 
 export const VERSION = '0.1.0';
@@ -63,7 +70,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   }
   const { values: v, positionals } = parsed;
   const style: Style = v['no-color'] || process.env.NO_COLOR || !io.stdout.isTTY ? PLAIN : COLOR;
-  const estyle: Style = v['no-color'] || process.env.NO_COLOR || !(io.stderr as { isTTY?: boolean }).isTTY ? PLAIN : COLOR;
+  const estyle: Style =
+    v['no-color'] || process.env.NO_COLOR || !(io.stderr as { isTTY?: boolean }).isTTY ? PLAIN : COLOR;
   if (v.version) {
     io.stdout.write(`wharf ${VERSION}\n`);
     return 0;
@@ -160,7 +168,9 @@ function cmdValidate(ctx: Ctx): number {
     [c.grants?.length ?? 0, 'grant'],
     [c.defaultPrivileges?.length ?? 0, 'default privilege'],
   ] as const;
-  ctx.io.stdout.write(`${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`);
+  ctx.io.stdout.write(
+    `${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`,
+  );
   return 0;
 }
 
@@ -177,11 +187,22 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else if (ctx.v.markdown && !drift) ctx.io.stdout.write(renderPlanMarkdown(plan));
   else {
-    const title = drift ? 'Drift: the live state differs from the file. Apply would make these changes:' : undefined;
-    let text = renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose, ...(title ? { title } : {}) });
-    if (drift && plan.changes.length === 0) text = text.replace('No changes. The live state matches the file.', 'No drift. The live state matches the file.');
+    const title = drift
+      ? 'Drift: the live state differs from the file. Apply would make these changes:'
+      : undefined;
+    let text = renderPlanText(plan, {
+      style: ctx.style,
+      verbose: ctx.v.verbose,
+      ...(title ? { title } : {}),
+    });
+    if (drift && plan.changes.length === 0)
+      text = text.replace(
+        'No changes. The live state matches the file.',
+        'No drift. The live state matches the file.',
+      );
     ctx.io.stdout.write(text);
-    if (ctx.v.out && !drift) ctx.io.stdout.write(`\nSaved the plan to ${ctx.v.out}. Apply it with: wharf apply ${ctx.v.out}\n`);
+    if (ctx.v.out && !drift)
+      ctx.io.stdout.write(`\nSaved the plan to ${ctx.v.out}. Apply it with: wharf apply ${ctx.v.out}\n`);
   }
   if (hasErrors(plan.diagnostics)) return 1;
   if ((drift || ctx.v['detailed-exitcode']) && plan.changes.length > 0) return 2;
@@ -217,10 +238,14 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     if (plan.changes.length === 0) return 0;
     if (!ctx.v['auto-approve']) {
       if (!ctx.io.stdin.isTTY || process.env.CI) {
-        throw new UsageError('not a terminal: apply needs --auto-approve, or a saved plan (wharf plan --out plan.json; wharf apply plan.json)');
+        throw new UsageError(
+          'not a terminal: apply needs --auto-approve, or a saved plan (wharf plan --out plan.json; wharf apply plan.json)',
+        );
       }
       if (plan.summary.destructive > 0 && !ctx.v['allow-destroy']) {
-        throw new UsageError(`the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`);
+        throw new UsageError(
+          `the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`,
+        );
       }
       const ok = await confirm(ctx, 'Apply these changes? Only "yes" is accepted: ');
       if (!ok) {

@@ -16,7 +16,9 @@ export function readPlanFile(file: string): Plan {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new PlanFileError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file'}`);
+    throw new PlanFileError(
+      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file'}`,
+    );
   }
   let data: unknown;
   try {
@@ -25,9 +27,12 @@ export function readPlanFile(file: string): Plan {
     throw new PlanFileError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const p = data as Partial<Plan>;
-  if (p?.format !== PLAN_FORMAT) throw new PlanFileError(`${file}: not a wharf plan (missing "format": "${PLAN_FORMAT}")`);
+  if (p?.format !== PLAN_FORMAT)
+    throw new PlanFileError(`${file}: not a wharf plan (missing "format": "${PLAN_FORMAT}")`);
   if (p.version !== PLAN_VERSION) {
-    throw new PlanFileError(`${file}: plan format version ${String(p.version)} is not supported by this wharf (expects ${PLAN_VERSION}); plan again`);
+    throw new PlanFileError(
+      `${file}: plan format version ${String(p.version)} is not supported by this wharf (expects ${PLAN_VERSION}); plan again`,
+    );
   }
   if (!Array.isArray(p.changes) || typeof p.connections !== 'object' || p.connections === null) {
     throw new PlanFileError(`${file}: malformed plan (changes or connections missing)`);

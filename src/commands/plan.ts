@@ -57,7 +57,13 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     await close();
     throw e;
   }
-  const plan = buildPlan({ configFile: loaded.file, baseDir: loaded.baseDir, now, connections: inputs, diagnostics: [] });
+  const plan = buildPlan({
+    configFile: loaded.file,
+    baseDir: loaded.baseDir,
+    now,
+    connections: inputs,
+    diagnostics: [],
+  });
   return { plan, connections, roundTrips, close };
 }
 

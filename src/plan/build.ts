@@ -41,7 +41,12 @@ export function buildPlan(input: BuildInput): Plan {
   const unmanaged: UnmanagedObject[] = [];
   const connections: Record<string, ConnectionRecord> = {};
   for (const c of input.connections) {
-    const result = diff({ connection: c.name, desired: c.desired, live: c.live, capabilities: c.capabilities });
+    const result = diff({
+      connection: c.name,
+      desired: c.desired,
+      live: c.live,
+      capabilities: c.capabilities,
+    });
     for (const ch of result.changes) ch.statements = c.compile(ch);
     changes.push(...result.changes);
     unmanaged.push(...result.unmanaged);

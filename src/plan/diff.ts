@@ -107,7 +107,10 @@ export function diff(input: DiffInput): DiffResult {
   const pruned = changes.filter(
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
-  return { changes: orderChanges(pruned), unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)) };
+  return {
+    changes: orderChanges(pruned),
+    unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),
+  };
 }
 
 /** Map key: ids are unique per kind only (a schema and a role may share a name). */
@@ -162,7 +165,8 @@ function ownership(
     case 'grant': {
       const sch = objectSchema(r);
       if (!roles.has(r.grantee)) return `grantee ${r.grantee} is not a role the file manages`;
-      if (!schemas.has(sch) && !droppedSchemas.has(sch)) return `object in schema ${sch}, which the file does not manage`;
+      if (!schemas.has(sch) && !droppedSchemas.has(sch))
+        return `object in schema ${sch}, which the file does not manage`;
       return true;
     }
     case 'default_privileges':
@@ -261,7 +265,8 @@ function diffKind(have: Resource, want: Resource): KindDiff {
 
 function diffSchema(have: SchemaResource, want: SchemaResource): KindDiff {
   const fields: FieldChange[] = [];
-  if (want.owner !== null && want.owner !== have.owner) fields.push({ path: 'owner', before: have.owner, after: want.owner });
+  if (want.owner !== null && want.owner !== have.owner)
+    fields.push({ path: 'owner', before: have.owner, after: want.owner });
   return { fields, replace: false, reasons: [] };
 }
 
@@ -270,14 +275,19 @@ export function diffTable(have: TableResource, want: TableResource): KindDiff {
   const reasons: string[] = [];
   const hp = have.partition;
   const wp = want.partition;
-  if ((hp?.by ?? null) !== (wp?.by ?? null) || (hp && wp && hp.granularity !== null && hp.granularity !== wp.granularity)) {
+  if (
+    (hp?.by ?? null) !== (wp?.by ?? null) ||
+    (hp && wp && hp.granularity !== null && hp.granularity !== wp.granularity)
+  ) {
     fields.push({
       path: 'partition',
       before: hp ? { by: hp.by, granularity: hp.granularity } : null,
       after: wp ? { by: wp.by, granularity: wp.granularity } : null,
       destructive: true,
     });
-    reasons.push('partitioning changed: PostgreSQL cannot re-partition a table in place, so it is dropped and re-created and its rows are lost');
+    reasons.push(
+      'partitioning changed: PostgreSQL cannot re-partition a table in place, so it is dropped and re-created and its rows are lost',
+    );
     return { fields, replace: true, reasons };
   }
   const hcols = new Map(have.columns.map((c) => [c.name, c]));
@@ -299,8 +309,10 @@ export function diffTable(have: TableResource, want: TableResource): KindDiff {
   if (!sameList(have.primaryKey, want.primaryKey)) {
     fields.push({ path: 'primaryKey', before: have.primaryKey, after: want.primaryKey });
   }
-  if (want.owner !== null && want.owner !== have.owner) fields.push({ path: 'owner', before: have.owner, after: want.owner });
-  if (want.comment !== have.comment) fields.push({ path: 'comment', before: have.comment, after: want.comment });
+  if (want.owner !== null && want.owner !== have.owner)
+    fields.push({ path: 'owner', before: have.owner, after: want.owner });
+  if (want.comment !== have.comment)
+    fields.push({ path: 'comment', before: have.comment, after: want.comment });
   if (hp && wp) {
     // Compare by lower bound, not name, so partitions made by hand with other names count.
     const existing = new Set(hp.partitions.map((p) => p.from));
@@ -316,10 +328,17 @@ export function diffTable(have: TableResource, want: TableResource): KindDiff {
 function diffColumn(h: ColumnSpec, w: ColumnSpec): FieldChange[] {
   const out: FieldChange[] = [];
   if (h.type !== w.type) {
-    out.push({ path: `columns.${w.name}.type`, before: h.type, after: w.type, destructive: !isWidening(h.type, w.type) });
+    out.push({
+      path: `columns.${w.name}.type`,
+      before: h.type,
+      after: w.type,
+      destructive: !isWidening(h.type, w.type),
+    });
   }
-  if (h.nullable !== w.nullable) out.push({ path: `columns.${w.name}.nullable`, before: h.nullable, after: w.nullable });
-  if (h.default !== w.default) out.push({ path: `columns.${w.name}.default`, before: h.default, after: w.default });
+  if (h.nullable !== w.nullable)
+    out.push({ path: `columns.${w.name}.nullable`, before: h.nullable, after: w.nullable });
+  if (h.default !== w.default)
+    out.push({ path: `columns.${w.name}.default`, before: h.default, after: w.default });
   return out;
 }
 
@@ -328,7 +347,12 @@ function diffRole(have: RoleResource, want: RoleResource): KindDiff {
   if (have.login !== want.login) fields.push({ path: 'login', before: have.login, after: want.login });
   if (!sameList([...have.memberOf].sort(), [...want.memberOf].sort())) {
     const lost = have.memberOf.filter((g) => !want.memberOf.includes(g));
-    fields.push({ path: 'memberOf', before: have.memberOf, after: want.memberOf, destructive: lost.length > 0 });
+    fields.push({
+      path: 'memberOf',
+      before: have.memberOf,
+      after: want.memberOf,
+      destructive: lost.length > 0,
+    });
   }
   return { fields, replace: false, reasons: [] };
 }
@@ -340,7 +364,9 @@ function diffPrivileges(
   if (sameList(have.privileges, want.privileges)) return { fields: [], replace: false, reasons: [] };
   const lost = have.privileges.filter((p) => !want.privileges.includes(p));
   return {
-    fields: [{ path: 'privileges', before: have.privileges, after: want.privileges, destructive: lost.length > 0 }],
+    fields: [
+      { path: 'privileges', before: have.privileges, after: want.privileges, destructive: lost.length > 0 },
+    ],
     replace: false,
     reasons: lost.length > 0 ? [`revokes ${lost.join(', ')}`] : [],
   };

@@ -86,7 +86,12 @@ export interface DefaultPrivilegeResource {
   privileges: Privilege[];
 }
 
-export type Resource = SchemaResource | TableResource | RoleResource | GrantResource | DefaultPrivilegeResource;
+export type Resource =
+  | SchemaResource
+  | TableResource
+  | RoleResource
+  | GrantResource
+  | DefaultPrivilegeResource;
 export type ResourceKind = Resource['kind'];
 
 /** Everything on one connection, keyed by resource id (see `resourceId`). */

@@ -82,7 +82,10 @@ const INT_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3, n
 function parseType(t: string): { base: string; mods: number[] } {
   const m = /^([a-z ]+?)(\(([\d, ]+)\))?( with(out)? time zone)?$/.exec(t);
   if (!m) return { base: t, mods: [] };
-  return { base: (m[1]! + (m[4] ?? '')).trim(), mods: m[3] ? m[3].split(',').map((x) => Number(x.trim())) : [] };
+  return {
+    base: (m[1]! + (m[4] ?? '')).trim(),
+    mods: m[3] ? m[3].split(',').map((x) => Number(x.trim())) : [],
+  };
 }
 
 /** True when every value of `from` is representable in `to` without loss. */
@@ -139,7 +142,8 @@ export function normalizeDefault(expr: string | null | undefined): string | null
     out += inQuote ? ch : ch.toLowerCase();
   }
   out = out.replace(/\s+/g, ' ');
-  if (out === 'now()' || out === 'current_timestamp' || out === 'transaction_timestamp()') return 'current_timestamp';
+  if (out === 'now()' || out === 'current_timestamp' || out === 'transaction_timestamp()')
+    return 'current_timestamp';
   return out;
 }
 
@@ -168,8 +172,11 @@ export const DEFAULT_ALL_PRIVILEGES = {
 export function normalizePrivileges(privs: readonly string[], all: readonly string[]): string[] {
   const set = new Set<string>();
   for (const p of privs) {
-    const lp = p.toLowerCase().trim().replace(/\s+privileges$/, '');
-    if (lp === 'all') all.forEach((a) => set.add(a));
+    const lp = p
+      .toLowerCase()
+      .trim()
+      .replace(/\s+privileges$/, '');
+    if (lp === 'all') for (const a of all) set.add(a);
     else set.add(lp);
   }
   return [...set].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));

@@ -32,7 +32,8 @@ function topo(changes: readonly Change[], reverse: boolean): Change[] {
     }
   }
   const cmp = (a: Change, b: Change) =>
-    (reverse ? RANK[b.kind] - RANK[a.kind] : RANK[a.kind] - RANK[b.kind]) || a.address.localeCompare(b.address);
+    (reverse ? RANK[b.kind] - RANK[a.kind] : RANK[a.kind] - RANK[b.kind]) ||
+    a.address.localeCompare(b.address);
   const ready = new Heap<Change>(cmp);
   for (const c of changes) if (indeg.get(c.address) === 0) ready.push(c);
   const out: Change[] = [];

@@ -29,7 +29,11 @@ export class ConnectError extends Error {
 
 const SESSION_OPTIONS = '-c TimeZone=UTC -c client_min_messages=warning';
 
-export async function openConnection(name: string, config: ConnectionConfig, baseDir: string): Promise<OpenedConnection> {
+export async function openConnection(
+  name: string,
+  config: ConnectionConfig,
+  baseDir: string,
+): Promise<OpenedConnection> {
   switch (config.type) {
     case 'local': {
       const dir = path.resolve(baseDir, config.dataDir ?? '.wharf/local');
@@ -38,7 +42,15 @@ export async function openConnection(name: string, config: ConnectionConfig, bas
         database: config.database ?? 'wharf',
         binDir: process.env.WHARF_LOCAL_PG_BIN || undefined,
       });
-      const params = { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database, options: SESSION_OPTIONS, application_name: 'wharf' };
+      const params = {
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        database: server.database,
+        options: SESSION_OPTIONS,
+        application_name: 'wharf',
+      };
       const connectClient = async () => {
         const c = new pg.Client(params);
         c.on('error', () => {});
@@ -66,7 +78,11 @@ export async function openConnection(name: string, config: ConnectionConfig, bas
     }
     case 'postgres': {
       const url = resolveEnv(config.url ?? '', `connection ${name}: url`);
-      const params: pg.ClientConfig = { connectionString: url, options: SESSION_OPTIONS, application_name: 'wharf' };
+      const params: pg.ClientConfig = {
+        connectionString: url,
+        options: SESSION_OPTIONS,
+        application_name: 'wharf',
+      };
       if (config.database) params.database = config.database;
       const connectClient = async () => {
         const c = new pg.Client(params);

@@ -10,7 +10,9 @@ export function renderPlanMarkdown(plan: Plan): string {
   const errors = plan.diagnostics.filter((d) => d.severity !== 'info');
   if (errors.length) {
     for (const d of errors) {
-      out.push(`> **${d.severity}** ${d.file ? `\`${d.file}:${d.line}:${d.col}\` ` : ''}${d.path ? `\`${d.path}\` ` : ''}${escape(d.message)}`);
+      out.push(
+        `> **${d.severity}** ${d.file ? `\`${d.file}:${d.line}:${d.col}\` ` : ''}${d.path ? `\`${d.path}\` ` : ''}${escapeMd(d.message)}`,
+      );
     }
     out.push('');
   }
@@ -20,7 +22,10 @@ export function renderPlanMarkdown(plan: Plan): string {
   }
   out.push(`**${summaryLine(plan).replace(/^Plan: /, '')}**`, '');
   if (plan.summary.destructive > 0) {
-    out.push(`> ⚠️ **${plan.summary.destructive} destructive change(s)**: applying needs \`--allow-destroy\`.`, '');
+    out.push(
+      `> ⚠️ **${plan.summary.destructive} destructive change(s)**: applying needs \`--allow-destroy\`.`,
+      '',
+    );
   }
   out.push('| | Address | Action | Destructive |', '|---|---|---|---|');
   for (const c of plan.changes) {
@@ -29,8 +34,11 @@ export function renderPlanMarkdown(plan: Plan): string {
   out.push('', '<details><summary>Statements</summary>', '');
   for (const c of plan.changes) {
     out.push(`#### ${c.action} \`${c.address}\``, '');
-    for (const r of c.reasons) out.push(`- ${escape(r)}`);
-    for (const f of c.fields) out.push(`- \`${f.path}\`: ${fmt(f.before)} → ${fmt(f.after)}${f.destructive ? ' **(destructive)**' : ''}`);
+    for (const r of c.reasons) out.push(`- ${escapeMd(r)}`);
+    for (const f of c.fields)
+      out.push(
+        `- \`${f.path}\`: ${fmt(f.before)} → ${fmt(f.after)}${f.destructive ? ' **(destructive)**' : ''}`,
+      );
     if (c.reasons.length || c.fields.length) out.push('');
     out.push('```sql', ...c.statements.map((s) => `${s.sql};`), '```', '');
   }
@@ -43,6 +51,6 @@ function fmt(v: unknown): string {
   return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
 }
 
-function escape(s: string): string {
+function escapeMd(s: string): string {
   return s.replace(/[|<>]/g, (c) => `\\${c}`);
 }

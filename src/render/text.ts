@@ -75,11 +75,19 @@ export function summaryLine(plan: Plan, st: Style = PLAIN): string {
 function renderChange(c: Change, opts: TextOptions): string[] {
   const st = opts.style;
   const color = actionColor(c.action, st);
-  const out = [`  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}`];
+  const out = [
+    `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}`,
+  ];
   for (const r of c.reasons) out.push(`        ${st.dim(`# ${r}`)}`);
   for (const f of c.fields) {
-    const mark = f.before === null || f.before === undefined ? st.green('+') : f.after === null || f.after === undefined ? st.red('-') : st.yellow('~');
-    const val = (v: unknown) => (v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v));
+    const mark =
+      f.before === null || f.before === undefined
+        ? st.green('+')
+        : f.after === null || f.after === undefined
+          ? st.red('-')
+          : st.yellow('~');
+    const val = (v: unknown) =>
+      v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
     let text: string;
     if (f.before === null || f.before === undefined) text = `${f.path}: ${val(f.after)}`;
     else if (f.after === null || f.after === undefined) text = `${f.path}: ${val(f.before)}`;
@@ -89,7 +97,12 @@ function renderChange(c: Change, opts: TextOptions): string[] {
   if (opts.statements !== false) {
     for (const s of c.statements) {
       const lines = s.sql.split('\n');
-      out.push(...lines.map((l, i) => `        ${st.dim(i === 0 ? '│' : '│')} ${st.cyan(l)}${i === lines.length - 1 ? st.cyan(';') : ''}`));
+      out.push(
+        ...lines.map(
+          (l, i) =>
+            `        ${st.dim(i === 0 ? '│' : '│')} ${st.cyan(l)}${i === lines.length - 1 ? st.cyan(';') : ''}`,
+        ),
+      );
     }
   }
   return out;
@@ -98,7 +111,12 @@ function renderChange(c: Change, opts: TextOptions): string[] {
 export function renderDiagnostics(diags: readonly Diagnostic[], st: Style): string[] {
   return diags.map((d) => {
     const where = d.file ? `${d.file}:${d.line ?? 1}:${d.col ?? 1}` : '';
-    const sev = d.severity === 'error' ? st.red('error') : d.severity === 'warning' ? st.yellow('warning') : st.dim('info');
+    const sev =
+      d.severity === 'error'
+        ? st.red('error')
+        : d.severity === 'warning'
+          ? st.yellow('warning')
+          : st.dim('info');
     return [where, d.path ?? '', `${sev}: ${d.message}`].filter(Boolean).join('  ');
   });
 }
@@ -110,18 +128,26 @@ export function renderApplyResult(result: ApplyResult, st: Style): string {
   if (!result.ok) {
     out.push('', st.red('Apply failed. Status per change:'));
     for (const r of result.results) {
-      const tag = r.status === 'done' ? st.green('done   ') : r.status === 'failed' ? st.red('failed ') : st.dim('not run');
+      const tag =
+        r.status === 'done'
+          ? st.green('done   ')
+          : r.status === 'failed'
+            ? st.red('failed ')
+            : st.dim('not run');
       out.push(`  ${tag}  ${r.address}`);
       if (r.error) {
         out.push(`           ${st.red(r.error.message)}`);
         if (r.error.detail) out.push(`           ${r.error.detail}`);
-        if (r.error.sql) out.push(`           ${st.dim('while running:')} ${st.cyan(r.error.sql.split('\n').join(' '))}`);
+        if (r.error.sql)
+          out.push(`           ${st.dim('while running:')} ${st.cyan(r.error.sql.split('\n').join(' '))}`);
       }
     }
     out.push('', 'Changes marked done are committed; run wharf plan to see exactly what remains.');
   }
   out.push(
-    st.bold(`Apply ${result.ok ? 'complete' : 'stopped'}: ${counts.done} done, ${counts.failed} failed, ${counts['not run']} not run.`),
+    st.bold(
+      `Apply ${result.ok ? 'complete' : 'stopped'}: ${counts.done} done, ${counts.failed} failed, ${counts['not run']} not run.`,
+    ),
   );
   return `${out.join('\n')}\n`;
 }

@@ -10,9 +10,23 @@ export interface CliResult {
 export async function runCli(args: string[], opts: { tty?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const out = { write: (s: string) => ((stdout += s), true), isTTY: false } as unknown as NodeJS.WritableStream;
-  const err = { write: (s: string) => ((stderr += s), true), isTTY: false } as unknown as NodeJS.WritableStream;
-  const stdin = Object.assign(Object.create(process.stdin), { isTTY: opts.tty ?? false }) as NodeJS.ReadableStream;
+  const out = {
+    write: (s: string) => {
+      stdout += s;
+      return true;
+    },
+    isTTY: false,
+  } as unknown as NodeJS.WritableStream;
+  const err = {
+    write: (s: string) => {
+      stderr += s;
+      return true;
+    },
+    isTTY: false,
+  } as unknown as NodeJS.WritableStream;
+  const stdin = Object.assign(Object.create(process.stdin), {
+    isTTY: opts.tty ?? false,
+  }) as NodeJS.ReadableStream;
   const code = await main(args, { stdout: out, stderr: err, stdin });
   return { code, stdout, stderr };
 }

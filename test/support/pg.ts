@@ -26,7 +26,11 @@ let counter = 0;
 
 export async function startTestServer(): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-test-pg-'));
-  const server = await acquireLocalServer({ dir, database: 'postgres', binDir: process.env.WHARF_TEST_PG_BIN || undefined });
+  const server = await acquireLocalServer({
+    dir,
+    database: 'postgres',
+    binDir: process.env.WHARF_TEST_PG_BIN || undefined,
+  });
   const passwordEnv = `WHARF_TEST_PG_PASSWORD`;
   process.env[passwordEnv] = server.password;
   const rawUrl = (db: string, user = server.user, password = server.password) =>

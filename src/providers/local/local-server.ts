@@ -84,7 +84,9 @@ async function embeddedBinDir(): Promise<string> {
     const mod = (await import(pkg)) as { postgres: string };
     return path.dirname(mod.postgres);
   } catch {
-    throw new LocalServerError(`the embedded warehouse needs the npm package ${pkg}; run npm ci (or use a postgres connection)`);
+    throw new LocalServerError(
+      `the embedded warehouse needs the npm package ${pkg}; run npm ci (or use a postgres connection)`,
+    );
   }
 }
 
@@ -101,7 +103,10 @@ function ownerIds(): { uid: number; gid: number } | undefined {
     uid = lookup('-u');
   }
   const gid = lookup('-g');
-  if (uid === null || gid === null) throw new LocalServerError(`running as root needs a "${SUPERUSER}" system user to run the server; creating one failed`);
+  if (uid === null || gid === null)
+    throw new LocalServerError(
+      `running as root needs a "${SUPERUSER}" system user to run the server; creating one failed`,
+    );
   return { uid, gid };
 }
 
@@ -121,7 +126,13 @@ function makeReachable(dir: string, ids: { uid: number; gid: number }): void {
   }
 }
 
-async function initdb(bin: string, dir: string, pgdata: string, pwFile: string, ids?: { uid: number; gid: number }) {
+async function initdb(
+  bin: string,
+  dir: string,
+  pgdata: string,
+  pwFile: string,
+  ids?: { uid: number; gid: number },
+) {
   fs.mkdirSync(pgdata, { recursive: true, mode: 0o700 });
   fs.writeFileSync(pwFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const initPw = path.join(dir, 'pgdata.pw');
@@ -131,14 +142,18 @@ async function initdb(bin: string, dir: string, pgdata: string, pwFile: string, 
     fs.chownSync(initPw, ids.uid, ids.gid);
   }
   try {
-    await run(path.join(bin, 'initdb'), [
-      `--pgdata=${pgdata}`,
-      `--username=${SUPERUSER}`,
-      `--pwfile=${initPw}`,
-      '--auth=scram-sha-256',
-      '--encoding=UTF8',
-      '--no-locale',
-    ], ids);
+    await run(
+      path.join(bin, 'initdb'),
+      [
+        `--pgdata=${pgdata}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${initPw}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      ids,
+    );
   } finally {
     fs.rmSync(initPw, { force: true });
   }
@@ -155,7 +170,12 @@ function run(cmd: string, args: string[], ids?: { uid: number; gid: number }): P
     child.on('error', (e) => reject(new LocalServerError(`cannot run ${path.basename(cmd)}: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new LocalServerError(`${path.basename(cmd)} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+      else
+        reject(
+          new LocalServerError(
+            `${path.basename(cmd)} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`,
+          ),
+        );
     });
   });
 }
@@ -212,7 +232,18 @@ async function startServer(
     if (ids) fs.fchownSync(log, ids.uid, ids.gid);
     const child = spawn(
       path.join(bin, 'postgres'),
-      ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=50'],
+      [
+        '-D',
+        pgdata,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=50',
+      ],
       { ...(ids ?? {}), detached: true, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
@@ -228,7 +259,9 @@ async function startServer(
     }
     if (!exited) {
       child.kill('SIGKILL');
-      throw new LocalServerError(`the embedded warehouse did not start within ${timeoutMs} ms; see ${logPath}`);
+      throw new LocalServerError(
+        `the embedded warehouse did not start within ${timeoutMs} ms; see ${logPath}`,
+      );
     }
   }
   throw new LocalServerError(`the embedded warehouse failed to start; see ${logPath}`);
@@ -308,7 +341,10 @@ async function withLifecycleLock<T>(dir: string, timeoutMs: number, fn: () => Pr
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new LocalServerError(`timed out waiting for another wharf process to start or stop the embedded warehouse (${lockDir})`);
+      if (Date.now() > deadline)
+        throw new LocalServerError(
+          `timed out waiting for another wharf process to start or stop the embedded warehouse (${lockDir})`,
+        );
       await sleep(20);
     }
   }

@@ -106,7 +106,10 @@ export async function readPostgres(db: Queryable, database: string, scope: ReadS
     capabilities: {
       allPrivileges: {
         schema: DEFAULT_ALL_PRIVILEGES.schema,
-        table: doc.versionNum >= 170000 ? [...DEFAULT_ALL_PRIVILEGES.table, 'maintain'] : DEFAULT_ALL_PRIVILEGES.table,
+        table:
+          doc.versionNum >= 170000
+            ? [...DEFAULT_ALL_PRIVILEGES.table, 'maintain']
+            : DEFAULT_ALL_PRIVILEGES.table,
       },
     },
     roundTrips: 1,
@@ -125,12 +128,28 @@ export function assemble(doc: CatalogDoc): Resource[] {
   const memberOf = new Map<string, string[]>();
   for (const [m, g] of doc.members) memberOf.set(m, [...(memberOf.get(m) ?? []), g]);
   for (const [name, login, marked] of doc.roles) {
-    out.push({ kind: 'role', name, login, memberOf: (memberOf.get(name) ?? []).sort(), passwordRef: null, marked });
+    out.push({
+      kind: 'role',
+      name,
+      login,
+      memberOf: (memberOf.get(name) ?? []).sort(),
+      passwordRef: null,
+      marked,
+    });
   }
 
   const tables = new Map<string, TableResource>();
   for (const [schema, name, owner, comment] of doc.tables) {
-    tables.set(`${schema}.${name}`, { kind: 'table', schema, name, owner, columns: [], primaryKey: null, partition: null, comment });
+    tables.set(`${schema}.${name}`, {
+      kind: 'table',
+      schema,
+      name,
+      owner,
+      columns: [],
+      primaryKey: null,
+      partition: null,
+      comment,
+    });
   }
   for (const [schema, table, name, type, nullable, def] of doc.columns) {
     const col: ColumnSpec = { name, type, nullable, default: normalizeDefault(def) };
@@ -162,19 +181,32 @@ export function assemble(doc: CatalogDoc): Resource[] {
   }
   out.push(...tables.values());
 
-  const grants = new Map<string, { objectType: 'schema' | 'table'; object: string; grantee: string; privs: string[] }>();
+  const grants = new Map<
+    string,
+    { objectType: 'schema' | 'table'; object: string; grantee: string; privs: string[] }
+  >();
   const addGrant = (objectType: 'schema' | 'table', object: string, grantee: string, priv: string) => {
     const id = `${objectType}:${object}/${grantee}`;
     const g = grants.get(id) ?? { objectType, object, grantee, privs: [] };
     g.privs.push(priv);
     grants.set(id, g);
   };
-  for (const [schema, table, grantee, priv] of doc.tableGrants) addGrant('table', `${schema}.${table}`, grantee, priv);
+  for (const [schema, table, grantee, priv] of doc.tableGrants)
+    addGrant('table', `${schema}.${table}`, grantee, priv);
   for (const [schema, grantee, priv] of doc.schemaGrants) addGrant('schema', schema, grantee, priv);
   for (const g of grants.values()) {
-    out.push({ kind: 'grant', objectType: g.objectType, object: g.object, grantee: g.grantee, privileges: normalizePrivileges(g.privs, []) });
+    out.push({
+      kind: 'grant',
+      objectType: g.objectType,
+      object: g.object,
+      grantee: g.grantee,
+      privileges: normalizePrivileges(g.privs, []),
+    });
   }
-  const defaults = new Map<string, { forRole: string; schema: string | null; grantee: string; privs: string[] }>();
+  const defaults = new Map<
+    string,
+    { forRole: string; schema: string | null; grantee: string; privs: string[] }
+  >();
   for (const [forRole, schemaRaw, grantee, priv] of doc.defaultPrivileges) {
     const schema = schemaRaw === null ? null : unquote(schemaRaw);
     const id = `${forRole}/${schema ?? '*'}/${grantee}`;

@@ -63,7 +63,11 @@ export class PostgresProvider implements WarehouseProvider {
           await this.client.query(st.secrets ? fillSecrets(st.sql, options) : st.sql);
         } catch (e) {
           const err = e as Error & { detail?: string; hint?: string };
-          throw new StatementError(err.message, st.sql, [err.detail, err.hint].filter(Boolean).join(' ') || undefined);
+          throw new StatementError(
+            err.message,
+            st.sql,
+            [err.detail, err.hint].filter(Boolean).join(' ') || undefined,
+          );
         }
       }
       await this.client.query('COMMIT');
@@ -78,7 +82,10 @@ export class PostgresProvider implements WarehouseProvider {
     await c.query('SELECT set_config($1, $2, false)', ['application_name', holder.slice(0, 63)]);
     const deadline = Date.now() + timeoutMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
-      const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, LOCK_OBJ]);
+      const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        LOCK_CLASS,
+        LOCK_OBJ,
+      ]);
       if (rows[0]?.ok) break;
       if (Date.now() >= deadline) {
         const who = await c.query<{ holder: string }>(
@@ -109,4 +116,3 @@ export class PostgresProvider implements WarehouseProvider {
 function fillSecrets(sql: string, options: ExecuteOptions): string {
   return sql.replace(ENV_REF_RE, (_, name: string) => quoteLiteral(options.resolveSecret(name)));
 }
-

@@ -113,7 +113,9 @@ function createPartition(t: TableResource, p: PartitionChild): Statement {
 function createRole(r: RoleResource, ctx: CompileContext): Statement[] {
   const opts = [r.login ? 'LOGIN' : 'NOLOGIN'];
   if (r.passwordRef) opts.push(`PASSWORD ${r.passwordRef}`);
-  const out: Statement[] = [{ sql: `CREATE ROLE ${qi(r.name)} ${opts.join(' ')}`, ...(r.passwordRef ? { secrets: true } : {}) }];
+  const out: Statement[] = [
+    { sql: `CREATE ROLE ${qi(r.name)} ${opts.join(' ')}`, ...(r.passwordRef ? { secrets: true } : {}) },
+  ];
   out.push(s(`COMMENT ON ROLE ${qi(r.name)} IS ${ql(roleMarker(ctx.database))}`));
   for (const g of r.memberOf) out.push(s(`GRANT ${qi(g)} TO ${qi(r.name)}`));
   return out;
@@ -129,7 +131,11 @@ function grantSql(verb: 'GRANT' | 'REVOKE', g: GrantResource, privs: readonly st
   return s(`${verb} ${privList(privs)} ON ${obj} ${prep} ${qi(g.grantee)}`);
 }
 
-function defaultPrivSql(verb: 'GRANT' | 'REVOKE', d: DefaultPrivilegeResource, privs: readonly string[]): Statement {
+function defaultPrivSql(
+  verb: 'GRANT' | 'REVOKE',
+  d: DefaultPrivilegeResource,
+  privs: readonly string[],
+): Statement {
   const inSchema = d.schema ? ` IN SCHEMA ${qi(d.schema)}` : '';
   const prep = verb === 'GRANT' ? 'TO' : 'FROM';
   return s(
@@ -157,7 +163,10 @@ function update(before: Resource, after: Resource, fields: FieldChange[]): State
       const add = after.privileges.filter((p) => !b.privileges.includes(p));
       const remove = b.privileges.filter((p) => !after.privileges.includes(p));
       const out: Statement[] = [];
-      const emit = after.kind === 'grant' ? (v: 'GRANT' | 'REVOKE', p: string[]) => grantSql(v, after, p) : (v: 'GRANT' | 'REVOKE', p: string[]) => defaultPrivSql(v, after, p);
+      const emit =
+        after.kind === 'grant'
+          ? (v: 'GRANT' | 'REVOKE', p: string[]) => grantSql(v, after, p)
+          : (v: 'GRANT' | 'REVOKE', p: string[]) => defaultPrivSql(v, after, p);
       if (remove.length) out.push(emit('REVOKE', remove));
       if (add.length) out.push(emit('GRANT', add));
       return out;
@@ -172,7 +181,10 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
   const out: Statement[] = [];
   const alters: string[] = [];
   const pkChanged = fields.some((f) => f.path === 'primaryKey');
-  if (pkChanged && before.primaryKey) out.push(s(`ALTER TABLE ${t} DROP CONSTRAINT ${qi(before.primaryKeyConstraint ?? `${before.name}_pkey`)}`));
+  if (pkChanged && before.primaryKey)
+    out.push(
+      s(`ALTER TABLE ${t} DROP CONSTRAINT ${qi(before.primaryKeyConstraint ?? `${before.name}_pkey`)}`),
+    );
   for (const f of fields) {
     const m = /^columns\.([^.]+)(?:\.(type|nullable|default))?$/.exec(f.path);
     if (!m) continue;
@@ -186,13 +198,20 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
     const c = after.columns.find((x) => x.name === col)!;
     if (attr === 'type') alters.push(`ALTER COLUMN ${qi(col)} TYPE ${c.type} USING ${qi(col)}::${c.type}`);
     if (attr === 'nullable') alters.push(`ALTER COLUMN ${qi(col)} ${c.nullable ? 'DROP' : 'SET'} NOT NULL`);
-    if (attr === 'default') alters.push(c.default === null ? `ALTER COLUMN ${qi(col)} DROP DEFAULT` : `ALTER COLUMN ${qi(col)} SET DEFAULT ${c.default}`);
+    if (attr === 'default')
+      alters.push(
+        c.default === null
+          ? `ALTER COLUMN ${qi(col)} DROP DEFAULT`
+          : `ALTER COLUMN ${qi(col)} SET DEFAULT ${c.default}`,
+      );
   }
   if (alters.length) out.push(s(`ALTER TABLE ${t}\n  ${alters.join(',\n  ')}`));
-  if (pkChanged && after.primaryKey) out.push(s(`ALTER TABLE ${t} ADD PRIMARY KEY (${after.primaryKey.map(qi).join(', ')})`));
+  if (pkChanged && after.primaryKey)
+    out.push(s(`ALTER TABLE ${t} ADD PRIMARY KEY (${after.primaryKey.map(qi).join(', ')})`));
   for (const f of fields) {
     if (f.path === 'owner' && after.owner) out.push(s(`ALTER TABLE ${t} OWNER TO ${qi(after.owner)}`));
-    if (f.path === 'comment') out.push(s(`COMMENT ON TABLE ${t} IS ${after.comment === null ? 'NULL' : ql(after.comment)}`));
+    if (f.path === 'comment')
+      out.push(s(`COMMENT ON TABLE ${t} IS ${after.comment === null ? 'NULL' : ql(after.comment)}`));
     if (f.path === 'partition.partitions' && after.partition) {
       const names = new Set(f.after as string[]);
       for (const p of after.partition.partitions) if (names.has(p.name)) out.push(createPartition(after, p));
@@ -203,8 +222,11 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
 
 function updateRole(before: RoleResource, after: RoleResource): Statement[] {
   const out: Statement[] = [];
-  if (before.login !== after.login) out.push(s(`ALTER ROLE ${qi(after.name)} ${after.login ? 'LOGIN' : 'NOLOGIN'}`));
-  for (const g of before.memberOf) if (!after.memberOf.includes(g)) out.push(s(`REVOKE ${qi(g)} FROM ${qi(after.name)}`));
-  for (const g of after.memberOf) if (!before.memberOf.includes(g)) out.push(s(`GRANT ${qi(g)} TO ${qi(after.name)}`));
+  if (before.login !== after.login)
+    out.push(s(`ALTER ROLE ${qi(after.name)} ${after.login ? 'LOGIN' : 'NOLOGIN'}`));
+  for (const g of before.memberOf)
+    if (!after.memberOf.includes(g)) out.push(s(`REVOKE ${qi(g)} FROM ${qi(after.name)}`));
+  for (const g of after.memberOf)
+    if (!before.memberOf.includes(g)) out.push(s(`GRANT ${qi(g)} TO ${qi(after.name)}`));
   return out;
 }
