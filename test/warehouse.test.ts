@@ -323,6 +323,19 @@ tables:
     expect(remaining).toEqual(['create warehouse.table:mid.b_broken', 'create warehouse.table:mid.c_later']);
   });
 
+  it('on a terminal, apply asks and only "yes" applies', async () => {
+    const { file, db } = await writeConfig('schemas:\n  - name: asked\n');
+    const no = await runCli(['apply', '-f', file], { tty: true, input: 'y\n' });
+    expect(no.code).toBe(1);
+    expect(no.stdout).toContain('Apply cancelled; nothing was changed.');
+    const c = await pg.client(db);
+    expect((await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'asked'`)).rows).toHaveLength(0);
+    const yes = await runCli(['apply', '-f', file], { tty: true, input: 'yes\n' });
+    expect(yes.code).toBe(0);
+    expect((await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'asked'`)).rows).toHaveLength(1);
+    await c.end();
+  });
+
   it('without a terminal, apply needs --auto-approve or a saved plan', async () => {
     const { file, db } = await writeConfig('schemas:\n  - name: no_tty\n');
     const r = await runCli(['apply', '-f', file]);

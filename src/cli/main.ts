@@ -225,7 +225,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
       if (!plan.changes.some((c) => c.connection === name)) continue;
       conns.set(name, await openConnection(name, rec.spec as unknown as ConnectionConfig, plan.baseDir));
     }
-    ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+    if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
   } else {
     const loaded = load(ctx);
     if (!loaded) return 1;
@@ -233,11 +233,10 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     cleanups.add(run.close);
     plan = run.plan;
     conns = run.connections;
-    ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+    if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
     if (hasErrors(plan.diagnostics)) return 1;
-    if (plan.changes.length === 0) return 0;
-    if (!ctx.v['auto-approve']) {
-      if (!ctx.io.stdin.isTTY || process.env.CI) {
+    if (!ctx.v['auto-approve'] && plan.changes.length > 0) {
+      if (!ctx.io.stdin.isTTY) {
         throw new UsageError(
           'not a terminal: apply needs --auto-approve, or a saved plan (wharf plan --out plan.json; wharf apply plan.json)',
         );
@@ -255,7 +254,9 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     }
   }
   if (plan.changes.length === 0) {
-    ctx.io.stdout.write('Nothing to apply.\n');
+    ctx.io.stdout.write(
+      ctx.v.json ? `${JSON.stringify({ ok: true, results: [] }, null, 2)}\n` : 'Nothing to apply.\n',
+    );
     return 0;
   }
   const providers = new Map<string, WarehouseProvider>([...conns].map(([n, c]) => [n, c.provider]));

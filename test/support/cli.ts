@@ -1,4 +1,5 @@
 // Runs the CLI in-process with captured output, the way a user would call it.
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -7,7 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], opts: { tty?: boolean } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { tty?: boolean; input?: string } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const out = {
@@ -24,7 +28,7 @@ export async function runCli(args: string[], opts: { tty?: boolean } = {}): Prom
     },
     isTTY: false,
   } as unknown as NodeJS.WritableStream;
-  const stdin = Object.assign(Object.create(process.stdin), {
+  const stdin = Object.assign(Readable.from(opts.input === undefined ? [] : [opts.input]), {
     isTTY: opts.tty ?? false,
   }) as NodeJS.ReadableStream;
   const code = await main(args, { stdout: out, stderr: err, stdin });
