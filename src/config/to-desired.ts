@@ -30,13 +30,9 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
       prune: s.prune ?? true,
     });
   }
-  const tablesBySchema = new Map<string, string[]>();
   for (const t of config.tables ?? []) {
     const sch = foldIdent(t.schema);
-    const conn = schemaConn.get(sch) ?? defaultConnection;
-    const table = tableResource(t, now);
-    tablesBySchema.set(sch, [...(tablesBySchema.get(sch) ?? []), `${sch}.${table.name}`]);
-    push(conn, table);
+    push(schemaConn.get(sch) ?? defaultConnection, tableResource(t, now));
   }
   for (const r of config.roles ?? []) {
     push(r.connection ?? defaultConnection, {
@@ -50,7 +46,13 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
 
   // Grants: one resource per (object, grantee); several entries may add to the same one.
   const grants = new Map<string, { conn: string; g: GrantResource }>();
-  const addGrant = (conn: string, objectType: 'schema' | 'table', object: string, grantee: string, privs: string[]) => {
+  const addGrant = (
+    conn: string,
+    objectType: 'schema' | 'table',
+    object: string,
+    grantee: string,
+    privs: string[],
+  ) => {
     const id = `${conn}|${objectType}:${object}/${grantee}`;
     const cur = grants.get(id);
     const merged = [...(cur?.g.privileges ?? []), ...privs.map((p) => p.toLowerCase())];
@@ -72,10 +74,10 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
         addGrant(schemaConn.get(sch) ?? defaultConnection, 'table', key, grantee, g.privileges);
       }
       if (g.allTablesInSchema !== undefined) {
+        // A wildcard the planner expands over every table the schema will hold: the ones
+        // declared here and, in a `prune: false` schema, the ones that are already there.
         const sch = foldIdent(g.allTablesInSchema);
-        for (const key of tablesBySchema.get(sch) ?? []) {
-          addGrant(schemaConn.get(sch) ?? defaultConnection, 'table', key, grantee, g.privileges);
-        }
+        addGrant(schemaConn.get(sch) ?? defaultConnection, 'table', `${sch}.*`, grantee, g.privileges);
       }
     }
   }
@@ -124,7 +126,13 @@ function tableResource(t: TableConfig, now: Date): TableResource {
     partition = {
       by: foldIdent(t.partition.by),
       granularity: t.partition.granularity,
-      partitions: partitionsAhead(name, t.partition.granularity, t.partition.ahead ?? 3, t.partition.from, now),
+      partitions: partitionsAhead(
+        name,
+        t.partition.granularity,
+        t.partition.ahead ?? 3,
+        t.partition.from,
+        now,
+      ),
     };
   }
   return {
@@ -147,7 +155,10 @@ export function partitionsAhead(
   from: string | undefined,
   now: Date,
 ): PartitionChild[] {
-  const current = periodStart(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())), granularity);
+  const current = periodStart(
+    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
+    granularity,
+  );
   let start = from ? periodStart(new Date(`${from}T00:00:00Z`), granularity) : current;
   if (start > current) start = current;
   let end = current;

@@ -49,7 +49,7 @@ export function diff(input: DiffInput): DiffResult {
     if ((r.kind === 'schema' || r.kind === 'table') && r.owner) ownerOf.set(keyOf(r), r.owner);
   }
   const desired = new Map(
-    input.desired
+    expandWildcards(input.desired, input.live)
       .filter((r) => !(r.kind === 'grant' && ownerOf.get(`${r.objectType}:${r.object}`) === r.grantee))
       .filter((r) => !(r.kind === 'default_privileges' && r.forRole === r.grantee))
       .map((r) => [keyOf(r), expandAll(r, input.capabilities)] as const),
@@ -111,6 +111,41 @@ export function diff(input: DiffInput): DiffResult {
     changes: orderChanges(pruned),
     unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),
   };
+}
+
+/**
+ * `schema.*` table grants (from `allTablesInSchema`) become one grant per table the schema
+ * will hold after apply: every declared table, plus live tables the file will not drop
+ * (those in a `prune: false` schema). Privileges merge with explicit grants on the same table.
+ */
+function expandWildcards(desired: readonly Resource[], live: readonly Resource[]): Resource[] {
+  const wild = desired.filter((r): r is GrantResource => r.kind === 'grant' && r.object.endsWith('.*'));
+  if (wild.length === 0) return [...desired];
+  const keepLive = new Set(
+    desired.flatMap((r) => (r.kind === 'schema' && r.prune === false ? [r.name] : [])),
+  );
+  const tablesIn = new Map<string, Set<string>>();
+  const addTable = (schema: string, id: string) =>
+    tablesIn.set(schema, (tablesIn.get(schema) ?? new Set()).add(id));
+  for (const r of desired) if (r.kind === 'table') addTable(r.schema, `${r.schema}.${r.name}`);
+  for (const r of live)
+    if (r.kind === 'table' && keepLive.has(r.schema)) addTable(r.schema, `${r.schema}.${r.name}`);
+  const out = new Map<string, GrantResource>();
+  const rest: Resource[] = [];
+  const add = (g: GrantResource) => {
+    const k = keyOf(g);
+    const cur = out.get(k);
+    out.set(k, cur ? { ...cur, privileges: [...new Set([...cur.privileges, ...g.privileges])] } : g);
+  };
+  for (const r of desired) {
+    if (r.kind !== 'grant' || r.objectType !== 'table') rest.push(r);
+    else if (!r.object.endsWith('.*')) add(r);
+  }
+  for (const w of wild) {
+    const schema = w.object.slice(0, -2);
+    for (const t of tablesIn.get(schema) ?? []) add({ ...w, object: t });
+  }
+  return [...rest, ...out.values()];
 }
 
 /** Map key: ids are unique per kind only (a schema and a role may share a name). */

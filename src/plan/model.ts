@@ -70,7 +70,10 @@ export type GrantObjectType = 'schema' | 'table';
 export interface GrantResource {
   kind: 'grant';
   objectType: GrantObjectType;
-  /** `schema` or `schema.table` (folded). */
+  /**
+   * `schema` or `schema.table` (folded). In desired state only, `schema.*` stands for every
+   * table the schema will hold; the planner expands it before diffing.
+   */
   object: string;
   grantee: string;
   privileges: Privilege[];
