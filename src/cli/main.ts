@@ -1,17 +1,18 @@
 // The CLI: a thin router from flags to library calls, renderers and exit codes.
 // Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present.
+// Database clients (and, later, SDKs and the UI) load lazily: `wharf validate` never pays
+// for them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { type ApplyResult, applyPlan } from '../apply/apply.js';
-import { planConfig } from '../commands/plan.js';
+import type { ApplyResult } from '../apply/apply.js';
 import { readPlanFile } from '../commands/plan-file.js';
 import { loadConfigFile } from '../config/load.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
 import { hasErrors, type Plan } from '../plan/plan.js';
-import { type OpenedConnection, openConnection } from '../providers/connect.js';
+import type { OpenedConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
 import {
@@ -177,6 +178,7 @@ function cmdValidate(ctx: Ctx): number {
 async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   const loaded = load(ctx);
   if (!loaded) return 1;
+  const { planConfig } = await import('../commands/plan.js');
   const run = await planConfig(loaded);
   cleanups.add(run.close);
   const plan = run.plan;
@@ -223,12 +225,14 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     });
     for (const [name, rec] of Object.entries(plan.connections)) {
       if (!plan.changes.some((c) => c.connection === name)) continue;
+      const { openConnection } = await import('../providers/connect.js');
       conns.set(name, await openConnection(name, rec.spec as unknown as ConnectionConfig, plan.baseDir));
     }
     if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
   } else {
     const loaded = load(ctx);
     if (!loaded) return 1;
+    const { planConfig } = await import('../commands/plan.js');
     const run = await planConfig(loaded);
     cleanups.add(run.close);
     plan = run.plan;
@@ -262,6 +266,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   const providers = new Map<string, WarehouseProvider>([...conns].map(([n, c]) => [n, c.provider]));
   const holder = `wharf apply (${safeUser()}@${os.hostname()} pid ${process.pid})`;
   const progress = !ctx.v.json;
+  const { applyPlan } = await import('../apply/apply.js');
   const result: ApplyResult = await applyPlan(plan, providers, {
     allowDestroy: Boolean(ctx.v['allow-destroy']),
     lockTimeoutMs,
