@@ -138,13 +138,17 @@ interface Ctx {
   estyle: Style;
 }
 
-/** Loads and validates the config; prints diagnostics; returns undefined on errors. */
-function load(ctx: Ctx): LoadedConfig | undefined {
+/**
+ * Loads and validates the config. On errors, prints every diagnostic and returns undefined;
+ * otherwise warnings travel on in the loaded config (and so in the plan) unless `printWarnings`.
+ */
+function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
   const file = ctx.v.file ?? 'wharf.yaml';
   const { loaded, diagnostics } = loadConfigFile(file);
-  const lines = renderDiagnostics(diagnostics, ctx.estyle);
+  const failed = !loaded || hasErrors(diagnostics);
+  const lines = failed || printWarnings ? renderDiagnostics(diagnostics, ctx.estyle) : [];
   if (lines.length) ctx.io.stderr.write(`${lines.join('\n')}\n`);
-  if (!loaded || hasErrors(diagnostics)) {
+  if (failed) {
     const n = diagnostics.filter((d) => d.severity === 'error').length;
     ctx.io.stderr.write(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was changed.\n`);
     return undefined;
@@ -159,7 +163,7 @@ function cmdValidate(ctx: Ctx): number {
     ctx.io.stdout.write(`${JSON.stringify({ valid: !hasErrors(diagnostics), diagnostics }, null, 2)}\n`);
     return hasErrors(diagnostics) ? 1 : 0;
   }
-  const loaded = load(ctx);
+  const loaded = load(ctx, true);
   if (!loaded) return 1;
   const c = loaded.config;
   const counts = [

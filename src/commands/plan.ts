@@ -62,7 +62,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     baseDir: loaded.baseDir,
     now,
     connections: inputs,
-    diagnostics: [],
+    diagnostics: loaded.warnings,
   });
   return { plan, connections, roundTrips, close };
 }

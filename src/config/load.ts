@@ -105,7 +105,9 @@ export function loadConfigText(text: string, file: string): LoadResult {
     connections,
     defaultConnection,
     sha256: createHash('sha256').update(text).digest('hex'),
+    warnings: [],
   };
+  loaded.warnings = diagnostics.filter((d) => d.severity !== 'error');
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   return { loaded, diagnostics };
 }

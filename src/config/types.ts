@@ -1,5 +1,6 @@
 // The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json).
 // Field comments state defaults; the meaning of each field is documented in the README.
+import type { Diagnostic } from '../plan/plan.js';
 
 export type ConnectionType = 'local' | 'postgres';
 
@@ -84,4 +85,6 @@ export interface LoadedConfig {
   defaultConnection: string;
   /** sha256 of the file's bytes. */
   sha256: string;
+  /** Warnings about the file; they travel in the plan's diagnostics. */
+  warnings: Diagnostic[];
 }
