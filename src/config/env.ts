@@ -10,7 +10,9 @@ export class MissingEnvError extends Error {
     readonly names: string[],
     readonly where: string,
   ) {
-    super(`${where}: environment variable${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set`);
+    super(
+      `${where}: environment variable${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set`,
+    );
     this.name = 'MissingEnvError';
   }
 }

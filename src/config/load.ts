@@ -49,7 +49,12 @@ export function loadConfigFile(file: string): LoadResult {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot read file (${code})`;
+    const why =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot read file (${code})`;
     return { diagnostics: [{ severity: 'error', code: 'file', message: why, file, line: 1, col: 1 }] };
   }
   return loadConfigText(text, file);
@@ -78,12 +83,30 @@ export function loadConfigText(text: string, file: string): LoadResult {
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    return { diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: firstLine((e as Error).message), file, line: 1, col: 1 }] };
+    return {
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'yaml-syntax',
+          message: firstLine((e as Error).message),
+          file,
+          line: 1,
+          col: 1,
+        },
+      ],
+    };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
       diagnostics: [
-        { severity: 'error', code: 'schema', message: 'the file must be a mapping with at least `version: 1`', file, line: 1, col: 1 },
+        {
+          severity: 'error',
+          code: 'schema',
+          message: 'the file must be a mapping with at least `version: 1`',
+          file,
+          line: 1,
+          col: 1,
+        },
       ],
     };
   }
@@ -97,7 +120,8 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const connections: Record<string, ConnectionConfig> = config.connections ?? { local: { type: 'local' } };
   const names = Object.keys(connections);
   const defaultConnection = config.defaultConnection ?? (names.length === 1 ? names[0]! : '');
-  for (const d of checkRules(config, connections, defaultConnection, locator)) diagnostics.push({ ...d, file });
+  for (const d of checkRules(config, connections, defaultConnection, locator))
+    diagnostics.push({ ...d, file });
   const loaded: LoadedConfig = {
     file,
     baseDir: path.dirname(path.resolve(file)),
@@ -138,7 +162,9 @@ function makeLocator(root: unknown, lc: LineCounter): Locator {
       let keyNode: Node | null = null;
       for (const seg of p) {
         if (isMap(node)) {
-          const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+          const pair = node.items.find(
+            (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg),
+          );
           if (!pair) break;
           keyNode = pair.key as Node;
           node = (pair.value as Node | null) ?? keyNode;
@@ -195,16 +221,20 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
         break;
       }
       case 'enum':
-        message = `must be one of: ${[...new Set(((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => String(v).toLowerCase()))].join(', ')} (got ${describe(e.data)})`;
+        message = `must be one of: ${[...new Set((e.params as { allowedValues: unknown[] }).allowedValues.map((v) => String(v).toLowerCase()))].join(', ')} (got ${describe(e.data)})`;
         break;
       case 'const':
         message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
         break;
       case 'pattern':
-        if (ref.includes('qualifiedName')) message = `invalid table reference ${JSON.stringify(e.data)}: expected schema.table, where each part must ${IDENT_HELP}`;
-        else if (ref.includes('/name/') || ref.startsWith('#/definitions/name')) message = `invalid name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
-        else if (ref.includes('column/properties/type')) message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
-        else if (ref.includes('partition')) message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
+        if (ref.includes('qualifiedName'))
+          message = `invalid table reference ${JSON.stringify(e.data)}: expected schema.table, where each part must ${IDENT_HELP}`;
+        else if (ref.includes('/name/') || ref.startsWith('#/definitions/name'))
+          message = `invalid name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
+        else if (ref.includes('column/properties/type'))
+          message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
+        else if (ref.includes('partition'))
+          message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
         else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;
       case 'minItems':
@@ -219,7 +249,15 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
         message = e.message ?? 'is invalid';
     }
     const at = loc.at(target, key);
-    out.push({ severity: 'error', code: e.keyword === 'additionalProperties' ? 'unknown-key' : 'schema', message, file, line: at.line, col: at.col, path: formatPath(target) });
+    out.push({
+      severity: 'error',
+      code: e.keyword === 'additionalProperties' ? 'unknown-key' : 'schema',
+      message,
+      file,
+      line: at.line,
+      col: at.col,
+      path: formatPath(target),
+    });
   }
   return out;
 }

@@ -8,7 +8,16 @@ import { formatPath, type Locator, type YamlPath } from './load.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
 
 const SCHEMA_PRIVS = new Set(['usage', 'create', 'all']);
-const TABLE_PRIVS = new Set(['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger', 'all']);
+const TABLE_PRIVS = new Set([
+  'select',
+  'insert',
+  'update',
+  'delete',
+  'truncate',
+  'references',
+  'trigger',
+  'all',
+]);
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
 
 export function checkRules(
@@ -30,27 +39,51 @@ export function checkRules(
   // Connections.
   for (const [name, c] of Object.entries(connections)) {
     const p: YamlPath = ['connections', name];
-    if (c.type === 'postgres' && !c.url) err(p, 'connection', `connection ${name}: type postgres needs "url"`);
-    if (c.type === 'local' && c.url) err([...p, 'url'], 'connection', `connection ${name}: type local takes no "url" (it runs an embedded server)`);
-    if (c.type !== 'local' && c.dataDir) err([...p, 'dataDir'], 'connection', `connection ${name}: "dataDir" applies to type local only`);
+    if (c.type === 'postgres' && !c.url)
+      err(p, 'connection', `connection ${name}: type postgres needs "url"`);
+    if (c.type === 'local' && c.url)
+      err(
+        [...p, 'url'],
+        'connection',
+        `connection ${name}: type local takes no "url" (it runs an embedded server)`,
+      );
+    if (c.type !== 'local' && c.dataDir)
+      err([...p, 'dataDir'], 'connection', `connection ${name}: "dataDir" applies to type local only`);
     if (c.url) {
       const literal = urlPasswordLiteral(c.url);
-      if (literal) err([...p, 'url'], 'literal-secret', `connection ${name}: the URL holds a literal password; write it as \${env:NAME}, e.g. postgres://user:\${env:PGPASSWORD}@host/db`);
+      if (literal)
+        err(
+          [...p, 'url'],
+          'literal-secret',
+          `connection ${name}: the URL holds a literal password; write it as \${env:NAME}, e.g. postgres://user:\${env:PGPASSWORD}@host/db`,
+        );
       checkEnvSyntax(c.url, [...p, 'url'], err);
     }
   }
   const connNames = Object.keys(connections);
   if (config.defaultConnection !== undefined && !connections[config.defaultConnection]) {
-    err(['defaultConnection'], 'unknown-reference', `defaultConnection: no connection named "${config.defaultConnection}" (declared: ${connNames.join(', ')})`);
+    err(
+      ['defaultConnection'],
+      'unknown-reference',
+      `defaultConnection: no connection named "${config.defaultConnection}" (declared: ${connNames.join(', ')})`,
+    );
   }
   const connOf = (explicit: string | undefined, p: YamlPath): string | undefined => {
     const name = explicit ?? defaultConnection;
     if (!name) {
-      err(p, 'connection', `several connections are declared (${connNames.join(', ')}): name one with "connection" or set "defaultConnection"`);
+      err(
+        p,
+        'connection',
+        `several connections are declared (${connNames.join(', ')}): name one with "connection" or set "defaultConnection"`,
+      );
       return undefined;
     }
     if (!connections[name]) {
-      err([...p, 'connection'], 'unknown-reference', `connection: no connection named "${name}" (declared: ${connNames.join(', ')})`);
+      err(
+        [...p, 'connection'],
+        'unknown-reference',
+        `connection: no connection named "${name}" (declared: ${connNames.join(', ')})`,
+      );
       return undefined;
     }
     return name;
@@ -62,9 +95,15 @@ export function checkRules(
     const p: YamlPath = ['schemas', i];
     const conn = connOf(s.connection, p);
     const key = foldIdent(s.name);
-    if (schemas.has(key)) err([...p, 'name'], 'duplicate-name', `schema "${key}" is declared twice (first at schemas[${schemas.get(key)!.index}])`);
+    if (schemas.has(key))
+      err(
+        [...p, 'name'],
+        'duplicate-name',
+        `schema "${key}" is declared twice (first at schemas[${schemas.get(key)!.index}])`,
+      );
     else schemas.set(key, { conn, index: i });
-    if (key.startsWith('pg_') || key === 'information_schema') err([...p, 'name'], 'reserved-name', `schema "${key}" is a system schema and cannot be managed`);
+    if (key.startsWith('pg_') || key === 'information_schema')
+      err([...p, 'name'], 'reserved-name', `schema "${key}" is a system schema and cannot be managed`);
   });
 
   // Roles.
@@ -73,11 +112,21 @@ export function checkRules(
     const p: YamlPath = ['roles', i];
     const conn = connOf(r.connection, p);
     const key = foldIdent(r.name);
-    if (roles.has(key)) err([...p, 'name'], 'duplicate-name', `role "${key}" is declared twice (first at roles[${roles.get(key)!.index}])`);
+    if (roles.has(key))
+      err(
+        [...p, 'name'],
+        'duplicate-name',
+        `role "${key}" is declared twice (first at roles[${roles.get(key)!.index}])`,
+      );
     else roles.set(key, { conn, index: i });
-    if (key.startsWith('pg_') || key === 'public') err([...p, 'name'], 'reserved-name', `role "${key}" is reserved by the engine`);
+    if (key.startsWith('pg_') || key === 'public')
+      err([...p, 'name'], 'reserved-name', `role "${key}" is reserved by the engine`);
     if (r.password !== undefined && !ENV_REF_WHOLE_RE.test(r.password)) {
-      err([...p, 'password'], 'literal-secret', `role ${key}: password must be a reference such as \${env:${key.toUpperCase()}_PASSWORD}, never a literal`);
+      err(
+        [...p, 'password'],
+        'literal-secret',
+        `role ${key}: password must be a reference such as \${env:${key.toUpperCase()}_PASSWORD}, never a literal`,
+      );
     }
     if (r.password !== undefined && r.type !== 'user') {
       err([...p, 'password'], 'role', `role ${key}: only a role with type: user can log in with a password`);
@@ -87,13 +136,15 @@ export function checkRules(
     const key = foldIdent(name);
     const r = roles.get(key);
     if (!r) err(p, 'unknown-reference', `${what}: role "${key}" is not declared under roles`);
-    else if (conn && r.conn && r.conn !== conn) err(p, 'unknown-reference', `${what}: role "${key}" is declared on connection ${r.conn}, not ${conn}`);
+    else if (conn && r.conn && r.conn !== conn)
+      err(p, 'unknown-reference', `${what}: role "${key}" is declared on connection ${r.conn}, not ${conn}`);
   };
   (config.roles ?? []).forEach((r, i) => {
     const conn = roles.get(foldIdent(r.name))?.conn;
     (r.memberOf ?? []).forEach((g, j) => {
       const p: YamlPath = ['roles', i, 'memberOf', j];
-      if (foldIdent(g) === foldIdent(r.name)) err(p, 'role', `role ${foldIdent(r.name)} cannot be a member of itself`);
+      if (foldIdent(g) === foldIdent(r.name))
+        err(p, 'role', `role ${foldIdent(r.name)} cannot be a member of itself`);
       else roleRef(g, p, conn, 'memberOf');
     });
   });
@@ -108,8 +159,18 @@ export function checkRules(
     const sch = foldIdent(t.schema);
     const key = `${sch}.${foldIdent(t.name)}`;
     const s = schemas.get(sch);
-    if (!s) err([...p, 'schema'], 'unknown-reference', `table ${key}: schema "${sch}" is not declared under schemas`);
-    if (tables.has(key)) err([...p, 'name'], 'duplicate-name', `table "${key}" is declared twice (first at tables[${tables.get(key)!.index}])`);
+    if (!s)
+      err(
+        [...p, 'schema'],
+        'unknown-reference',
+        `table ${key}: schema "${sch}" is not declared under schemas`,
+      );
+    if (tables.has(key))
+      err(
+        [...p, 'name'],
+        'duplicate-name',
+        `table "${key}" is declared twice (first at tables[${tables.get(key)!.index}])`,
+      );
     else tables.set(key, { conn: s?.conn, index: i });
     if (t.owner) roleRef(t.owner, [...p, 'owner'], s?.conn, 'owner');
     checkTable(t, p, key, s?.conn ? connections[s.conn] : undefined, err, warn);
@@ -118,9 +179,19 @@ export function checkRules(
   // Grants.
   (config.grants ?? []).forEach((g, i) => {
     const p: YamlPath = ['grants', i];
-    const targets = [g.schema !== undefined, g.tables !== undefined, g.allTablesInSchema !== undefined].filter(Boolean).length;
+    const targets = [
+      g.schema !== undefined,
+      g.tables !== undefined,
+      g.allTablesInSchema !== undefined,
+    ].filter(Boolean).length;
     if (targets !== 1) {
-      err(p, 'grant', targets === 0 ? 'grant needs one of "schema", "tables" or "allTablesInSchema"' : 'grant takes only one of "schema", "tables" or "allTablesInSchema"; split it into several grants');
+      err(
+        p,
+        'grant',
+        targets === 0
+          ? 'grant needs one of "schema", "tables" or "allTablesInSchema"'
+          : 'grant takes only one of "schema", "tables" or "allTablesInSchema"; split it into several grants',
+      );
       return;
     }
     let conn: string | undefined;
@@ -129,22 +200,30 @@ export function checkRules(
       const field = g.schema !== undefined ? 'schema' : 'allTablesInSchema';
       const sch = foldIdent((g.schema ?? g.allTablesInSchema)!);
       const s = schemas.get(sch);
-      if (!s) err([...p, field], 'unknown-reference', `${field}: schema "${sch}" is not declared under schemas`);
+      if (!s)
+        err([...p, field], 'unknown-reference', `${field}: schema "${sch}" is not declared under schemas`);
       conn = s?.conn;
     }
     (g.tables ?? []).forEach((t, j) => {
       const key = t.split('.').map(foldIdent).join('.');
       const tt = tables.get(key);
-      if (!tt) err([...p, 'tables', j], 'unknown-reference', `tables: table "${key}" is not declared under tables`);
+      if (!tt)
+        err([...p, 'tables', j], 'unknown-reference', `tables: table "${key}" is not declared under tables`);
       conn = conn ?? tt?.conn;
     });
     const allowed = onSchema ? SCHEMA_PRIVS : TABLE_PRIVS;
     g.privileges.forEach((pr, j) => {
       if (!allowed.has(pr.toLowerCase())) {
-        err([...p, 'privileges', j], 'grant', `privilege "${pr}" does not apply to ${onSchema ? 'a schema' : 'tables'} (allowed: ${[...allowed].join(', ')})`);
+        err(
+          [...p, 'privileges', j],
+          'grant',
+          `privilege "${pr}" does not apply to ${onSchema ? 'a schema' : 'tables'} (allowed: ${[...allowed].join(', ')})`,
+        );
       }
     });
-    listOf(g.to).forEach((r, j) => roleRef(r, Array.isArray(g.to) ? [...p, 'to', j] : [...p, 'to'], conn, 'to'));
+    listOf(g.to).forEach((r, j) => {
+      roleRef(r, Array.isArray(g.to) ? [...p, 'to', j] : [...p, 'to'], conn, 'to');
+    });
   });
 
   // Default privileges.
@@ -153,13 +232,25 @@ export function checkRules(
     let conn: string | undefined;
     if (d.schema !== undefined) {
       const s = schemas.get(foldIdent(d.schema));
-      if (!s) err([...p, 'schema'], 'unknown-reference', `schema: schema "${foldIdent(d.schema)}" is not declared under schemas`);
+      if (!s)
+        err(
+          [...p, 'schema'],
+          'unknown-reference',
+          `schema: schema "${foldIdent(d.schema)}" is not declared under schemas`,
+        );
       conn = s?.conn;
     }
     roleRef(d.forRole, [...p, 'forRole'], conn, 'forRole');
-    listOf(d.to).forEach((r, j) => roleRef(r, Array.isArray(d.to) ? [...p, 'to', j] : [...p, 'to'], conn, 'to'));
+    listOf(d.to).forEach((r, j) => {
+      roleRef(r, Array.isArray(d.to) ? [...p, 'to', j] : [...p, 'to'], conn, 'to');
+    });
     d.privileges.forEach((pr, j) => {
-      if (!TABLE_PRIVS.has(pr.toLowerCase())) err([...p, 'privileges', j], 'grant', `privilege "${pr}" does not apply to tables (allowed: ${[...TABLE_PRIVS].join(', ')})`);
+      if (!TABLE_PRIVS.has(pr.toLowerCase()))
+        err(
+          [...p, 'privileges', j],
+          'grant',
+          `privilege "${pr}" does not apply to tables (allowed: ${[...TABLE_PRIVS].join(', ')})`,
+        );
     });
   });
 
@@ -177,29 +268,59 @@ function checkTable(
   const cols = new Map<string, { type: string; index: number }>();
   t.columns.forEach((c, j) => {
     const name = foldIdent(c.name);
-    if (cols.has(name)) err([...p, 'columns', j, 'name'], 'duplicate-name', `table ${key}: column "${name}" is declared twice`);
+    if (cols.has(name))
+      err([...p, 'columns', j, 'name'], 'duplicate-name', `table ${key}: column "${name}" is declared twice`);
     else cols.set(name, { type: normalizeType(c.type), index: j });
   });
   const pk = (t.primaryKey ?? []).map(foldIdent);
   pk.forEach((c, j) => {
-    if (!cols.has(c)) err([...p, 'primaryKey', j], 'unknown-reference', `table ${key}: primary key column "${c}" is not among the columns`);
+    if (!cols.has(c))
+      err(
+        [...p, 'primaryKey', j],
+        'unknown-reference',
+        `table ${key}: primary key column "${c}" is not among the columns`,
+      );
   });
-  if (new Set(pk).size !== pk.length) err([...p, 'primaryKey'], 'duplicate-name', `table ${key}: a primary key column is listed twice`);
+  if (new Set(pk).size !== pk.length)
+    err([...p, 'primaryKey'], 'duplicate-name', `table ${key}: a primary key column is listed twice`);
   if (t.partition) {
     const by = foldIdent(t.partition.by);
     const col = cols.get(by);
-    if (!col) err([...p, 'partition', 'by'], 'unknown-reference', `table ${key}: partition column "${by}" is not among the columns`);
-    else if (!TIME_TYPES.has(col.type)) err([...p, 'partition', 'by'], 'partition', `table ${key}: partition column "${by}" must be a date or timestamp, not ${col.type}`);
+    if (!col)
+      err(
+        [...p, 'partition', 'by'],
+        'unknown-reference',
+        `table ${key}: partition column "${by}" is not among the columns`,
+      );
+    else if (!TIME_TYPES.has(col.type))
+      err(
+        [...p, 'partition', 'by'],
+        'partition',
+        `table ${key}: partition column "${by}" must be a date or timestamp, not ${col.type}`,
+      );
     if (pk.length > 0 && !pk.includes(by) && (conn?.type === 'local' || conn?.type === 'postgres')) {
-      err([...p, 'primaryKey'], 'partition', `table ${key}: on PostgreSQL a partitioned table's primary key must include the partition column "${by}"; add it to primaryKey or drop partition`);
+      err(
+        [...p, 'primaryKey'],
+        'partition',
+        `table ${key}: on PostgreSQL a partitioned table's primary key must include the partition column "${by}"; add it to primaryKey or drop partition`,
+      );
     }
-    if (foldIdent(t.name).length > 63 - 12) err([...p, 'name'], 'partition', `table ${key}: name too long for partition names (<name>_pYYYY_MM_DD); use at most 51 characters`);
+    if (foldIdent(t.name).length > 63 - 12)
+      err(
+        [...p, 'name'],
+        'partition',
+        `table ${key}: name too long for partition names (<name>_pYYYY_MM_DD); use at most 51 characters`,
+      );
   }
   for (const [name, c] of cols) {
     const j = c.index;
     const def = t.columns[j]!.default;
     if (def !== undefined && typeof def === 'string' && /;|--|\/\*/.test(def)) {
-      err([...p, 'columns', j, 'default'], 'default', `table ${key}: default for "${name}" must be a single expression (no ;, -- or /*)`);
+      err(
+        [...p, 'columns', j, 'default'],
+        'default',
+        `table ${key}: default for "${name}" must be a single expression (no ;, -- or /*)`,
+      );
     }
   }
   if (t.kind === 'events') {
@@ -209,26 +330,50 @@ function checkTable(
       ['an event timestamp', ['timestamp', 'event_timestamp', 'event_time', 'time']],
       ['updated_at', ['updated_at']],
     ];
-    const missing = need.filter(([, names]) => !names.some((n) => cols.has(n))).map(([what, names]) => `${what} (${names.join(' or ')})`);
-    if (missing.length) err([...p, 'columns'], 'convention', `table ${key} (kind: events) lacks ${missing.join(', ')}`);
+    const missing = need
+      .filter(([, names]) => !names.some((n) => cols.has(n)))
+      .map(([what, names]) => `${what} (${names.join(' or ')})`);
+    if (missing.length)
+      err([...p, 'columns'], 'convention', `table ${key} (kind: events) lacks ${missing.join(', ')}`);
   }
   if (t.kind === 'profiles') {
     const missing: string[] = [];
-    if (![...cols.keys()].some((c) => c === 'id' || c.endsWith('_id'))) missing.push('an id column (id or *_id)');
+    if (![...cols.keys()].some((c) => c === 'id' || c.endsWith('_id')))
+      missing.push('an id column (id or *_id)');
     if (!cols.has('updated_at')) missing.push('updated_at');
-    if (missing.length) err([...p, 'columns'], 'convention', `table ${key} (kind: profiles) lacks ${missing.join(', ')}`);
-    if (pk.length === 0) err(p, 'convention', `table ${key} (kind: profiles) needs a primaryKey: profiles are updated in place by key`);
+    if (missing.length)
+      err([...p, 'columns'], 'convention', `table ${key} (kind: profiles) lacks ${missing.join(', ')}`);
+    if (pk.length === 0)
+      err(
+        p,
+        'convention',
+        `table ${key} (kind: profiles) needs a primaryKey: profiles are updated in place by key`,
+      );
   }
   const upd = cols.get('updated_at');
   if ((t.kind === 'events' || t.kind === 'profiles') && upd && !TIME_TYPES.has(upd.type)) {
-    err([...p, 'columns', upd.index, 'type'], 'convention', `table ${key}: updated_at must be a timestamp, not ${upd.type}`);
+    err(
+      [...p, 'columns', upd.index, 'type'],
+      'convention',
+      `table ${key}: updated_at must be a timestamp, not ${upd.type}`,
+    );
   }
-  if (t.kind === 'events' && !t.partition) warn(p, 'convention', `table ${key}: the vendors recommend partitioning event tables on the event timestamp`);
+  if (t.kind === 'events' && !t.partition)
+    warn(
+      p,
+      'convention',
+      `table ${key}: the vendors recommend partitioning event tables on the event timestamp`,
+    );
 }
 
-function checkEnvSyntax(value: string, p: YamlPath, err: (path: YamlPath, code: string, message: string) => void) {
+function checkEnvSyntax(
+  value: string,
+  p: YamlPath,
+  err: (path: YamlPath, code: string, message: string) => void,
+) {
   const stripped = value.replace(ENV_REF_RE, '');
-  if (stripped.includes('${')) err(p, 'env-reference', 'malformed reference: write ${env:NAME} with NAME made of letters, digits and _');
+  if (stripped.includes('${'))
+    err(p, 'env-reference', 'malformed reference: write ${env:NAME} with NAME made of letters, digits and _');
 }
 
 /** The literal password of a URL (`scheme://user:secret@host`), unless it is an env reference. */
