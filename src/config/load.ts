@@ -70,7 +70,9 @@ export function loadConfigText(text: string, file: string): LoadResult {
     diagnostics.push({
       severity: 'error',
       code: dup ? 'duplicate-key' : 'yaml-syntax',
-      message: dup ? 'duplicate key: each key may appear once in a mapping' : firstLine(err.message),
+      message: dup
+        ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}: each key may appear once in a mapping`
+        : firstLine(err.message),
       file,
       line: pos.line,
       col: pos.col,
@@ -134,6 +136,12 @@ export function loadConfigText(text: string, file: string): LoadResult {
   loaded.warnings = diagnostics.filter((d) => d.severity !== 'error');
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   return { loaded, diagnostics };
+}
+
+/** The plain or quoted scalar key that starts at `offset` (for duplicate-key messages). */
+function keyAt(text: string, offset: number): string {
+  const m = /^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^:\n]*?))\s*:/.exec(text.slice(offset, offset + 300));
+  return (m?.[1] ?? m?.[2]?.replace(/''/g, "'") ?? m?.[3] ?? '').trim();
 }
 
 function firstLine(s: string): string {
@@ -201,7 +209,6 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
     let target = p;
     let key = false;
     let message: string;
-    const ref = e.schemaPath;
     switch (e.keyword) {
       case 'additionalProperties': {
         const prop = String((e.params as { additionalProperty: string }).additionalProperty);
@@ -226,17 +233,23 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
       case 'const':
         message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
         break;
-      case 'pattern':
-        if (ref.includes('qualifiedName'))
+      case 'pattern': {
+        // schemaPath is relative to the $ref'd definition, so tell the rule by the value's place.
+        const last = p[p.length - 1];
+        const parent = p[p.length - 2];
+        if (parent === 'tables' || last === 'tables')
           message = `invalid table reference ${JSON.stringify(e.data)}: expected schema.table, where each part must ${IDENT_HELP}`;
-        else if (ref.includes('/name/') || ref.startsWith('#/definitions/name'))
-          message = `invalid name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
-        else if (ref.includes('column/properties/type'))
+        else if (p[0] === 'connections' && p.length === 1)
+          message = `invalid connection name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
+        else if (last === 'defaultConnection' || last === 'connection')
+          message = `invalid connection name ${JSON.stringify(e.data)}: use letters, digits, _ and -`;
+        else if (last === 'type' && p.includes('columns'))
           message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
-        else if (ref.includes('partition'))
+        else if (last === 'from' && parent === 'partition')
           message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
         else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;
+      }
       case 'minItems':
         message = 'must not be empty';
         break;

@@ -1,0 +1,78 @@
+// The bad-input corpus: every file under test/fixtures/invalid/ is a wharf file with one or
+// more problems, and `<name>.expected` next to it is exactly what a user reads on stderr
+// (with the file's path written as <file>). For each file, `validate` and
+// `apply --auto-approve` both exit 1 with those diagnostics, no stack trace, and nothing is
+// created (no embedded warehouse folder appears). UPDATE_GOLDEN=1 rewrites the .expected
+// files from the current output: review the diff before committing.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+
+const DIR = path.join(import.meta.dirname, 'fixtures', 'invalid');
+const BIN = path.join(import.meta.dirname, '..', 'bin', 'wharf.js');
+const fixtures = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+/** Lines that would betray an uncaught exception rather than a diagnostic. */
+const STACK = /^\s+at .+[:(]\d+|Error: .*\n\s+at |node:internal/m;
+
+function expectedFor(name: string, actual: string): string {
+  const file = path.join(DIR, name.replace(/\.yaml$/, '.expected'));
+  if (process.env.UPDATE_GOLDEN || !fs.existsSync(file)) fs.writeFileSync(file, actual);
+  return fs.readFileSync(file, 'utf8');
+}
+
+describe('bad input corpus', () => {
+  it('has at least 30 files, each with its expected diagnostics', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(30);
+    for (const f of fixtures)
+      expect(fs.existsSync(path.join(DIR, f.replace(/\.yaml$/, '.expected')))).toBe(true);
+  });
+
+  for (const name of fixtures) {
+    it(name, async () => {
+      const file = path.join(DIR, name);
+      const before = fs.readFileSync(file, 'utf8');
+      const v = await runCli(['validate', '-f', file]);
+      const shown = v.stderr.split(file).join('<file>');
+      expect(v.code).toBe(1);
+      expect(v.stdout).toBe('');
+      expect(shown).not.toMatch(STACK);
+      expect(shown).toBe(expectedFor(name, shown));
+      // Every error line points at the file, a line and a column.
+      const errors = shown.split('\n').filter((l) => l.includes(' error: '));
+      expect(errors.length).toBeGreaterThan(0);
+      for (const l of errors) expect(l).toMatch(/^<file>:\d+:\d+ {2}/);
+
+      const a = await runCli(['apply', '-f', file, '--auto-approve']);
+      expect(a.code).toBe(1);
+      expect(a.stderr.split(file).join('<file>')).toBe(shown);
+      expect(fs.existsSync(path.join(DIR, '.wharf'))).toBe(false);
+      expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    });
+  }
+
+  it('the real executable prints the same diagnostics and no stack trace', () => {
+    for (const name of [
+      'syntax-unclosed-flow-map.yaml',
+      'many-problems-at-once.yaml',
+      'hostile-identifier-quote.yaml',
+    ]) {
+      const file = path.join(DIR, name);
+      const r = spawnSync(process.execPath, [BIN, 'plan', '-f', file], {
+        encoding: 'utf8',
+        env: { ...process.env, WHARF_DEBUG: '' },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.stderr.split(file).join('<file>')).toBe(
+        fs.readFileSync(file.replace(/\.yaml$/, '.expected'), 'utf8'),
+      );
+    }
+  });
+});
