@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkRules } from './rules.js';
@@ -62,41 +63,23 @@ export function loadConfigFile(file: string): LoadResult {
 
 export function loadConfigText(text: string, file: string): LoadResult {
   const diagnostics: Diagnostic[] = [];
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
-  for (const err of doc.errors) {
-    const pos = lineCounter.linePos(err.pos[0]);
-    const dup = err.code === 'DUPLICATE_KEY';
-    diagnostics.push({
-      severity: 'error',
-      code: dup ? 'duplicate-key' : 'yaml-syntax',
-      message: dup
-        ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}: each key may appear once in a mapping`
-        : firstLine(err.message),
-      file,
-      line: pos.line,
-      col: pos.col,
-    });
-  }
-  if (diagnostics.length > 0) return { diagnostics };
-
-  const locator = makeLocator(doc.contents, lineCounter);
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    return {
-      diagnostics: [
-        {
-          severity: 'error',
-          code: 'yaml-syntax',
-          message: firstLine((e as Error).message),
-          file,
-          line: 1,
-          col: 1,
-        },
-      ],
+  // Fast path: most files are valid, and a valid file needs no source positions. Parse with
+  // the fast parser and build positions (the slow, exact parser) only when a diagnostic asks.
+  let data = fastParse(text);
+  let locator: Locator;
+  if (data !== undefined) {
+    let exact: Locator | undefined;
+    locator = {
+      at(p, key) {
+        exact ??= exactParse(text, file).locator ?? { at: () => ({ line: 1, col: 1 }) };
+        return exact.at(p, key);
+      },
     };
+  } else {
+    const exact = exactParse(text, file);
+    if (exact.diagnostics.length > 0) return { diagnostics: exact.diagnostics };
+    locator = exact.locator!;
+    data = exact.data;
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
@@ -136,6 +119,66 @@ export function loadConfigText(text: string, file: string): LoadResult {
   loaded.warnings = diagnostics.filter((d) => d.severity !== 'error');
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   return { loaded, diagnostics };
+}
+
+/**
+ * The file's data from js-yaml (YAML 1.2 core schema, like the exact parser), or undefined
+ * when it cannot vouch for the result: any error, or anchors and aliases (js-yaml has no guard
+ * against alias bombs). The exact parser then decides and reports. A test checks that both
+ * parsers agree on every example and fixture.
+ */
+export function fastParse(text: string): unknown {
+  if (/(^|[\s[{,:-])[&*][^\s,\]}]/m.test(text)) return undefined;
+  try {
+    return loadYaml(text, { schema: CORE_SCHEMA });
+  } catch {
+    return undefined;
+  }
+}
+
+interface ExactParse {
+  data?: unknown;
+  locator?: Locator;
+  diagnostics: Diagnostic[];
+}
+
+/** The `yaml` package with source positions: exact syntax errors, duplicate keys, locations. */
+export function exactParse(text: string, file: string): ExactParse {
+  const diagnostics: Diagnostic[] = [];
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  for (const err of doc.errors) {
+    const pos = lineCounter.linePos(err.pos[0]);
+    const dup = err.code === 'DUPLICATE_KEY';
+    diagnostics.push({
+      severity: 'error',
+      code: dup ? 'duplicate-key' : 'yaml-syntax',
+      message: dup
+        ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}: each key may appear once in a mapping`
+        : firstLine(err.message),
+      file,
+      line: pos.line,
+      col: pos.col,
+    });
+  }
+  if (diagnostics.length > 0) return { diagnostics };
+  const locator = makeLocator(doc.contents, lineCounter);
+  try {
+    return { data: doc.toJS({ maxAliasCount: 100 }), locator, diagnostics };
+  } catch (e) {
+    return {
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'yaml-syntax',
+          message: firstLine((e as Error).message),
+          file,
+          line: 1,
+          col: 1,
+        },
+      ],
+    };
+  }
 }
 
 /** The plain or quoted scalar key that starts at `offset` (for duplicate-key messages). */

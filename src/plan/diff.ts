@@ -71,11 +71,13 @@ export function diff(input: DiffInput): DiffResult {
   const droppedTables = new Set<string>();
 
   // First pass: tables, because their replace/drop decides what happens to their grants.
+  const tableDiffs = new Map<string, KindDiff>();
   for (const [id, want] of desired) {
     if (want.kind !== 'table') continue;
     const have = live.get(id);
     if (have?.kind === 'table') {
       const d = diffTable(have, want);
+      tableDiffs.set(id, d);
       if (d.replace) replacedTables.add(resourceId(want));
     }
   }
@@ -87,7 +89,7 @@ export function diff(input: DiffInput): DiffResult {
       changes.push(makeChange(connection, 'create', null, want, [], []));
       continue;
     }
-    const d = diffKind(have, want);
+    const d = tableDiffs.get(id) ?? diffKind(have, want);
     if (d.fields.length === 0 && !d.replace) continue;
     changes.push(makeChange(connection, d.replace ? 'replace' : 'update', have, want, d.fields, d.reasons));
   }

@@ -136,10 +136,13 @@ export function normalizeDefault(expr: string | null | undefined): string | null
   if (lit) s = lit[1]!;
   // Lower-case outside single quotes.
   let out = '';
-  let inQuote = false;
-  for (const ch of s) {
-    if (ch === "'") inQuote = !inQuote;
-    out += inQuote ? ch : ch.toLowerCase();
+  if (!s.includes("'")) out = s.toLowerCase();
+  else {
+    let inQuote = false;
+    for (const ch of s) {
+      if (ch === "'") inQuote = !inQuote;
+      out += inQuote ? ch : ch.toLowerCase();
+    }
   }
   out = out.replace(/\s+/g, ' ');
   if (out === 'now()' || out === 'current_timestamp' || out === 'transaction_timestamp()')

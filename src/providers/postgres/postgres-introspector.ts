@@ -38,16 +38,16 @@ SELECT json_build_object(
               FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
               WHERE m.rolname !~ '^pg_' AND g.rolname !~ '^pg_'),
   'tables', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, pg_get_userbyid(t.relowner),
-                 obj_description(t.oid, 'pg_class'), t.relkind)), '[]') FROM rels t),
+                 d.description, t.relkind)), '[]')
+             FROM rels t LEFT JOIN pg_description d
+               ON d.objoid = t.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0),
   'columns', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, a.attname,
-                  format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
-                  ORDER BY t.nspname, t.relname, a.attnum), '[]')
+                  format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attnum)
+                  ORDER BY t.oid, a.attnum), '[]')
               FROM rels t JOIN pg_attribute a ON a.attrelid = t.oid
               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               WHERE a.attnum > 0 AND NOT a.attisdropped),
-  'primaryKeys', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, con.conname,
-                      (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
-                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum))), '[]')
+  'primaryKeys', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, con.conname, con.conkey)), '[]')
                   FROM rels t JOIN pg_constraint con ON con.conrelid = t.oid AND con.contype = 'p'),
   'partitionKeys', (SELECT coalesce(json_agg(json_build_array(t.nspname, t.relname, pt.partstrat, a.attname)), '[]')
                     FROM rels t JOIN pg_partitioned_table pt ON pt.partrelid = t.oid
@@ -84,8 +84,9 @@ interface CatalogDoc {
   roles: Row<[string, boolean, boolean]>[];
   members: Row<[string, string]>[];
   tables: Row<[string, string, string, string | null, string]>[];
-  columns: Row<[string, string, string, string, boolean, string | null]>[];
-  primaryKeys: Row<[string, string, string, string[]]>[];
+  columns: Row<[string, string, string, string, boolean, string | null, number]>[];
+  /** Key columns as attribute numbers, resolved against `columns` (cheaper than a join). */
+  primaryKeys: Row<[string, string, string, number[]]>[];
   partitionKeys: Row<[string, string, string, string]>[];
   partitions: Row<[string, string, string, string]>[];
   tableGrants: Row<[string, string, string, string]>[];
@@ -151,14 +152,16 @@ export function assemble(doc: CatalogDoc): Resource[] {
       comment,
     });
   }
-  for (const [schema, table, name, type, nullable, def] of doc.columns) {
+  const attnames = new Map<string, string>();
+  for (const [schema, table, name, type, nullable, def, attnum] of doc.columns) {
     const col: ColumnSpec = { name, type, nullable, default: normalizeDefault(def) };
     tables.get(`${schema}.${table}`)?.columns.push(col);
+    attnames.set(`${schema}.${table}\0${attnum}`, name);
   }
-  for (const [schema, table, conname, cols] of doc.primaryKeys) {
+  for (const [schema, table, conname, attnums] of doc.primaryKeys) {
     const t = tables.get(`${schema}.${table}`);
     if (t) {
-      t.primaryKey = cols;
+      t.primaryKey = attnums.map((n) => attnames.get(`${schema}.${table}\0${n}`) ?? `#${n}`);
       t.primaryKeyConstraint = conname;
     }
   }
