@@ -6,8 +6,10 @@
 // files from the current output: review the diff before committing.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compileSchemaValidator, exactParse } from '../src/config/load.js';
 import { runCli } from './support/cli.js';
 
 const DIR = path.join(import.meta.dirname, 'fixtures', 'invalid');
@@ -74,5 +76,30 @@ describe('bad input corpus', () => {
         fs.readFileSync(file.replace(/\.yaml$/, '.expected'), 'utf8'),
       );
     }
+  });
+
+  it('the schema validator the build precompiles reports exactly what the compiled schema does', () => {
+    const prebuilt = createRequire(import.meta.url)(
+      path.join(import.meta.dirname, '..', 'dist', 'config', 'schema-validator.cjs'),
+    );
+    const compiled = compileSchemaValidator();
+    const examples = path.join(import.meta.dirname, '..', 'examples');
+    const files = [
+      ...fixtures.map((f) => path.join(DIR, f)),
+      ...fs.readdirSync(examples).map((f) => path.join(examples, f)),
+    ];
+    let compared = 0;
+    for (const file of files) {
+      const { data } = exactParse(fs.readFileSync(file, 'utf8'), file);
+      if (data === undefined) continue;
+      const a = prebuilt(data);
+      const b = compiled(data);
+      expect(a).toBe(b);
+      const strip = (es: typeof compiled.errors) =>
+        (es ?? []).map(({ instancePath, keyword, params }) => ({ instancePath, keyword, params }));
+      expect(strip(prebuilt.errors)).toEqual(strip(compiled.errors));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(30);
   });
 });

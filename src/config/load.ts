@@ -34,14 +34,26 @@ export function formatPath(p: YamlPath): string {
 }
 
 let validator: ValidateFunction | undefined;
+/** The options the schema is compiled with, here and in scripts/build-schema-validator.mjs. */
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false } as const;
+
 function schemaValidator(): ValidateFunction {
   if (!validator) {
     const require = createRequire(import.meta.url);
-    const schema = require('../../schemas/wharf.schema.json');
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    validator = ajv.compile(schema);
+    // The build precompiles the schema next to this module; from src (tests) compile it here.
+    try {
+      validator = require('./schema-validator.cjs') as ValidateFunction;
+    } catch {
+      validator = compileSchemaValidator();
+    }
   }
   return validator;
+}
+
+export function compileSchemaValidator(): ValidateFunction {
+  const require = createRequire(import.meta.url);
+  const schema = require('../../schemas/wharf.schema.json');
+  return new Ajv(AJV_OPTIONS).compile(schema);
 }
 
 export function loadConfigFile(file: string): LoadResult {
