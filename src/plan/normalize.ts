@@ -173,6 +173,8 @@ export const DEFAULT_ALL_PRIVILEGES = {
  * engine reports for the object type (PostgreSQL 17 added MAINTAIN, so it is engine data).
  */
 export function normalizePrivileges(privs: readonly string[], all: readonly string[]): string[] {
+  // The common case, one plain privilege, skips the set and the sort.
+  if (privs.length === 1 && /^[a-z]+$/.test(privs[0]!) && privs[0] !== 'all') return [privs[0]!];
   const set = new Set<string>();
   for (const p of privs) {
     const lp = p

@@ -152,16 +152,26 @@ export function assemble(doc: CatalogDoc): Resource[] {
       comment,
     });
   }
-  const attnames = new Map<string, string>();
+  // Rows arrive grouped by table (ORDER BY oid, attnum): look the table up once per group.
+  const attnums = new Map<TableResource, number[]>();
+  let cur: TableResource | undefined;
+  let curKey = '';
   for (const [schema, table, name, type, nullable, def, attnum] of doc.columns) {
-    const col: ColumnSpec = { name, type, nullable, default: normalizeDefault(def) };
-    tables.get(`${schema}.${table}`)?.columns.push(col);
-    attnames.set(`${schema}.${table}\0${attnum}`, name);
+    const key = `${schema}.${table}`;
+    if (key !== curKey) {
+      curKey = key;
+      cur = tables.get(key);
+      if (cur) attnums.set(cur, []);
+    }
+    if (!cur) continue;
+    cur.columns.push({ name, type, nullable, default: def === null ? null : normalizeDefault(def) });
+    attnums.get(cur)!.push(attnum);
   }
-  for (const [schema, table, conname, attnums] of doc.primaryKeys) {
+  for (const [schema, table, conname, keys] of doc.primaryKeys) {
     const t = tables.get(`${schema}.${table}`);
     if (t) {
-      t.primaryKey = attnums.map((n) => attnames.get(`${schema}.${table}\0${n}`) ?? `#${n}`);
+      const nums = attnums.get(t) ?? [];
+      t.primaryKey = keys.map((n) => t.columns[nums.indexOf(n)]?.name ?? `#${n}`);
       t.primaryKeyConstraint = conname;
     }
   }
