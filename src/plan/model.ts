@@ -1,6 +1,9 @@
 // The normalized resource model shared by desired state (from the file) and live state
 // (from a provider). Both sides use exactly these shapes, already normalized, so that the
 // differ compares like with like. Identifiers are stored folded (lower case), unquoted.
+import type { BucketResource } from './bucket-model.js';
+
+export type { BucketResource } from './bucket-model.js';
 
 export type Privilege = string; // lower case keyword: select, insert, usage, create, ...
 
@@ -94,7 +97,8 @@ export type Resource =
   | TableResource
   | RoleResource
   | GrantResource
-  | DefaultPrivilegeResource;
+  | DefaultPrivilegeResource
+  | BucketResource;
 export type ResourceKind = Resource['kind'];
 
 /** Everything on one connection, keyed by resource id (see `resourceId`). */
@@ -106,4 +110,6 @@ export interface WarehouseState {
 export interface ManagedScope {
   schemas: string[];
   roles: string[];
+  /** Buckets the file declares on this connection (bucket providers only). */
+  buckets?: string[];
 }
