@@ -14,6 +14,8 @@ export function resourceId(r: Resource): string {
       return `${r.objectType}:${r.object}/${r.grantee}`;
     case 'default_privileges':
       return `${r.forRole}/${r.schema ?? '*'}/${r.objectType}/${r.grantee}`;
+    case 'bucket':
+      return r.name;
     default:
       return assertNever(r);
   }
