@@ -10,6 +10,7 @@ const RANK: Record<Change['kind'], number> = {
   table: 2,
   grant: 3,
   default_privileges: 3,
+  bucket: 4,
 };
 
 export function orderChanges(changes: readonly Change[]): Change[] {
