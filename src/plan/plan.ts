@@ -30,6 +30,29 @@ export interface Statement {
    * value as a quoted literal. Only statements built from validated identifiers carry it.
    */
   secrets?: boolean;
+  /**
+   * An API call instead of SQL (bucket providers). `sql` then holds a one-line description
+   * of the call for readers that only know the SQL form; apply runs `api`.
+   */
+  api?: ApiCall;
+  /** False when the provider records the setting but cannot enforce it (local-bucket). */
+  enforced?: boolean;
+}
+
+export interface ApiCall {
+  service: 's3';
+  /** The API operation, e.g. `PutBucketPolicy`. */
+  operation: string;
+  /** The request, exactly as sent (a bucket policy travels as its JSON text, like the API takes it). */
+  input: Record<string, unknown>;
+}
+
+/** Bucket changes: the policy change as a readable diff and who gains or loses which access. */
+export interface PolicyChange {
+  /** Unified diff of the canonical JSON (`--- live` / `+++ planned`). */
+  diff: string;
+  /** One line per principal and resource, e.g. `arn:… gains s3:GetObject on arn:aws:s3:::b/*`. */
+  access: string[];
 }
 
 export interface Change {
@@ -47,6 +70,10 @@ export interface Change {
   dependsOn: string[];
   before: Resource | null;
   after: Resource | null;
+  /** True when the change lets someone do what the live state did not allow (needs --allow-widen). */
+  widening?: boolean;
+  /** Bucket changes that touch the bucket policy. */
+  policy?: PolicyChange;
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -72,7 +99,7 @@ export interface ConnectionRecord {
   /** The connection as written in the file: secrets stay `${env:NAME}` references. */
   spec: Record<string, unknown>;
   /** What the provider read: the schemas and roles the file declares on this connection. */
-  scope: { schemas: string[]; roles: string[] };
+  scope: { schemas: string[]; roles: string[]; buckets?: string[] };
   /** `kind:id` of every live resource the plan depends on (managed or about to be created). */
   watch: string[];
   /** Hash of those resources as read; apply re-reads and refuses the plan if it moved. */
@@ -103,7 +130,7 @@ export interface Plan {
   unmanaged: UnmanagedObject[];
   summary: Summary;
   /** Approvals the plan needs before apply may run it. */
-  decisions: { destroy: boolean };
+  decisions: { destroy: boolean; widen?: boolean };
 }
 
 export function summarize(changes: readonly Change[]): Summary {
