@@ -3,6 +3,7 @@
 // Ownership rules decide what a live object not in the file becomes: a delete (the file
 // manages it) or an "unmanaged" note (left alone). Pure: no I/O.
 import { address, assertNever, resourceId } from './address.js';
+import { diffBuckets } from './bucket-diff.js';
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -14,7 +15,7 @@ import type {
 } from './model.js';
 import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
-import type { Change, FieldChange, UnmanagedObject } from './plan.js';
+import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
 
 export interface Capabilities {
   /** What `ALL` expands to on this engine, per object type. */
@@ -31,6 +32,8 @@ export interface DiffInput {
 export interface DiffResult {
   changes: Change[];
   unmanaged: UnmanagedObject[];
+  /** Problems only the live state reveals, e.g. a missing bucket without `create: true`. */
+  diagnostics?: Diagnostic[];
 }
 
 interface KindDiff {
@@ -39,7 +42,18 @@ interface KindDiff {
   reasons: string[];
 }
 
-export function diff(input: DiffInput): DiffResult {
+export function diff(full: DiffInput): DiffResult {
+  // Buckets have a differ of their own (bucket-diff.ts); they never depend on warehouse objects.
+  const buckets = diffBuckets(
+    full.connection,
+    full.desired.filter((r) => r.kind === 'bucket'),
+    full.live.filter((r) => r.kind === 'bucket'),
+  );
+  const input: DiffInput = {
+    ...full,
+    desired: full.desired.filter((r) => r.kind !== 'bucket'),
+    live: full.live.filter((r) => r.kind !== 'bucket'),
+  };
   const { connection } = input;
   const live = new Map(input.live.map((r) => [keyOf(r), r] as const));
   // An owner holds every privilege on its object; the engine lists no grant for it, so a
@@ -109,9 +123,11 @@ export function diff(input: DiffInput): DiffResult {
   const pruned = changes.filter(
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
+  unmanaged.push(...buckets.unmanaged);
   return {
-    changes: orderChanges(pruned),
+    changes: orderChanges([...pruned, ...buckets.changes]),
     unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),
+    ...(buckets.diagnostics.length > 0 ? { diagnostics: buckets.diagnostics } : {}),
   };
 }
 
@@ -212,6 +228,8 @@ function ownership(
         return `schema ${r.schema} is not managed by the file`;
       }
       return true;
+    case 'bucket':
+      return 'bucket'; // never reached: buckets are diffed by bucket-diff.ts
     default:
       return assertNever(r);
   }
@@ -256,6 +274,8 @@ export function dependencies(r: Resource): string[] {
       return [`${r.objectType}:${r.object}`, `role:${r.grantee}`];
     case 'default_privileges':
       return [`role:${r.forRole}`, `role:${r.grantee}`, ...(r.schema ? [`schema:${r.schema}`] : [])];
+    case 'bucket':
+      return [];
     default:
       return assertNever(r);
   }
@@ -279,6 +299,8 @@ function deleteReasons(r: Resource): string[] {
     case 'grant':
     case 'default_privileges':
       return ['privileges held by a managed role that the file does not declare are revoked'];
+    case 'bucket':
+      return [];
     default:
       return assertNever(r);
   }
@@ -295,6 +317,8 @@ function diffKind(have: Resource, want: Resource): KindDiff {
     case 'grant':
     case 'default_privileges':
       return diffPrivileges(have as GrantResource | DefaultPrivilegeResource, want);
+    case 'bucket':
+      return { fields: [], replace: false, reasons: [] };
     default:
       return assertNever(want);
   }
