@@ -40,6 +40,7 @@ export function buildPlan(input: BuildInput): Plan {
   const changes: Change[] = [];
   const unmanaged: UnmanagedObject[] = [];
   const connections: Record<string, ConnectionRecord> = {};
+  const diagnostics: Diagnostic[] = [...input.diagnostics];
   for (const c of input.connections) {
     const result = diff({
       connection: c.name,
@@ -50,6 +51,7 @@ export function buildPlan(input: BuildInput): Plan {
     for (const ch of result.changes) ch.statements = c.compile(ch);
     changes.push(...result.changes);
     unmanaged.push(...result.unmanaged);
+    diagnostics.push(...(result.diagnostics ?? []));
     const unmanagedSet = new Set(result.unmanaged.map((u) => u.address));
     const watch = new Set<string>();
     for (const r of c.desired) watch.add(`${r.kind}:${resourceId(r)}`);
@@ -73,9 +75,13 @@ export function buildPlan(input: BuildInput): Plan {
     baseDir: input.baseDir,
     connections,
     changes,
-    diagnostics: input.diagnostics,
+    diagnostics,
     unmanaged,
     summary: summarize(changes),
-    decisions: { destroy: changes.some((c) => c.destructive) },
+    decisions: {
+      destroy: changes.some((c) => c.destructive),
+      // Present only when some change widens access, so plans without buckets keep their shape.
+      ...(changes.some((c) => c.widening) ? { widen: true } : {}),
+    },
   };
 }
