@@ -47,6 +47,9 @@ export function compilePostgres(change: Change, ctx: CompileContext): Statement[
 
 const s = (sql: string): Statement => ({ sql });
 
+/** A bucket lives on a bucket connection; config rules keep it off a warehouse connection. */
+const notSql = (kind: string) => new Error(`a ${kind} is not a PostgreSQL object`);
+
 function create(r: Resource, ctx: CompileContext): Statement[] {
   switch (r.kind) {
     case 'schema':
@@ -62,6 +65,8 @@ function create(r: Resource, ctx: CompileContext): Statement[] {
       return [grantSql('GRANT', r, r.privileges)];
     case 'default_privileges':
       return [defaultPrivSql('GRANT', r, r.privileges)];
+    case 'bucket':
+      throw notSql(r.kind);
     default:
       return assertNever(r);
   }
@@ -80,6 +85,8 @@ function drop(r: Resource): Statement[] {
       return [grantSql('REVOKE', r, r.privileges)];
     case 'default_privileges':
       return [defaultPrivSql('REVOKE', r, r.privileges)];
+    case 'bucket':
+      throw notSql(r.kind);
     default:
       return assertNever(r);
   }
@@ -171,6 +178,8 @@ function update(before: Resource, after: Resource, fields: FieldChange[]): State
       if (add.length) out.push(emit('GRANT', add));
       return out;
     }
+    case 'bucket':
+      throw notSql(after.kind);
     default:
       return assertNever(after);
   }
