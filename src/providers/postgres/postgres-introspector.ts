@@ -2,7 +2,7 @@
 // and the tables, columns, keys, partitions, grants and default privileges of the managed
 // scope, as flat JSON arrays assembled here. Grants come from aclexplode() over the
 // catalogs, never from parsing ACL strings.
-import type { ColumnSpec, PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
+import type { PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
 import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
 import type { LiveSnapshot, ReadScope } from '../provider.js';
 import { OWNERSHIP_MARKER, roleMarker } from './postgres-sql.js';
