@@ -3,6 +3,7 @@
 // engine constraints a user would otherwise meet only at apply time.
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
+import { checkSyncRules } from '../sync/config.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
@@ -253,6 +254,9 @@ export function checkRules(
         );
     });
   });
+
+  // Syncs.
+  checkSyncRules(config.syncs ?? [], connNames, defaultConnection, err);
 
   return out;
 }

@@ -1,6 +1,7 @@
 // The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json).
 // Field comments state defaults; the meaning of each field is documented in the README.
 import type { Diagnostic } from '../plan/plan.js';
+import type { SyncConfig } from '../sync/config.js';
 
 export type ConnectionType = 'local' | 'postgres';
 
@@ -71,6 +72,8 @@ export interface WharfConfig {
   roles?: RoleConfig[];
   grants?: GrantConfig[];
   defaultPrivileges?: DefaultPrivilegeConfig[];
+  /** Incremental loads run by `wharf sync` (src/sync/config.ts). */
+  syncs?: SyncConfig[];
 }
 
 /** A loaded, validated file: the config plus where it came from. */

@@ -1,0 +1,148 @@
+// The `syncs:` section of a wharf file: its typed shape and the static rules JSON Schema
+// cannot express (mode options, references to connections, duplicate names). Checks that
+// need the live catalogs (columns, types, keys) are in check.ts.
+import type { YamlPath } from '../config/load.js';
+import { foldIdent } from '../plan/normalize.js';
+
+export type SyncMode = 'append' | 'merge' | 'cdc' | 'full';
+
+export interface SyncSource {
+  /** Default: the file's default connection. */
+  connection?: string;
+  /** `schema.table`; exactly one of `table` and `query`. */
+  table?: string;
+  /** A SELECT whose columns are named like the destination's. */
+  query?: string;
+}
+
+export interface SyncTarget {
+  connection?: string;
+  /** `schema.table` */
+  table: string;
+}
+
+export interface SyncConfig {
+  name: string;
+  from: SyncSource;
+  to: SyncTarget;
+  mode: SyncMode;
+  /** merge and cdc: the key; append: optional de-duplication key. */
+  primaryKey?: string[];
+  /** append and merge: required; cdc: optional (default: the sequence column). */
+  cursor?: { column: string; lookback?: string | number };
+  cdc?: { op: string; sequence: string; insert?: string; update?: string; delete?: string };
+  /** Rows per committed batch across connections (default 50,000). */
+  batchRows?: number;
+}
+
+type Report = (path: YamlPath, code: string, message: string) => void;
+
+/** Static rules for `syncs:`; `connectionOf` reports a missing/unknown connection itself. */
+export function checkSyncRules(
+  syncs: readonly SyncConfig[],
+  connectionNames: readonly string[],
+  defaultConnection: string,
+  err: Report,
+): void {
+  const names = new Map<string, number>();
+  syncs.forEach((s, i) => {
+    const p: YamlPath = ['syncs', i];
+    const name = s.name;
+    if (names.has(name))
+      err(
+        [...p, 'name'],
+        'duplicate-name',
+        `sync "${name}" is declared twice (first at syncs[${names.get(name)}])`,
+      );
+    else names.set(name, i);
+    for (const side of ['from', 'to'] as const) {
+      const conn = s[side].connection ?? defaultConnection;
+      if (!conn)
+        err(
+          [...p, side],
+          'connection',
+          `sync ${name}: several connections are declared (${connectionNames.join(', ')}): name one with "${side}.connection" or set "defaultConnection"`,
+        );
+      else if (!connectionNames.includes(conn))
+        err(
+          [...p, side, 'connection'],
+          'unknown-reference',
+          `sync ${name}: no connection named "${conn}" (declared: ${connectionNames.join(', ')})`,
+        );
+    }
+    if ((s.from.table === undefined) === (s.from.query === undefined))
+      err([...p, 'from'], 'sync', `sync ${name}: "from" takes exactly one of "table" or "query"`);
+    if (s.from.query !== undefined && /;\s*\S/.test(s.from.query))
+      err([...p, 'from', 'query'], 'sync', `sync ${name}: "from.query" must be a single SELECT (no ;)`);
+    const pk = (s.primaryKey ?? []).map(foldIdent);
+    if (new Set(pk).size !== pk.length)
+      err([...p, 'primaryKey'], 'duplicate-name', `sync ${name}: a primary key column is listed twice`);
+    switch (s.mode) {
+      case 'append':
+        if (!s.cursor)
+          err(p, 'sync', `sync ${name}: mode append needs "cursor" (e.g. cursor: { column: updated_at })`);
+        if (s.cdc) err([...p, 'cdc'], 'sync', `sync ${name}: "cdc" applies to mode cdc only`);
+        break;
+      case 'merge':
+        if (!s.cursor)
+          err(p, 'sync', `sync ${name}: mode merge needs "cursor" (e.g. cursor: { column: updated_at })`);
+        if (pk.length === 0)
+          err(p, 'sync', `sync ${name}: mode merge needs "primaryKey": rows are upserted by key`);
+        if (s.cdc) err([...p, 'cdc'], 'sync', `sync ${name}: "cdc" applies to mode cdc only`);
+        break;
+      case 'cdc':
+        if (!s.cdc)
+          err(p, 'sync', `sync ${name}: mode cdc needs "cdc: { op: <column>, sequence: <column> }"`);
+        if (pk.length === 0)
+          err(p, 'sync', `sync ${name}: mode cdc needs "primaryKey": changes apply per key`);
+        if (s.cdc) {
+          const vals = [s.cdc.insert ?? 'I', s.cdc.update ?? 'U', s.cdc.delete ?? 'D'];
+          if (new Set(vals).size !== 3)
+            err([...p, 'cdc'], 'sync', `sync ${name}: the insert, update and delete values must differ`);
+          if (foldIdent(s.cdc.op) === foldIdent(s.cdc.sequence))
+            err([...p, 'cdc'], 'sync', `sync ${name}: "op" and "sequence" must be different columns`);
+        }
+        break;
+      case 'full':
+        if (s.cursor)
+          err(
+            [...p, 'cursor'],
+            'sync',
+            `sync ${name}: mode full reloads everything and takes no "cursor"; use append or merge for incremental loads`,
+          );
+        if (s.cdc) err([...p, 'cdc'], 'sync', `sync ${name}: "cdc" applies to mode cdc only`);
+        break;
+      default: {
+        const never: never = s.mode;
+        err([...p, 'mode'], 'sync', `sync ${name}: unknown mode ${String(never)}`);
+      }
+    }
+    if (s.cursor?.lookback !== undefined && typeof s.cursor.lookback === 'string') {
+      if (parseLookback(s.cursor.lookback) === undefined)
+        err(
+          [...p, 'cursor', 'lookback'],
+          'sync',
+          `sync ${name}: lookback "${s.cursor.lookback}" is not a duration (e.g. 30s, 10m, 2h, 1d) or a number`,
+        );
+    }
+  });
+}
+
+/**
+ * A lookback as the engine understands it: seconds for a duration string (`90s`, `10m`, `2h`,
+ * `1d`), or the number itself (for numeric cursors such as sequences). Undefined if invalid.
+ */
+export function parseLookback(v: string | number): { seconds: number } | { amount: number } | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? { amount: v } : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return { seconds: n * unit };
+}
+
+/** `schema.table` -> folded parts. */
+export function splitTable(qualified: string): { schema: string; name: string } {
+  const [schema, name] = qualified.split('.');
+  return { schema: foldIdent(schema ?? ''), name: foldIdent(name ?? '') };
+}
