@@ -119,6 +119,33 @@ describe('secrets', () => {
   });
 });
 
+describe('saved plans', () => {
+  it('show prints a saved plan as text, JSON and Markdown, and refuses a file that is not a plan', async () => {
+    const { file } = await writeConfig('schemas:\n  - name: shown\n');
+    const planFile = path.join(work, 'shown-plan.json');
+    expect((await runCli(['plan', '-f', file, '--out', planFile])).code).toBe(0);
+    const saved = JSON.parse(fs.readFileSync(planFile, 'utf8'));
+    expect(saved).toMatchObject({ format: 'wharf-plan', version: 1, summary: { create: 1 } });
+
+    const text = await runCli(['show', planFile]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('warehouse.schema:shown');
+    expect(text.stdout).toContain('CREATE SCHEMA "shown"');
+    const json = await runCli(['show', planFile, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual(saved);
+    const md = await runCli(['show', planFile, '--markdown']);
+    expect(md.stdout).toMatch(/^#+ /m);
+    expect(md.stdout).toContain('warehouse.schema:shown');
+
+    const bogus = path.join(work, 'not-a-plan.json');
+    fs.writeFileSync(bogus, '{"hello": 1}');
+    const bad = await runCli(['show', bogus]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).not.toMatch(/^\s+at /m);
+    expect((await runCli(['show', path.join(work, 'missing.json')])).code).toBe(1);
+  });
+});
+
 describe('drift', () => {
   it('reports out-of-band changes with exit 2 and leaves unmanaged grants alone', async () => {
     const { file, db } = await writeConfig(`
