@@ -1,0 +1,47 @@
+// `buckets:` -> desired bucket resources, normalized the way bucket providers read them:
+// defaults filled in, folders with one trailing slash and sorted, the policy compiled to
+// canonical IAM JSON. Pure.
+import type { BlockPublicAccess, BucketEncryption, BucketResource } from '../plan/bucket-model.js';
+import { compilePolicy } from '../plan/bucket-policy.js';
+import type { BucketConfig } from './bucket-config.js';
+import { bucketConnectionOf, normalizeFolder } from './bucket-rules.js';
+import type { LoadedConfig } from './types.js';
+
+export function bucketsToDesired(loaded: LoadedConfig): { connection: string; bucket: BucketResource }[] {
+  return (loaded.config.buckets ?? []).map((b) => ({
+    connection: bucketConnectionOf(b.connection, loaded.connections) ?? '',
+    bucket: bucketResource(b),
+  }));
+}
+
+export function bucketResource(b: BucketConfig): BucketResource {
+  return {
+    kind: 'bucket',
+    name: b.name,
+    create: b.create ?? false,
+    blockPublicAccess: blockPublicAccess(b.blockPublicAccess),
+    objectOwnership: b.objectOwnership ?? 'BucketOwnerEnforced',
+    encryption: encryption(b.encryption),
+    folders: [...new Set((b.folders ?? []).map(normalizeFolder))].sort(),
+    policy: b.policy ? compilePolicy(b.name, b.policy) : null,
+    policyExclusive: b.policy?.exclusive ?? false,
+  };
+}
+
+function blockPublicAccess(v: BucketConfig['blockPublicAccess']): BlockPublicAccess {
+  const all = v === undefined || v === true ? true : v === false ? false : undefined;
+  const flag = (x: boolean | undefined) => all ?? x ?? true;
+  const o = typeof v === 'object' ? v : {};
+  return {
+    BlockPublicAcls: flag(o.blockPublicAcls),
+    IgnorePublicAcls: flag(o.ignorePublicAcls),
+    BlockPublicPolicy: flag(o.blockPublicPolicy),
+    RestrictPublicBuckets: flag(o.restrictPublicBuckets),
+  };
+}
+
+function encryption(e: BucketConfig['encryption']): BucketEncryption | null {
+  if (!e) return null;
+  if (e.type === 'sse-s3') return { algorithm: 'AES256', kmsKeyId: null };
+  return { algorithm: 'aws:kms', kmsKeyId: e.kmsKeyId ?? null };
+}
