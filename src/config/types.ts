@@ -2,8 +2,11 @@
 // Field comments state defaults; the meaning of each field is documented in the README.
 import type { Diagnostic } from '../plan/plan.js';
 import type { SyncConfig } from '../sync/config.js';
+import type { BucketConfig } from './bucket-config.js';
 
-export type ConnectionType = 'local' | 'postgres';
+export type { BucketConfig } from './bucket-config.js';
+
+export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket';
 
 export interface ConnectionConfig {
   type: ConnectionType;
@@ -12,6 +15,14 @@ export interface ConnectionConfig {
   /** local: data folder relative to the config file (default `.wharf/local`). */
   dataDir?: string;
   database?: string;
+  /** s3: AWS region (e.g. `eu-west-1`). */
+  region?: string;
+  /** s3: endpoint of an S3-compatible server, e.g. `http://127.0.0.1:4569`. */
+  endpoint?: string;
+  /** s3: path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
+  forcePathStyle?: boolean;
+  /** local-bucket: folder holding the buckets, relative to the config file (default `.wharf/buckets`). */
+  dir?: string;
 }
 
 export interface SchemaConfig {
@@ -74,6 +85,7 @@ export interface WharfConfig {
   defaultPrivileges?: DefaultPrivilegeConfig[];
   /** Incremental loads run by `wharf sync` (src/sync/config.ts). */
   syncs?: SyncConfig[];
+  buckets?: BucketConfig[];
 }
 
 /** A loaded, validated file: the config plus where it came from. */
