@@ -4,6 +4,7 @@
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkSyncRules } from '../sync/config.js';
+import { checkBucketRules } from './bucket-rules.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
@@ -257,6 +258,9 @@ export function checkRules(
 
   // Syncs.
   checkSyncRules(config.syncs ?? [], connNames, defaultConnection, err);
+
+  // Buckets and bucket connections.
+  out.push(...checkBucketRules(config, connections, defaultConnection, loc));
 
   return out;
 }
