@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
+import { isBucketConnectionType } from './bucket-config.js';
 import { checkRules } from './rules.js';
 import type { ConnectionConfig, LoadedConfig, WharfConfig } from './types.js';
 
@@ -116,7 +117,12 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const config = data as WharfConfig;
   const connections: Record<string, ConnectionConfig> = config.connections ?? { local: { type: 'local' } };
   const names = Object.keys(connections);
-  const defaultConnection = config.defaultConnection ?? (names.length === 1 ? names[0]! : '');
+  // Buckets find their connection on their own (see bucket-rules), so a file with one
+  // warehouse and one bucket connection needs no defaultConnection.
+  const warehouses = names.filter((n) => !isBucketConnectionType(connections[n]!.type));
+  const defaultConnection =
+    config.defaultConnection ??
+    (names.length === 1 ? names[0]! : warehouses.length === 1 ? warehouses[0]! : '');
   for (const d of checkRules(config, connections, defaultConnection, locator))
     diagnostics.push({ ...d, file });
   const loaded: LoadedConfig = {
