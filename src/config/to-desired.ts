@@ -10,6 +10,7 @@ import type {
   TableResource,
 } from '../plan/model.js';
 import { foldIdent, normalizeDefault, normalizePrivileges, normalizeType } from '../plan/normalize.js';
+import { bucketsToDesired } from './bucket-desired.js';
 import { listOf } from './rules.js';
 import type { LoadedConfig, TableConfig } from './types.js';
 
@@ -105,6 +106,7 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
     }
   }
   for (const { conn, d } of defaults.values()) push(conn, d);
+  for (const { connection, bucket } of bucketsToDesired(loaded)) push(connection, bucket);
   return byConn;
 }
 
