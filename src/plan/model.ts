@@ -2,8 +2,10 @@
 // (from a provider). Both sides use exactly these shapes, already normalized, so that the
 // differ compares like with like. Identifiers are stored folded (lower case), unquoted.
 import type { BucketResource } from './bucket-model.js';
+import type { DatashareResource, Distribution, SortKey } from './datashare-model.js';
 
 export type { BucketResource } from './bucket-model.js';
+export type { DatashareResource } from './datashare-model.js';
 
 export type Privilege = string; // lower case keyword: select, insert, usage, create, ...
 
@@ -14,6 +16,14 @@ export interface ColumnSpec {
   nullable: boolean;
   /** Canonical default expression, or null when there is none. */
   default: string | null;
+  /** Redshift only: compression encoding (lower case); absent or null when the file does not care. */
+  encode?: string | null;
+}
+
+/** Redshift only: physical layout. A null member means the file does not care about it. */
+export interface RedshiftLayout {
+  distribution: Distribution | null;
+  sortKey: SortKey | null;
 }
 
 export interface PartitionSpec {
@@ -54,6 +64,8 @@ export interface TableResource {
   primaryKeyConstraint?: string;
   partition: PartitionSpec | null;
   comment: string | null;
+  /** Set on tables of a Redshift connection (desired and live); absent elsewhere. */
+  redshift?: RedshiftLayout;
 }
 
 export type RoleType = 'user' | 'role' | 'group';
@@ -80,6 +92,8 @@ export interface GrantResource {
   object: string;
   grantee: string;
   privileges: Privilege[];
+  /** Redshift only: whether the grantee is a user or a group (the SQL differs). Never diffed. */
+  granteeType?: 'user' | 'group';
 }
 
 export interface DefaultPrivilegeResource {
@@ -90,6 +104,8 @@ export interface DefaultPrivilegeResource {
   objectType: 'tables';
   grantee: string;
   privileges: Privilege[];
+  /** Redshift only, as for grants. Never diffed. */
+  granteeType?: 'user' | 'group';
 }
 
 export type Resource =
@@ -98,7 +114,8 @@ export type Resource =
   | RoleResource
   | GrantResource
   | DefaultPrivilegeResource
-  | BucketResource;
+  | BucketResource
+  | DatashareResource;
 export type ResourceKind = Resource['kind'];
 
 /** Everything on one connection, keyed by resource id (see `resourceId`). */
