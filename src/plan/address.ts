@@ -16,6 +16,8 @@ export function resourceId(r: Resource): string {
       return `${r.forRole}/${r.schema ?? '*'}/${r.objectType}/${r.grantee}`;
     case 'bucket':
       return r.name;
+    case 'datashare':
+      return r.name;
     default:
       return assertNever(r);
   }
