@@ -11,6 +11,7 @@ const RANK: Record<Change['kind'], number> = {
   grant: 3,
   default_privileges: 3,
   bucket: 4,
+  datashare: 3,
 };
 
 export function orderChanges(changes: readonly Change[]): Change[] {
