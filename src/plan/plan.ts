@@ -40,7 +40,7 @@ export interface Statement {
 }
 
 export interface ApiCall {
-  service: 's3';
+  service: 's3' | 'redshift';
   /** The API operation, e.g. `PutBucketPolicy`. */
   operation: string;
   /** The request, exactly as sent (a bucket policy travels as its JSON text, like the API takes it). */
