@@ -4,6 +4,7 @@
 // manages it) or an "unmanaged" note (left alone). Pure: no I/O.
 import { address, assertNever, resourceId } from './address.js';
 import { diffBuckets } from './bucket-diff.js';
+import { diffDatashares } from './datashare-diff.js';
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -16,6 +17,7 @@ import type {
 import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
+import { diffRedshiftTable } from './redshift-table-diff.js';
 
 export interface Capabilities {
   /** What `ALL` expands to on this engine, per object type. */
@@ -49,10 +51,12 @@ export function diff(full: DiffInput): DiffResult {
     full.desired.filter((r) => r.kind === 'bucket'),
     full.live.filter((r) => r.kind === 'bucket'),
   );
+  // Datashares too (datashare-diff.ts); they read tables to expand ALL TABLES IN SCHEMA.
+  const shares = diffDatashares(full.connection, full.desired, full.live);
   const input: DiffInput = {
     ...full,
-    desired: full.desired.filter((r) => r.kind !== 'bucket'),
-    live: full.live.filter((r) => r.kind !== 'bucket'),
+    desired: full.desired.filter((r) => r.kind !== 'bucket' && r.kind !== 'datashare'),
+    live: full.live.filter((r) => r.kind !== 'bucket' && r.kind !== 'datashare'),
   };
   const { connection } = input;
   const live = new Map(input.live.map((r) => [keyOf(r), r] as const));
@@ -123,11 +127,12 @@ export function diff(full: DiffInput): DiffResult {
   const pruned = changes.filter(
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
-  unmanaged.push(...buckets.unmanaged);
+  unmanaged.push(...buckets.unmanaged, ...shares.unmanaged);
+  const diagnostics = [...buckets.diagnostics, ...shares.diagnostics];
   return {
-    changes: orderChanges([...pruned, ...buckets.changes]),
+    changes: orderChanges([...pruned, ...buckets.changes, ...shares.changes]),
     unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),
-    ...(buckets.diagnostics.length > 0 ? { diagnostics: buckets.diagnostics } : {}),
+    ...(diagnostics.length > 0 ? { diagnostics } : {}),
   };
 }
 
@@ -230,6 +235,8 @@ function ownership(
       return true;
     case 'bucket':
       return 'bucket'; // never reached: buckets are diffed by bucket-diff.ts
+    case 'datashare':
+      return 'datashare'; // never reached: datashares are diffed by datashare-diff.ts
     default:
       return assertNever(r);
   }
@@ -276,6 +283,8 @@ export function dependencies(r: Resource): string[] {
       return [`role:${r.forRole}`, `role:${r.grantee}`, ...(r.schema ? [`schema:${r.schema}`] : [])];
     case 'bucket':
       return [];
+    case 'datashare':
+      return [...r.schemas.map((s) => `schema:${s}`), ...r.tables.map((t) => `table:${t}`)];
     default:
       return assertNever(r);
   }
@@ -300,6 +309,7 @@ function deleteReasons(r: Resource): string[] {
     case 'default_privileges':
       return ['privileges held by a managed role that the file does not declare are revoked'];
     case 'bucket':
+    case 'datashare':
       return [];
     default:
       return assertNever(r);
@@ -318,6 +328,7 @@ function diffKind(have: Resource, want: Resource): KindDiff {
     case 'default_privileges':
       return diffPrivileges(have as GrantResource | DefaultPrivilegeResource, want);
     case 'bucket':
+    case 'datashare':
       return { fields: [], replace: false, reasons: [] };
     default:
       return assertNever(want);
@@ -383,6 +394,8 @@ export function diffTable(have: TableResource, want: TableResource): KindDiff {
       reasons.push(`creates ${missing.length} partition(s) ahead on ${wp.by} (${wp.granularity})`);
     }
   }
+  // A Redshift table: distribution, sort key, encodings, and what Redshift cannot alter in place.
+  if (want.redshift) return diffRedshiftTable(have, want, { fields, replace: false, reasons });
   return { fields, replace: false, reasons };
 }
 
