@@ -66,6 +66,7 @@ function create(r: Resource, ctx: CompileContext): Statement[] {
     case 'default_privileges':
       return [defaultPrivSql('GRANT', r, r.privileges)];
     case 'bucket':
+    case 'datashare':
       throw notSql(r.kind);
     default:
       return assertNever(r);
@@ -86,6 +87,7 @@ function drop(r: Resource): Statement[] {
     case 'default_privileges':
       return [defaultPrivSql('REVOKE', r, r.privileges)];
     case 'bucket':
+    case 'datashare':
       throw notSql(r.kind);
     default:
       return assertNever(r);
@@ -179,6 +181,7 @@ function update(before: Resource, after: Resource, fields: FieldChange[]): State
       return out;
     }
     case 'bucket':
+    case 'datashare':
       throw notSql(after.kind);
     default:
       return assertNever(after);
