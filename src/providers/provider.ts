@@ -10,6 +10,10 @@ export interface ReadScope {
   schemas: string[];
   /** Roles the file declares on this connection. */
   roles: string[];
+  /** Buckets the file declares on this connection (bucket providers). */
+  buckets?: string[];
+  /** Declared folder markers per bucket: the only folders a bucket provider looks for. */
+  folders?: Record<string, string[]>;
 }
 
 export interface LiveSnapshot {
@@ -41,6 +45,12 @@ export interface WarehouseProvider {
   lock(holder: string, timeoutMs: number): Promise<LockHandle>;
   close(): Promise<void>;
 }
+
+/**
+ * What every provider implements, warehouse or bucket: the name says what the first ones
+ * were; S3 and local-bucket providers implement the same contract with API calls.
+ */
+export type Provider = WarehouseProvider;
 
 export class LockTimeoutError extends Error {
   constructor(readonly holder: string) {
