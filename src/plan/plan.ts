@@ -99,7 +99,7 @@ export interface ConnectionRecord {
   /** The connection as written in the file: secrets stay `${env:NAME}` references. */
   spec: Record<string, unknown>;
   /** What the provider read: the schemas and roles the file declares on this connection. */
-  scope: { schemas: string[]; roles: string[]; buckets?: string[] };
+  scope: { schemas: string[]; roles: string[]; buckets?: string[]; folders?: Record<string, string[]> };
   /** `kind:id` of every live resource the plan depends on (managed or about to be created). */
   watch: string[];
   /** Hash of those resources as read; apply re-reads and refuses the plan if it moved. */
