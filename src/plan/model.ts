@@ -129,4 +129,6 @@ export interface ManagedScope {
   roles: string[];
   /** Buckets the file declares on this connection (bucket providers only). */
   buckets?: string[];
+  /** Declared folder markers per bucket. */
+  folders?: Record<string, string[]>;
 }
