@@ -3,10 +3,12 @@
 import type { Diagnostic } from '../plan/plan.js';
 import type { SyncConfig } from '../sync/config.js';
 import type { BucketConfig } from './bucket-config.js';
+import type { DatashareConfig, RedshiftTableKeys } from './redshift-config.js';
 
 export type { BucketConfig } from './bucket-config.js';
+export type { DatashareConfig } from './redshift-config.js';
 
-export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket';
+export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket' | 'redshift';
 
 export interface ConnectionConfig {
   type: ConnectionType;
@@ -23,6 +25,14 @@ export interface ConnectionConfig {
   forcePathStyle?: boolean;
   /** local-bucket: folder holding the buckets, relative to the config file (default `.wharf/buckets`). */
   dir?: string;
+  /** redshift: provisioned cluster identifier (or `workgroup`). */
+  cluster?: string;
+  /** redshift: serverless workgroup name (or `cluster`). */
+  workgroup?: string;
+  /** redshift: Secrets Manager ARN of the database credentials (or `dbUser`). */
+  secretArn?: string;
+  /** redshift, provisioned only: database user for temporary credentials. */
+  dbUser?: string;
 }
 
 export interface SchemaConfig {
@@ -37,9 +47,11 @@ export interface ColumnConfig {
   type: string;
   nullable?: boolean;
   default?: string | number | boolean;
+  /** redshift: compression encoding. */
+  encode?: string;
 }
 
-export interface TableConfig {
+export interface TableConfig extends RedshiftTableKeys {
   schema: string;
   name: string;
   kind?: 'events' | 'profiles' | 'other';
@@ -86,6 +98,8 @@ export interface WharfConfig {
   /** Incremental loads run by `wharf sync` (src/sync/config.ts). */
   syncs?: SyncConfig[];
   buckets?: BucketConfig[];
+  /** Redshift datashares (src/config/redshift-config.ts). */
+  datashares?: DatashareConfig[];
 }
 
 /** A loaded, validated file: the config plus where it came from. */
