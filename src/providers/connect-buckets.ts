@@ -1,0 +1,55 @@
+// Bucket connections -> ready providers; connect.ts dispatches here. With connect.ts, the
+// only place an S3 client is constructed. Credentials come from the standard AWS chain
+// (environment, shared config and credentials files, SSO, instance or container roles);
+// the file never holds them. The SDK is loaded only when an s3 connection is opened.
+import path from 'node:path';
+import type { ConnectionConfig } from '../config/types.js';
+import type { OpenedConnection } from './connect.js';
+import { LocalBucketProvider } from './local-bucket/local-bucket-provider.js';
+
+export async function openBucketConnection(
+  name: string,
+  config: ConnectionConfig,
+  baseDir: string,
+): Promise<OpenedConnection> {
+  if (config.type === 'local-bucket') {
+    const dir = path.resolve(baseDir, config.dir ?? '.wharf/buckets');
+    const provider = new LocalBucketProvider(dir);
+    return {
+      name,
+      config,
+      provider,
+      description: `local buckets in ${path.relative(process.cwd(), dir) || '.'} (settings recorded, not enforced)`,
+      close: () => provider.close(),
+    };
+  }
+  const [{ S3Client }, { S3Provider }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('./s3/s3-provider.js'),
+  ]);
+  const client = new S3Client({
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.forcePathStyle !== undefined ? { forcePathStyle: config.forcePathStyle } : {}),
+    // S3-compatible servers often reject the newer default checksums on control calls.
+    ...(config.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+  });
+  let region: string;
+  try {
+    region = config.region ?? (await client.config.region());
+  } catch {
+    client.destroy();
+    throw new Error(`connection ${name}: no AWS region; set "region" or AWS_REGION`);
+  }
+  const server = config.endpoint ? `S3-compatible server at ${config.endpoint}` : `S3 ${region}`;
+  const provider = new S3Provider(client, { region, server });
+  return {
+    name,
+    config,
+    provider,
+    description: server,
+    close: async () => {
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,219 @@
+// Reads the declared buckets' live state from S3 with the client passed in: per bucket,
+// HeadBucket, then in parallel GetBucketPolicy, GetPublicAccessBlock,
+// GetBucketOwnershipControls, GetBucketEncryption and one ListObjectsV2 (delimiter `/`) per
+// distinct parent of the declared folders — a fixed number of calls, however many objects the
+// bucket holds (a listing only pages when a folder level has more than 1,000 entries).
+// "Not configured" answers become their S3 defaults; access denied is an error naming the
+// permission wharf needs.
+import {
+  GetBucketEncryptionCommand,
+  GetBucketOwnershipControlsCommand,
+  GetBucketPolicyCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import {
+  type BlockPublicAccess,
+  type BucketEncryption,
+  type BucketResource,
+  OBJECT_OWNERSHIPS,
+  type ObjectOwnership,
+} from '../../plan/bucket-model.js';
+import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
+
+/** The part of an S3Client that wharf uses; tests pass a mock or a loopback-server client. */
+export interface S3Like {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's command types are generic per operation
+  send(command: any): Promise<any>;
+}
+
+export class BucketReadError extends Error {
+  constructor(
+    readonly bucket: string,
+    message: string,
+  ) {
+    super(`bucket ${bucket}: ${message}`);
+    this.name = 'BucketReadError';
+  }
+}
+
+export interface BucketReadResult {
+  buckets: BucketResource[];
+  roundTrips: number;
+}
+
+export async function readS3Buckets(
+  client: S3Like,
+  names: readonly string[],
+  folders: Record<string, string[]> = {},
+): Promise<BucketReadResult> {
+  let roundTrips = 0;
+  const send = async <T>(cmd: unknown): Promise<T> => {
+    roundTrips++;
+    return (await client.send(cmd)) as T;
+  };
+  const read = async (bucket: string): Promise<BucketResource | null> => {
+    try {
+      await send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch (e) {
+      if (isCode(e, ['NotFound', 'NoSuchBucket'], 404)) return null;
+      throw denied(bucket, e, 's3:ListBucket (HeadBucket)');
+    }
+    const [policy, bpa, ownership, encryption, present] = await Promise.all([
+      readPolicy(bucket, send),
+      readPublicAccessBlock(bucket, send),
+      readOwnership(bucket, send),
+      readEncryption(bucket, send),
+      readFolders(bucket, folders[bucket] ?? [], send),
+    ]);
+    return {
+      kind: 'bucket',
+      name: bucket,
+      blockPublicAccess: bpa,
+      objectOwnership: ownership,
+      encryption,
+      folders: present,
+      policy,
+    };
+  };
+  const all = await Promise.all([...names].sort().map(read));
+  return { buckets: all.filter((b): b is BucketResource => b !== null), roundTrips };
+}
+
+type Send = <T>(cmd: unknown) => Promise<T>;
+
+async function readPolicy(bucket: string, send: Send): Promise<IamPolicy | null> {
+  let text: string | undefined;
+  try {
+    text = (await send<{ Policy?: string }>(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
+  } catch (e) {
+    if (isCode(e, ['NoSuchBucketPolicy'])) return null;
+    throw denied(bucket, e, 's3:GetBucketPolicy');
+  }
+  if (!text) return null;
+  try {
+    return parsePolicy(JSON.parse(text));
+  } catch (e) {
+    throw new BucketReadError(bucket, `the live bucket policy cannot be read: ${(e as Error).message}`);
+  }
+}
+
+async function readPublicAccessBlock(bucket: string, send: Send): Promise<BlockPublicAccess> {
+  try {
+    const out = await send<{ PublicAccessBlockConfiguration?: Partial<BlockPublicAccess> }>(
+      new GetPublicAccessBlockCommand({ Bucket: bucket }),
+    );
+    const c = out.PublicAccessBlockConfiguration ?? {};
+    return {
+      BlockPublicAcls: c.BlockPublicAcls === true,
+      IgnorePublicAcls: c.IgnorePublicAcls === true,
+      BlockPublicPolicy: c.BlockPublicPolicy === true,
+      RestrictPublicBuckets: c.RestrictPublicBuckets === true,
+    };
+  } catch (e) {
+    if (isCode(e, ['NoSuchPublicAccessBlockConfiguration']))
+      return {
+        BlockPublicAcls: false,
+        IgnorePublicAcls: false,
+        BlockPublicPolicy: false,
+        RestrictPublicBuckets: false,
+      };
+    throw denied(bucket, e, 's3:GetBucketPublicAccessBlock');
+  }
+}
+
+async function readOwnership(bucket: string, send: Send): Promise<ObjectOwnership> {
+  try {
+    const out = await send<{ OwnershipControls?: { Rules?: { ObjectOwnership?: string }[] } }>(
+      new GetBucketOwnershipControlsCommand({ Bucket: bucket }),
+    );
+    const o = out.OwnershipControls?.Rules?.[0]?.ObjectOwnership;
+    return (OBJECT_OWNERSHIPS as readonly string[]).includes(o ?? '')
+      ? (o as ObjectOwnership)
+      : 'ObjectWriter';
+  } catch (e) {
+    // No ownership controls: the object writer owns objects and ACLs apply.
+    if (isCode(e, ['OwnershipControlsNotFoundError'])) return 'ObjectWriter';
+    throw denied(bucket, e, 's3:GetBucketOwnershipControls');
+  }
+}
+
+async function readEncryption(bucket: string, send: Send): Promise<BucketEncryption | null> {
+  try {
+    const out = await send<{
+      ServerSideEncryptionConfiguration?: {
+        Rules?: { ApplyServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: string } }[];
+      };
+    }>(new GetBucketEncryptionCommand({ Bucket: bucket }));
+    const d = out.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
+    if (!d?.SSEAlgorithm) return null;
+    return d.SSEAlgorithm === 'AES256'
+      ? { algorithm: 'AES256', kmsKeyId: null }
+      : { algorithm: 'aws:kms', kmsKeyId: d.KMSMasterKeyID ?? null };
+  } catch (e) {
+    if (isCode(e, ['ServerSideEncryptionConfigurationNotFoundError'])) return null;
+    throw denied(bucket, e, 's3:GetEncryptionConfiguration');
+  }
+}
+
+/** The declared folders that exist: a marker object or any key under the prefix. */
+async function readFolders(bucket: string, declared: readonly string[], send: Send): Promise<string[]> {
+  if (declared.length === 0) return [];
+  const parents = new Map<string, string[]>();
+  for (const f of declared) {
+    const trimmed = f.slice(0, -1);
+    const cut = trimmed.lastIndexOf('/');
+    const parent = cut < 0 ? '' : trimmed.slice(0, cut + 1);
+    parents.set(parent, [...(parents.get(parent) ?? []), f]);
+  }
+  const found = new Set<string>();
+  await Promise.all(
+    [...parents.keys()].map(async (prefix) => {
+      let token: string | undefined;
+      do {
+        let out: {
+          CommonPrefixes?: { Prefix?: string }[];
+          Contents?: { Key?: string }[];
+          NextContinuationToken?: string;
+          IsTruncated?: boolean;
+        };
+        try {
+          out = await send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Delimiter: '/',
+              ...(prefix ? { Prefix: prefix } : {}),
+              ...(token ? { ContinuationToken: token } : {}),
+            }),
+          );
+        } catch (e) {
+          throw denied(bucket, e, 's3:ListBucket');
+        }
+        for (const p of out.CommonPrefixes ?? []) if (p.Prefix) found.add(p.Prefix);
+        for (const o of out.Contents ?? []) if (o.Key?.endsWith('/')) found.add(o.Key);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    }),
+  );
+  return declared.filter((f) => found.has(f)).sort();
+}
+
+function isCode(e: unknown, codes: readonly string[], status?: number): boolean {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    codes.includes(err.name ?? '') ||
+    codes.includes(err.Code ?? '') ||
+    (status !== undefined && err.$metadata?.httpStatusCode === status)
+  );
+}
+
+function denied(bucket: string, e: unknown, permission: string): Error {
+  if (isCode(e, ['AccessDenied', 'Forbidden', 'MethodNotAllowed'], 403)) {
+    return new BucketReadError(
+      bucket,
+      `access denied (${(e as Error).name}); wharf needs ${permission} on this bucket, and the bucket must belong to the account of the credentials`,
+    );
+  }
+  return new BucketReadError(bucket, `${(e as Error).name ?? 'error'}: ${(e as Error).message}`);
+}
