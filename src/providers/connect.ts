@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { resolveEnv } from '../config/env.js';
 import type { ConnectionConfig } from '../config/types.js';
+import { openBucketConnection } from './connect-buckets.js';
 import { acquireLocalServer } from './local/local-server.js';
 import { PostgresProvider } from './postgres/postgres-provider.js';
 import type { WarehouseProvider } from './provider.js';
@@ -99,6 +100,9 @@ export async function openConnection(
       const provider = new PostgresProvider(client, connectClient, 'postgres');
       return { name, config, provider, description: describeUrl(url), close: () => provider.close() };
     }
+    case 's3':
+    case 'local-bucket':
+      return openBucketConnection(name, config, baseDir);
     default:
       throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
   }
