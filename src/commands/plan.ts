@@ -7,6 +7,7 @@ import { buildPlan, type ConnectionInput } from '../plan/build.js';
 import type { Resource } from '../plan/model.js';
 import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
+import type { ReadScope } from '../providers/provider.js';
 
 export interface PlanRun {
   plan: Plan;
@@ -67,9 +68,19 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
   return { plan, connections, roundTrips, close };
 }
 
-export function scopeOf(resources: readonly Resource[]): { schemas: string[]; roles: string[] } {
+export function scopeOf(resources: readonly Resource[]): ReadScope {
+  const buckets = resources.flatMap((r) => (r.kind === 'bucket' ? [r] : []));
   return {
     schemas: resources.flatMap((r) => (r.kind === 'schema' ? [r.name] : [])).sort(),
     roles: resources.flatMap((r) => (r.kind === 'role' ? [r.name] : [])).sort(),
+    // Only bucket connections carry these, so warehouse plans keep their shape.
+    ...(buckets.length > 0
+      ? {
+          buckets: buckets.map((b) => b.name).sort(),
+          folders: Object.fromEntries(
+            buckets.filter((b) => b.folders.length > 0).map((b) => [b.name, b.folders]),
+          ),
+        }
+      : {}),
   };
 }
