@@ -28,6 +28,8 @@ export interface ApplyHooks {
 
 export interface ApplyOptions {
   allowDestroy: boolean;
+  /** Approves changes that widen access (bucket policies, block public access turned off). */
+  allowWiden?: boolean;
   lockTimeoutMs: number;
   /** Names the lock holder for other processes, e.g. `wharf apply (alice@laptop pid 42)`. */
   holder: string;
@@ -54,6 +56,12 @@ export async function applyPlan(
   if (destructive.length > 0 && !options.allowDestroy) {
     throw new ApplyRefused(
       `the plan has ${destructive.length} destructive change(s); re-run with --allow-destroy to apply them:\n${destructive.map((c) => `  ${c.action} ${c.address}`).join('\n')}`,
+    );
+  }
+  const widening = plan.changes.filter((c) => c.widening);
+  if (widening.length > 0 && !options.allowWiden) {
+    throw new ApplyRefused(
+      `the plan has ${widening.length} change(s) that widen access; re-run with --allow-widen to apply them:\n${widening.map((c) => `  ${c.action} ${c.address}`).join('\n')}`,
     );
   }
   const missing = new Set<string>();
