@@ -32,7 +32,7 @@ const USAGE = `wharf — warehouse sharing as code
 Usage:
   wharf validate [-f wharf.yaml] [--json]
   wharf plan     [-f wharf.yaml] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]
-  wharf apply    [-f wharf.yaml | plan.json] [--auto-approve] [--allow-destroy] [--lock-timeout 30s]
+  wharf apply    [-f wharf.yaml | plan.json] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s]
   wharf drift    [-f wharf.yaml] [--json] [-v]
   wharf show     plan.json [--json | --markdown]
 
@@ -44,6 +44,7 @@ Options:
   --detailed-exitcode    plan: exit 2 when there are changes
   --auto-approve         apply: do not ask for confirmation
   --allow-destroy        apply: allow drops, revokes and data-losing replaces
+  --allow-widen          apply: allow changes that widen access (bucket policies, public access)
   --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s)
   -v, --verbose          list unmanaged objects that were left alone
   --no-color             plain output (also NO_COLOR=1)
@@ -120,6 +121,7 @@ function parse(argv: string[]) {
       'detailed-exitcode': { type: 'boolean' },
       'auto-approve': { type: 'boolean' },
       'allow-destroy': { type: 'boolean' },
+      'allow-widen': { type: 'boolean' },
       'lock-timeout': { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       'no-color': { type: 'boolean' },
@@ -172,6 +174,7 @@ function cmdValidate(ctx: Ctx): number {
     [c.roles?.length ?? 0, 'role'],
     [c.grants?.length ?? 0, 'grant'],
     [c.defaultPrivileges?.length ?? 0, 'default privilege'],
+    ...(c.buckets?.length ? ([[c.buckets.length, 'bucket']] as const) : []),
   ] as const;
   ctx.io.stdout.write(
     `${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`,
@@ -220,6 +223,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   const saved = ctx.args[0];
   let plan: Plan;
   let conns: Map<string, OpenedConnection>;
+  let allowWiden = Boolean(ctx.v['allow-widen']);
   if (saved) {
     if (ctx.v.file) throw new UsageError('give either a saved plan or -f, not both');
     plan = readPlanFile(saved);
@@ -254,11 +258,19 @@ async function cmdApply(ctx: Ctx): Promise<number> {
           `the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`,
         );
       }
-      const ok = await confirm(ctx, 'Apply these changes? Only "yes" is accepted: ');
+      // Widening access is approved here, at the terminal, or with --allow-widen.
+      const widen = plan.changes.filter((c) => c.widening).length;
+      const ok = await confirm(
+        ctx,
+        widen > 0 && !allowWiden
+          ? `${widen} change(s) widen access (marked [widens access]). Apply these changes, including the wider access? Only "yes" is accepted: `
+          : 'Apply these changes? Only "yes" is accepted: ',
+      );
       if (!ok) {
         ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
         return 1;
       }
+      allowWiden = true;
     }
   }
   if (plan.changes.length === 0) {
@@ -273,6 +285,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   const { applyPlan } = await import('../apply/apply.js');
   const result: ApplyResult = await applyPlan(plan, providers, {
     allowDestroy: Boolean(ctx.v['allow-destroy']),
+    allowWiden,
     lockTimeoutMs,
     holder,
     hooks: progress
