@@ -15,6 +15,8 @@ export interface OpenedConnection {
   provider: WarehouseProvider;
   /** e.g. `local (embedded PostgreSQL on 127.0.0.1:54012)`; never contains a password. */
   description: string;
+  /** PostgreSQL engines: opens another session (the sync runner's sessions); the caller ends it. */
+  connectSql?: () => Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function openConnection(
         name,
         config,
         provider,
+        connectSql: connectClient,
         description: `embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${path.relative(process.cwd(), dir) || '.'}`,
         close: async () => {
           await provider.close();
@@ -98,7 +101,14 @@ export async function openConnection(
         throw new ConnectError(name, redact((e as Error).message, url));
       }
       const provider = new PostgresProvider(client, connectClient, 'postgres');
-      return { name, config, provider, description: describeUrl(url), close: () => provider.close() };
+      return {
+        name,
+        config,
+        provider,
+        connectSql: connectClient,
+        description: describeUrl(url),
+        close: () => provider.close(),
+      };
     }
     case 's3':
     case 'local-bucket':
