@@ -1,0 +1,284 @@
+// Semantic rules for Redshift: connection keys, the Redshift-only table keys (a clear error on
+// any other connection), how `partition` maps to the sort key, and the datashare lint that
+// needs no live state: a publicly accessible share, an account id given as a namespace (and
+// the reverse), tables with an interleaved sort key (Redshift refuses to share them), and
+// objects that are not declared on the share's connection.
+import { foldIdent } from '../plan/normalize.js';
+import type { Diagnostic, Severity } from '../plan/plan.js';
+import type { Locator, YamlPath } from './load.js';
+import { formatPath } from './load.js';
+import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './redshift-config.js';
+import type { ConnectionConfig, WharfConfig } from './types.js';
+
+const REDSHIFT_CONNECTION_KEYS = ['cluster', 'workgroup', 'secretArn', 'dbUser'] as const;
+
+export function checkRedshiftRules(
+  config: WharfConfig,
+  connections: Record<string, ConnectionConfig>,
+  defaultConnection: string,
+  loc: Locator,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const add = (severity: Severity, path: YamlPath, code: string, message: string) => {
+    const at = loc.at(path);
+    out.push({ severity, code, message, line: at.line, col: at.col, path: formatPath(path) });
+  };
+  const err = (path: YamlPath, code: string, message: string) => add('error', path, code, message);
+
+  for (const [name, c] of Object.entries(connections)) {
+    const p: YamlPath = ['connections', name];
+    if (c.type !== 'redshift') {
+      for (const k of REDSHIFT_CONNECTION_KEYS)
+        if (c[k] !== undefined)
+          err([...p, k], 'connection', `connection ${name}: "${k}" applies to type redshift only`);
+      continue;
+    }
+    if (Boolean(c.cluster) === Boolean(c.workgroup))
+      err(
+        p,
+        'connection',
+        `connection ${name}: type redshift needs exactly one of "cluster" (provisioned) or "workgroup" (serverless)`,
+      );
+    if (!c.database) err(p, 'connection', `connection ${name}: type redshift needs "database"`);
+    if (Boolean(c.secretArn) === Boolean(c.dbUser))
+      err(p, 'connection', `connection ${name}: type redshift needs exactly one of "secretArn" or "dbUser"`);
+    if (c.dbUser && c.workgroup)
+      err(
+        [...p, 'dbUser'],
+        'connection',
+        `connection ${name}: "dbUser" works with a provisioned cluster only; use "secretArn" with a workgroup`,
+      );
+    if (c.url)
+      err(
+        [...p, 'url'],
+        'connection',
+        `connection ${name}: type redshift takes no "url"; it connects through the Data API`,
+      );
+  }
+
+  const connOf = (explicit: string | undefined) => explicit ?? defaultConnection;
+  const schemaConn = new Map<string, string>();
+  for (const s of config.schemas ?? []) schemaConn.set(foldIdent(s.name), connOf(s.connection));
+  const isRedshift = (conn: string | undefined) =>
+    conn !== undefined && connections[conn]?.type === 'redshift';
+
+  // Tables: Redshift-only keys, the layout's columns, and partition -> leading sort-key column.
+  const interleaved = new Set<string>();
+  const tablesOf = new Map<string, string[]>();
+  (config.tables ?? []).forEach((t, i) => {
+    const p: YamlPath = ['tables', i];
+    const sch = foldIdent(t.schema);
+    const key = `${sch}.${foldIdent(t.name)}`;
+    tablesOf.set(sch, [...(tablesOf.get(sch) ?? []), key]);
+    const conn = schemaConn.get(sch);
+    const redshift = isRedshift(conn);
+    if (!redshift) {
+      if (t.distribution)
+        err(
+          [...p, 'distribution'],
+          'redshift-only',
+          `table ${key}: "distribution" applies to a redshift connection only`,
+        );
+      if (t.sortKey)
+        err(
+          [...p, 'sortKey'],
+          'redshift-only',
+          `table ${key}: "sortKey" applies to a redshift connection only`,
+        );
+      t.columns.forEach((c, j) => {
+        if (c.encode !== undefined)
+          err(
+            [...p, 'columns', j, 'encode'],
+            'redshift-only',
+            `table ${key}: "encode" applies to a redshift connection only`,
+          );
+      });
+      return;
+    }
+    const cols = new Set(t.columns.map((c) => foldIdent(c.name)));
+    const d = t.distribution;
+    if (d?.style === 'key' && !d.key)
+      err(
+        [...p, 'distribution'],
+        'distribution',
+        `table ${key}: distribution style key needs "key" (the DISTKEY column)`,
+      );
+    if (d && d.style !== 'key' && d.key)
+      err(
+        [...p, 'distribution', 'key'],
+        'distribution',
+        `table ${key}: "key" applies to distribution style key only`,
+      );
+    if (d?.key && !cols.has(foldIdent(d.key)))
+      err(
+        [...p, 'distribution', 'key'],
+        'unknown-reference',
+        `table ${key}: distribution key "${foldIdent(d.key)}" is not among the columns`,
+      );
+    const sk = t.sortKey;
+    if (sk && sk !== 'auto') {
+      sk.columns.forEach((c, j) => {
+        if (!cols.has(foldIdent(c)))
+          err(
+            [...p, 'sortKey', 'columns', j],
+            'unknown-reference',
+            `table ${key}: sort key column "${foldIdent(c)}" is not among the columns`,
+          );
+      });
+      if (sk.type === 'interleaved') {
+        interleaved.add(key);
+        if (sk.columns.length > 8)
+          err(
+            [...p, 'sortKey', 'columns'],
+            'sort-key',
+            `table ${key}: an interleaved sort key has at most 8 columns`,
+          );
+      }
+    }
+    if (t.partition) {
+      const by = foldIdent(t.partition.by);
+      if (sk === 'auto')
+        err(
+          [...p, 'partition'],
+          'partition',
+          `table ${key}: on Redshift, partition maps to the leading sort-key column, which sortKey: auto does not allow`,
+        );
+      else if (sk && foldIdent(sk.columns[0] ?? '') !== by)
+        err(
+          [...p, 'sortKey', 'columns', 0],
+          'partition',
+          `table ${key}: on Redshift, partition maps to the leading sort-key column; make "${by}" the first sort-key column`,
+        );
+      else
+        add(
+          'info',
+          [...p, 'partition'],
+          'partition-mapping',
+          `table ${key}: Redshift has no partitions; partition on ${by} becomes the leading sort-key column (${sk ? (sk.type ?? 'compound') : 'compound'} SORTKEY starting with ${by})`,
+        );
+    }
+  });
+
+  (config.roles ?? []).forEach((r, i) => {
+    if (isRedshift(connOf(r.connection)) && (r.type ?? 'role') === 'role')
+      err(
+        ['roles', i, 'type'],
+        'role',
+        `role ${foldIdent(r.name)}: on Redshift write type: user or type: group (RBAC roles are not supported yet)`,
+      );
+  });
+
+  // Datashares.
+  const seen = new Map<string, number>();
+  (config.datashares ?? []).forEach((d, i) => {
+    const p: YamlPath = ['datashares', i];
+    const name = foldIdent(d.name);
+    const conn = connOf(d.connection);
+    if (seen.has(name))
+      err(
+        [...p, 'name'],
+        'duplicate-name',
+        `datashare "${name}" is declared twice (first at datashares[${seen.get(name)}])`,
+      );
+    else seen.set(name, i);
+    if (!connections[conn]) {
+      err([...p, 'connection'], 'unknown-reference', `connection: no connection named "${conn}"`);
+      return;
+    }
+    if (!isRedshift(conn)) {
+      err(
+        p,
+        'datashare',
+        `datashare ${name}: datashares need a redshift connection; connection ${conn} is ${connections[conn]!.type} (publications on PostgreSQL are not supported yet)`,
+      );
+      return;
+    }
+    const inConn = (schema: string) => schemaConn.get(schema) === conn;
+    (d.schemas ?? []).forEach((s, j) => {
+      const sch = foldIdent(schemaEntry(s).name);
+      if (!inConn(sch))
+        err(
+          [...p, 'schemas', j],
+          'unknown-reference',
+          `datashare ${name}: schema "${sch}" is not declared on connection ${conn}`,
+        );
+    });
+    const declared = new Set([...tablesOf.values()].flat());
+    (d.tables ?? []).forEach((t, j) => {
+      const key = t.split('.').map(foldIdent).join('.');
+      if (!declared.has(key) || !inConn(key.slice(0, key.indexOf('.'))))
+        err(
+          [...p, 'tables', j],
+          'unknown-reference',
+          `datashare ${name}: table "${key}" is not declared under tables on connection ${conn}`,
+        );
+      else if (interleaved.has(key))
+        err(
+          [...p, 'tables', j],
+          'datashare-interleaved',
+          `datashare ${name}: table ${key} has an interleaved sort key, and Redshift does not share such tables; use a compound sort key`,
+        );
+    });
+    (d.allTablesInSchema ?? []).forEach((s, j) => {
+      const sch = foldIdent(s);
+      if (!inConn(sch))
+        err(
+          [...p, 'allTablesInSchema', j],
+          'unknown-reference',
+          `datashare ${name}: schema "${sch}" is not declared on connection ${conn}`,
+        );
+      for (const t of tablesOf.get(sch) ?? [])
+        if (interleaved.has(t))
+          err(
+            [...p, 'allTablesInSchema', j],
+            'datashare-interleaved',
+            `datashare ${name}: table ${t} has an interleaved sort key, and Redshift does not share such tables; use a compound sort key`,
+          );
+    });
+    if (d.publicAccessible)
+      add(
+        'warning',
+        [...p, 'publicAccessible'],
+        'datashare-public',
+        `datashare ${name} is publicly accessible: consumer clusters that are reachable from the internet may use it; keep it only if the consumer requires it`,
+      );
+    const consumers = new Set<string>();
+    (d.consumers ?? []).forEach((c, j) => {
+      const cp: YamlPath = [...p, 'consumers', j];
+      if ('account' in c) {
+        if (NAMESPACE_RE.test(c.account))
+          err(
+            [...cp, 'account'],
+            'datashare-consumer',
+            `datashare ${name}: "${c.account}" is a namespace id, not an account; write namespace: "${c.account}"`,
+          );
+        else if (!ACCOUNT_ID_RE.test(c.account))
+          err(
+            [...cp, 'account'],
+            'datashare-consumer',
+            `datashare ${name}: account must be a 12-digit AWS account id (quote it so YAML keeps leading zeros)`,
+          );
+        const k = `account:${c.account}`;
+        if (consumers.has(k)) err(cp, 'duplicate-name', `datashare ${name}: consumer ${k} is listed twice`);
+        consumers.add(k);
+      } else {
+        if (ACCOUNT_ID_RE.test(c.namespace))
+          err(
+            [...cp, 'namespace'],
+            'datashare-consumer',
+            `datashare ${name}: "${c.namespace}" is an account id, not a namespace; write account: "${c.namespace}"`,
+          );
+        else if (!NAMESPACE_RE.test(c.namespace))
+          err(
+            [...cp, 'namespace'],
+            'datashare-consumer',
+            `datashare ${name}: namespace must be a namespace GUID such as 86b5169f-01dc-4a6f-9fbb-e2e24359e9a8`,
+          );
+        const k = `namespace:${c.namespace.toLowerCase()}`;
+        if (consumers.has(k)) err(cp, 'duplicate-name', `datashare ${name}: consumer ${k} is listed twice`);
+        consumers.add(k);
+      }
+    });
+  });
+  return out;
+}
