@@ -11,6 +11,7 @@ import type {
 } from '../plan/model.js';
 import { foldIdent, normalizeDefault, normalizePrivileges, normalizeType } from '../plan/normalize.js';
 import { bucketsToDesired } from './bucket-desired.js';
+import { applyRedshiftDesired } from './redshift-desired.js';
 import { listOf } from './rules.js';
 import type { LoadedConfig, TableConfig } from './types.js';
 
@@ -107,6 +108,8 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
   }
   for (const { conn, d } of defaults.values()) push(conn, d);
   for (const { connection, bucket } of bucketsToDesired(loaded)) push(connection, bucket);
+  // Redshift connections: table layout and types, grantee types, datashares.
+  applyRedshiftDesired(loaded, byConn);
   return byConn;
 }
 
