@@ -7,6 +7,7 @@ import { checkSyncRules } from '../sync/config.js';
 import { checkBucketRules } from './bucket-rules.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
+import { checkRedshiftRules } from './redshift-rules.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
 
 const SCHEMA_PRIVS = new Set(['usage', 'create', 'all']);
@@ -261,6 +262,9 @@ export function checkRules(
 
   // Buckets and bucket connections.
   out.push(...checkBucketRules(config, connections, defaultConnection, loc));
+
+  // Redshift connections, table layout keys and datashares.
+  out.push(...checkRedshiftRules(config, connections, defaultConnection, loc));
 
   return out;
 }
