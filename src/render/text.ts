@@ -2,6 +2,7 @@
 // same thing `wharf plan` did.
 import type { ApplyResult } from '../apply/apply.js';
 import type { Action, Change, Diagnostic, Plan } from '../plan/plan.js';
+import { apiCallLine, policyChangeLines } from './api-call.js';
 
 export interface Style {
   red(s: string): string;
@@ -61,6 +62,12 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
   if (plan.summary.destructive > 0) {
     out.push(st.red(`${plan.summary.destructive} destructive change(s): apply needs --allow-destroy.`));
   }
+  const widening = plan.changes.filter((c) => c.widening).length;
+  if (widening > 0) {
+    out.push(
+      st.red(`${widening} change(s) widen access: apply needs --allow-widen (or approval at the prompt).`),
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -76,10 +83,11 @@ function renderChange(c: Change, opts: TextOptions): string[] {
   const st = opts.style;
   const color = actionColor(c.action, st);
   const out = [
-    `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}`,
+    `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}${c.widening ? ` ${st.red('[widens access]')}` : ''}`,
   ];
   for (const r of c.reasons) out.push(`        ${st.dim(`# ${r}`)}`);
   for (const f of c.fields) {
+    if (f.path === 'policy' && c.policy) continue; // shown below as access lines and a diff
     const mark =
       f.before === null || f.before === undefined
         ? st.green('+')
@@ -94,8 +102,19 @@ function renderChange(c: Change, opts: TextOptions): string[] {
     else text = `${f.path}: ${val(f.before)} → ${val(f.after)}`;
     out.push(`        ${mark} ${text}${f.destructive ? st.red('  (destructive)') : ''}`);
   }
+  const pol = policyChangeLines(c);
+  if (pol.access.length > 0 || pol.diff.length > 0) {
+    out.push(`        ${st.yellow('~')} policy:`);
+    for (const a of pol.access) out.push(`          ${a}`);
+    for (const l of pol.diff)
+      out.push(`          ${l.startsWith('+') ? st.green(l) : l.startsWith('-') ? st.red(l) : st.dim(l)}`);
+  }
   if (opts.statements !== false) {
     for (const s of c.statements) {
+      if (s.api) {
+        out.push(`        ${st.dim('│')} ${st.cyan(apiCallLine(s))}`);
+        continue;
+      }
       const lines = s.sql.split('\n');
       out.push(
         ...lines.map(
