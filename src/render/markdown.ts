@@ -1,6 +1,7 @@
 // Plan -> Markdown for pull-request comments: a summary table first, destructive changes
 // called out, each change's statements folded in a <details> block.
 import type { Change, Plan } from '../plan/plan.js';
+import { apiCallLine, policyChangeLines } from './api-call.js';
 import { summaryLine } from './text.js';
 
 const ICON: Record<Change['action'], string> = { create: '➕', update: '✏️', replace: '♻️', delete: '🗑️' };
@@ -27,20 +28,31 @@ export function renderPlanMarkdown(plan: Plan): string {
       '',
     );
   }
+  const widening = plan.changes.filter((c) => c.widening).length;
+  if (widening > 0) {
+    out.push(`> ⚠️ **${widening} change(s) widen access**: applying needs \`--allow-widen\`.`, '');
+  }
   out.push('| | Address | Action | Destructive |', '|---|---|---|---|');
   for (const c of plan.changes) {
-    out.push(`| ${ICON[c.action]} | \`${c.address}\` | ${c.action} | ${c.destructive ? '**yes**' : ''} |`);
+    const flags = [c.destructive ? '**yes**' : '', c.widening ? '**widens access**' : ''].filter(Boolean);
+    out.push(`| ${ICON[c.action]} | \`${c.address}\` | ${c.action} | ${flags.join(', ')} |`);
   }
   out.push('', '<details><summary>Statements</summary>', '');
   for (const c of plan.changes) {
     out.push(`#### ${c.action} \`${c.address}\``, '');
     for (const r of c.reasons) out.push(`- ${escapeMd(r)}`);
-    for (const f of c.fields)
+    for (const f of c.fields.filter((x) => !(x.path === 'policy' && c.policy)))
       out.push(
         `- \`${f.path}\`: ${fmt(f.before)} → ${fmt(f.after)}${f.destructive ? ' **(destructive)**' : ''}`,
       );
     if (c.reasons.length || c.fields.length) out.push('');
-    out.push('```sql', ...c.statements.map((s) => `${s.sql};`), '```', '');
+    const pol = policyChangeLines(c);
+    if (pol.access.length > 0) out.push('Access:', '', ...pol.access.map((a) => `- ${escapeMd(a)}`), '');
+    if (pol.diff.length > 0) out.push('```diff', ...pol.diff, '```', '');
+    const sql = c.statements.filter((s) => !s.api);
+    const api = c.statements.filter((s) => s.api);
+    if (sql.length > 0 || api.length === 0) out.push('```sql', ...sql.map((s) => `${s.sql};`), '```', '');
+    if (api.length > 0) out.push('```text', ...api.map(apiCallLine), '```', '');
   }
   out.push('</details>', '');
   return out.join('\n');
