@@ -130,7 +130,7 @@ function createRole(r: RoleResource, ctx: CompileContext): Statement[] {
   return out;
 }
 
-function privList(privs: readonly string[]): string {
+export function privList(privs: readonly string[]): string {
   return privs.map((p) => p.toUpperCase()).join(', ');
 }
 
@@ -153,7 +153,7 @@ function defaultPrivSql(
 }
 
 /** `schema.table` id -> quoted; ids are built from validated identifiers, the dot is the separator. */
-function qualified(id: string): string {
+export function qualified(id: string): string {
   const i = id.indexOf('.');
   return qq(id.slice(0, i), id.slice(i + 1));
 }
