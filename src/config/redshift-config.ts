@@ -34,5 +34,7 @@ export const ACCOUNT_ID_RE = /^\d{12}$/;
 export const NAMESPACE_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function schemaEntry(s: DatashareSchemaConfig): { name: string; includeNew: boolean } {
-  return typeof s === 'string' ? { name: s, includeNew: false } : { name: s.name, includeNew: s.includeNew ?? false };
+  return typeof s === 'string'
+    ? { name: s, includeNew: false }
+    : { name: s.name, includeNew: s.includeNew ?? false };
 }
