@@ -32,10 +32,7 @@ async function exampleOnTestServer(name: string): Promise<{ file: string; db: st
   process.env[env] = pg.rawUrl(db);
   const text = fs
     .readFileSync(path.join(EXAMPLES, name), 'utf8')
-    .replace(
-      /connections:\n(?:\s+.*\n)+?(?=\n\S)/,
-      `connections:\n  warehouse:\n    type: postgres\n    url: \${env:${env}}\n`,
-    );
+    .replace(/ {2}warehouse:\n(?: {4}.*\n)+/, `  warehouse:\n    type: postgres\n    url: \${env:${env}}\n`);
   const file = path.join(work, `${db}.yaml`);
   fs.writeFileSync(file, text);
   return { file, db };
