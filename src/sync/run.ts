@@ -1,0 +1,609 @@
+// `wharf sync` as a library function: runs the file's syncs one after another and returns a
+// result per sync. Same connection: one SQL statement inside the engine per run, committed
+// with the new watermark. Across connections: the source is read in one snapshot with COPY,
+// ordered by the cursor, and each batch is committed in the destination with its watermark.
+// Either way a run killed at any instant leaves the destination and its watermark consistent,
+// and the next run continues exactly where the last commit ended.
+import type pg from 'pg';
+import type { LoadedConfig } from '../config/types.js';
+import { foldIdent } from '../plan/normalize.js';
+import { type OpenedConnection, openConnection } from '../providers/connect.js';
+import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
+import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import { checkSync, type SyncIssue } from './check.js';
+import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
+import { copyField, copyIn, copyOut } from './copy.js';
+import {
+  applyStatement,
+  CDC_CUR,
+  CDC_OP,
+  CDC_SEQ,
+  fullSwapStatements,
+  keysTableDdl,
+  readFilter,
+  readList,
+  readNames,
+  readQuery,
+  type SyncShape,
+  sourceRelation,
+  stagingDdl,
+} from './sql.js';
+import { clearState, ensureStateTable, lockSync, readState, STATE_SCHEMA, writeState } from './state.js';
+
+export interface RowCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface SyncResult {
+  name: string;
+  mode: SyncMode;
+  /** skipped: not run because an earlier sync failed under --fail-fast. */
+  status: 'ok' | 'failed' | 'skipped';
+  rows: RowCounts;
+  /** Source rows read (including the boundary rows that were already loaded). */
+  read: number;
+  durationMs: number;
+  /** The watermark after the run (null for mode full). */
+  watermark?: string | null;
+  error?: string;
+  /** Problems found before any data moved. */
+  issues?: SyncIssue[];
+  /** --dry-run: what would run, and how many source rows it would read. */
+  dryRun?: { statements: string[]; rows: number };
+}
+
+export interface SyncRunResult {
+  ok: boolean;
+  syncs: SyncResult[];
+}
+
+export interface SyncHooks {
+  onStart?(name: string, mode: SyncMode): void;
+  /** Rows read so far; called after every committed batch. */
+  onProgress?(name: string, rows: number): void;
+  onEnd?(result: SyncResult): void;
+}
+
+export interface SyncRunOptions {
+  /** Run only these syncs (default all, in file order). */
+  names?: string[];
+  /** Forget the watermark and reload: the destination is emptied in the first load's transaction. */
+  fullRefresh?: boolean;
+  /** Print what would run; change nothing. */
+  dryRun?: boolean;
+  /** Stop at the first failed sync (the rest are reported as skipped). */
+  failFast?: boolean;
+  /** How long to wait for another run of the same sync (default 0: fail at once). */
+  lockTimeoutMs?: number;
+  /** Rows per batch across connections, for every sync (default: each sync's batchRows, or 50,000). */
+  batchRows?: number;
+  hooks?: SyncHooks;
+  open?: typeof openConnection;
+}
+
+export class SyncError extends Error {
+  constructor(
+    message: string,
+    readonly issues: SyncIssue[] = [],
+  ) {
+    super(message);
+    this.name = 'SyncError';
+  }
+}
+
+const DEFAULT_BATCH_ROWS = 50_000;
+const STAGE = 'wharf_stage';
+
+export async function runSyncs(loaded: LoadedConfig, options: SyncRunOptions = {}): Promise<SyncRunResult> {
+  const all = loaded.config.syncs ?? [];
+  const wanted = options.names?.length ? options.names : all.map((s) => s.name);
+  const unknown = wanted.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length)
+    throw new SyncError(
+      `no sync named ${unknown.join(', ')} in ${loaded.file} (declared: ${all.map((s) => s.name).join(', ') || 'none'})`,
+    );
+  const open = options.open ?? openConnection;
+  const conns = new Map<string, Promise<OpenedConnection>>();
+  const connection = (name: string) => {
+    let c = conns.get(name);
+    if (!c) {
+      c = open(name, loaded.connections[name]!, loaded.baseDir);
+      conns.set(name, c);
+    }
+    return c;
+  };
+  const results: SyncResult[] = [];
+  try {
+    let stop = false;
+    for (const sync of all.filter((s) => wanted.includes(s.name))) {
+      const empty = { inserted: 0, updated: 0, deleted: 0 };
+      if (stop) {
+        const r: SyncResult = {
+          name: sync.name,
+          mode: sync.mode,
+          status: 'skipped',
+          rows: empty,
+          read: 0,
+          durationMs: 0,
+        };
+        results.push(r);
+        options.hooks?.onEnd?.(r);
+        continue;
+      }
+      options.hooks?.onStart?.(sync.name, sync.mode);
+      const t0 = performance.now();
+      let r: SyncResult;
+      try {
+        r = await runOne(sync, loaded, connection, options);
+      } catch (e) {
+        r = {
+          name: sync.name,
+          mode: sync.mode,
+          status: 'failed',
+          rows: empty,
+          read: 0,
+          durationMs: 0,
+          error: (e as Error).message,
+          ...(e instanceof SyncError && e.issues.length ? { issues: e.issues } : {}),
+        };
+        if (options.failFast) stop = true;
+      }
+      r.durationMs = Math.round(performance.now() - t0);
+      results.push(r);
+      options.hooks?.onEnd?.(r);
+    }
+  } finally {
+    for (const c of conns.values()) await (await c.catch(() => undefined))?.close();
+  }
+  return { ok: results.every((r) => r.status === 'ok'), syncs: results };
+}
+
+interface Sides {
+  src: pg.Client;
+  dst: pg.Client;
+  sameEngine: boolean;
+  srcInfo: RelationInfo;
+  dstInfo: RelationInfo;
+  relation: string;
+  shape: SyncShape;
+}
+
+async function runOne(
+  sync: SyncConfig,
+  loaded: LoadedConfig,
+  connection: (name: string) => Promise<OpenedConnection>,
+  options: SyncRunOptions,
+): Promise<SyncResult> {
+  const srcName = sync.from.connection ?? loaded.defaultConnection;
+  const dstName = sync.to.connection ?? loaded.defaultConnection;
+  const dstConn = await connection(dstName);
+  const srcConn = await connection(srcName);
+  if (!dstConn.connectSql || !srcConn.connectSql)
+    throw new SyncError(
+      `sync ${sync.name}: syncs run between PostgreSQL connections (local or postgres) only`,
+    );
+  const sessions: pg.Client[] = [];
+  try {
+    const dst = await dstConn.connectSql();
+    sessions.push(dst);
+    const sameEngine = srcName === dstName;
+    const src = sameEngine ? dst : await srcConn.connectSql();
+    if (!sameEngine) sessions.push(src);
+    const sides = await describe(sync, src, dst, sameEngine);
+    const batchRows = options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS;
+    if (options.dryRun) return await dryRun(sync, sides, options, batchRows);
+    const unlock = await lockSync(dst, sync.name, options.lockTimeoutMs ?? 0);
+    try {
+      await ensureStateTable(dst);
+      if (sides.shape.cdc) {
+        const keyTypes = sides.shape.key.map((k) => sides.dstInfo.columns.find((c) => c.name === k)!.type);
+        const seqType = sides.srcInfo.columns.find((c) => c.name === sides.shape.cdc!.sequence)!.type;
+        await dst.query(keysTableDdl(sides.shape, keyTypes, seqType));
+      }
+      const ctx: RunCtx = { sync, sides, options, batchRows };
+      if (sync.mode === 'full') return await runFull(ctx);
+      return sameEngine ? await runSameEngine(ctx) : await runCrossConnection(ctx);
+    } finally {
+      await unlock();
+    }
+  } finally {
+    for (const s of sessions) await s.end().catch(() => {});
+  }
+}
+
+async function describe(
+  sync: SyncConfig,
+  src: pg.Client,
+  dst: pg.Client,
+  sameEngine: boolean,
+): Promise<Sides> {
+  const target = splitTable(sync.to.table);
+  const relation = sourceRelation(sync.from);
+  const dstInfo = await describeTable(dst, target.schema, target.name);
+  let srcInfo: RelationInfo;
+  if (sync.from.table) {
+    const s = splitTable(sync.from.table);
+    srcInfo = await describeTable(src, s.schema, s.name);
+  } else {
+    try {
+      srcInfo = await describeQuery(src, relation);
+    } catch (e) {
+      throw new SyncError(`sync ${sync.name}: the source query fails: ${(e as Error).message}`);
+    }
+  }
+  const issues = checkSync(sync, srcInfo, dstInfo);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length)
+    throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
+  return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape: shapeOf(sync, srcInfo, dstInfo) };
+}
+
+export function shapeOf(sync: SyncConfig, srcInfo: RelationInfo, dstInfo: RelationInfo): SyncShape {
+  const target = splitTable(sync.to.table);
+  const curCol = sync.cursor
+    ? foldIdent(sync.cursor.column)
+    : sync.cdc
+      ? foldIdent(sync.cdc.sequence)
+      : undefined;
+  const shape: SyncShape = {
+    mode: sync.mode,
+    target,
+    columns: dstInfo.columns.map((c) => c.name),
+    key: (sync.primaryKey ?? []).map(foldIdent),
+  };
+  if (curCol) shape.cursor = { column: curCol, type: srcInfo.columns.find((c) => c.name === curCol)!.type };
+  const lb = sync.cursor?.lookback !== undefined ? parseLookback(sync.cursor.lookback) : undefined;
+  if (lb) shape.lookback = lb;
+  if (sync.mode === 'cdc' && sync.cdc)
+    shape.cdc = {
+      op: foldIdent(sync.cdc.op),
+      sequence: foldIdent(sync.cdc.sequence),
+      insert: sync.cdc.insert ?? 'I',
+      update: sync.cdc.update ?? 'U',
+      delete: sync.cdc.delete ?? 'D',
+      keysTable: { schema: STATE_SCHEMA, name: `cdc_${sync.name}`.slice(0, 63) },
+    };
+  return shape;
+}
+
+interface RunCtx {
+  sync: SyncConfig;
+  sides: Sides;
+  options: SyncRunOptions;
+  batchRows: number;
+}
+
+interface Applied {
+  inserted: string | number;
+  updated: string | number;
+  deleted: string | number;
+  read: string | number;
+  high: string | null;
+  high_seq: string | null;
+  bad_ops: string | number;
+}
+
+/** Typed columns of the rows a run reads (the staging table). */
+function stagingColumns(s: Sides): { name: string; type: string }[] {
+  const typeOf = (info: RelationInfo, c: string) => info.columns.find((x) => x.name === c)!.type;
+  return readNames(s.shape).map((name) => {
+    if (s.shape.cdc) {
+      if (name === CDC_OP) return { name, type: typeOf(s.srcInfo, s.shape.cdc.op) };
+      if (name === CDC_SEQ) return { name, type: typeOf(s.srcInfo, s.shape.cdc.sequence) };
+      if (name === CDC_CUR) return { name, type: s.shape.cursor!.type };
+    }
+    return { name, type: typeOf(s.dstInfo, name) };
+  });
+}
+
+async function inTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const r = await fn();
+    await client.query('COMMIT');
+    return r;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/** Empties the destination (and the cdc key table) and forgets the state: --full-refresh. */
+async function reset(ctx: RunCtx): Promise<void> {
+  const { dst, shape } = ctx.sides;
+  await dst.query(`TRUNCATE ${quoteQualified(shape.target.schema, shape.target.name)}`);
+  if (shape.cdc)
+    await dst.query(`TRUNCATE ${quoteQualified(shape.cdc.keysTable.schema, shape.cdc.keysTable.name)}`);
+  await clearState(dst, ctx.sync.name);
+}
+
+/** greatest(a, b) of two cursor values (text), compared as the cursor's type. */
+async function greatest(
+  client: pg.Client,
+  type: string,
+  a: string | null,
+  b: string | null,
+): Promise<string | null> {
+  if (a === null) return b;
+  if (b === null) return a;
+  const { rows } = await client.query<{ g: string }>(`SELECT greatest($1::${type}, $2::${type})::text AS g`, [
+    a,
+    b,
+  ]);
+  return rows[0]!.g;
+}
+
+async function below(client: pg.Client, type: string, a: string, b: string): Promise<boolean> {
+  const { rows } = await client.query<{ lt: boolean }>(`SELECT $1::${type} < $2::${type} AS lt`, [a, b]);
+  return rows[0]!.lt;
+}
+
+function checkApplied(ctx: RunCtx, r: Applied): void {
+  if (Number(r.bad_ops) > 0) {
+    const c = ctx.sides.shape.cdc!;
+    throw new SyncError(
+      `sync ${ctx.sync.name}: ${r.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); nothing was applied`,
+    );
+  }
+}
+
+/** A cursor that went below the stored watermark means the source was rewritten or reloaded. */
+async function checkNotBackwards(ctx: RunCtx, watermark: string | null, high: string | null): Promise<void> {
+  if (watermark === null) return;
+  const s = ctx.sides.shape;
+  if (high === null || (await below(ctx.sides.dst, s.cursor!.type, high, watermark)))
+    throw new SyncError(
+      `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
+        'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
+    );
+}
+
+function counts(r: Applied): RowCounts {
+  return { inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted) };
+}
+
+async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
+  const { dst, shape, relation } = ctx.sides;
+  const name = ctx.sync.name;
+  return inTransaction(dst, async () => {
+    let state = await readState(dst, name);
+    if (ctx.options.fullRefresh) {
+      await reset(ctx);
+      state = { watermark: null, lastSequence: null };
+    }
+    const sql = applyStatement(shape, readQuery(shape, relation, state.watermark), state.watermark);
+    const r = (await dst.query<Applied>(sql)).rows[0]!;
+    checkApplied(ctx, r);
+    await checkNotBackwards(ctx, state.watermark, r.high);
+    const watermark = await greatest(dst, shape.cursor!.type, state.watermark, r.high);
+    const lastSequence = shape.cdc
+      ? await greatest(dst, stagingType(ctx, CDC_SEQ), state.lastSequence, r.high_seq)
+      : null;
+    const rows = counts(r);
+    await writeState(
+      dst,
+      name,
+      shape.mode,
+      { watermark, lastSequence },
+      rows.inserted + rows.updated + rows.deleted,
+    );
+    ctx.options.hooks?.onProgress?.(name, Number(r.read));
+    return { name, mode: shape.mode, status: 'ok', rows, read: Number(r.read), durationMs: 0, watermark };
+  });
+}
+
+function stagingType(ctx: RunCtx, column: string): string {
+  return stagingColumns(ctx.sides).find((c) => c.name === column)!.type;
+}
+
+/** Streams `COPY (select) TO STDOUT` on the source in batches of rows; `fn` consumes each batch. */
+async function streamBatches(
+  ctx: RunCtx,
+  select: string,
+  onBatch: (rows: Buffer[]) => Promise<void>,
+): Promise<void> {
+  let batch: Buffer[] = [];
+  for await (const chunk of copyOut(ctx.sides.src, `COPY (${select}) TO STDOUT`, ctx.batchRows)) {
+    for (const row of chunk) {
+      batch.push(row);
+      if (batch.length >= ctx.batchRows) {
+        const full = batch;
+        batch = [];
+        await onBatch(full);
+      }
+    }
+  }
+  if (batch.length > 0) await onBatch(batch);
+}
+
+async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
+  const { src, dst, shape, relation } = ctx.sides;
+  const name = ctx.sync.name;
+  const stored = await readState(dst, name);
+  const start = ctx.options.fullRefresh ? { watermark: null, lastSequence: null } : stored;
+  const w0 = start.watermark;
+  let pendingReset = Boolean(ctx.options.fullRefresh);
+  let watermark = w0;
+  let lastSequence = start.lastSequence;
+  const totals: RowCounts = { inserted: 0, updated: 0, deleted: 0 };
+  let read = 0;
+  const curType = shape.cursor!.type;
+  const stage = stagingColumns(ctx.sides);
+  const T = quoteQualified(shape.target.schema, shape.target.name);
+
+  /** One destination transaction: [reset], the batch, the new watermark. */
+  const commit = (
+    fn: () => Promise<{ rows: RowCounts; read: number; high: string | null; highSeq?: string | null }>,
+  ) =>
+    inTransaction(dst, async () => {
+      if (pendingReset) await reset(ctx);
+      const r = await fn();
+      const nextWatermark = await greatest(dst, curType, watermark, r.high);
+      const nextSeq = shape.cdc
+        ? await greatest(dst, stagingType(ctx, CDC_SEQ), lastSequence, r.highSeq ?? null)
+        : null;
+      const n = r.rows.inserted + r.rows.updated + r.rows.deleted;
+      await writeState(dst, name, shape.mode, { watermark: nextWatermark, lastSequence: nextSeq }, n);
+      return { r, nextWatermark, nextSeq };
+    }).then(({ r, nextWatermark, nextSeq }) => {
+      pendingReset = false;
+      watermark = nextWatermark;
+      lastSequence = nextSeq;
+      totals.inserted += r.rows.inserted;
+      totals.updated += r.rows.updated;
+      totals.deleted += r.rows.deleted;
+      read += r.read;
+      ctx.options.hooks?.onProgress?.(name, read);
+      return r;
+    });
+
+  /** Loads rows into the staging table and applies them with the mode's statement. */
+  const applyStaged = async (rows: Buffer[]) => {
+    await dst.query(stagingDdl(STAGE, stage));
+    await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, rows);
+    const r = (await dst.query<Applied>(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0)))
+      .rows[0]!;
+    checkApplied(ctx, r);
+    return { rows: counts(r), read: Number(r.read), high: r.high, highSeq: r.high_seq };
+  };
+
+  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    let maxRead: string | null = null;
+    const track = async (high: string | null) => {
+      maxRead = await greatest(dst, curType, maxRead, high);
+    };
+    if (shape.mode === 'append' && shape.key.length === 0) {
+      // Rows at or below the stored watermark may be loaded already: one transaction compares
+      // them (as a multiset) with the destination's boundary window. Rows above it were never
+      // loaded, so they go straight into the destination, batch by batch, in cursor order.
+      if (w0 !== null) {
+        const boundary: Buffer[] = [];
+        for await (const chunk of copyOut(
+          src,
+          `COPY (${readQuery(shape, relation, w0, { upTo: w0 })}) TO STDOUT`,
+          ctx.batchRows,
+        ))
+          for (const row of chunk) boundary.push(row);
+        const r = await commit(() => applyStaged(boundary));
+        await track(r.high);
+      }
+      const curIndex = shape.columns.indexOf(shape.cursor!.column);
+      const cols = shape.columns.map(quoteIdent).join(', ');
+      await streamBatches(
+        ctx,
+        readQuery(shape, relation, null, { above: w0, ordered: true }),
+        async (rows) => {
+          const high = copyField(rows[rows.length - 1]!, curIndex);
+          const r = await commit(async () => {
+            const n = await copyIn(dst, `COPY ${T} (${cols}) FROM STDIN`, rows);
+            return { rows: { inserted: n, updated: 0, deleted: 0 }, read: rows.length, high };
+          });
+          await track(r.high);
+        },
+      );
+    } else {
+      await streamBatches(ctx, readQuery(shape, relation, w0, { ordered: true }), async (rows) => {
+        const r = await commit(() => applyStaged(rows));
+        await track(r.high);
+      });
+    }
+    if (pendingReset)
+      await commit(async () => ({ rows: { inserted: 0, updated: 0, deleted: 0 }, read: 0, high: null }));
+    await checkNotBackwards(ctx, w0, maxRead);
+  } finally {
+    await src.query('ROLLBACK').catch(() => {});
+  }
+  return { name, mode: shape.mode, status: 'ok', rows: totals, read, durationMs: 0, watermark };
+}
+
+/** mode full: everything into a staging table, then TRUNCATE + INSERT in the same transaction. */
+async function runFull(ctx: RunCtx): Promise<SyncResult> {
+  const { src, dst, shape, relation, sameEngine } = ctx.sides;
+  const name = ctx.sync.name;
+  const cols = shape.columns.map(quoteIdent).join(', ');
+  const select = `SELECT ${readList(shape)} FROM ${relation} s`;
+  return inTransaction(dst, async () => {
+    await dst.query(stagingDdl(STAGE, stagingColumns(ctx.sides)));
+    let loaded = 0;
+    if (sameEngine) {
+      const r = await dst.query(`INSERT INTO ${quoteIdent(STAGE)} (${cols}) ${select}`);
+      loaded = r.rowCount ?? 0;
+    } else {
+      await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        await streamBatches(ctx, select, async (rows) => {
+          loaded += await copyIn(dst, `COPY ${quoteIdent(STAGE)} (${cols}) FROM STDIN`, rows);
+          ctx.options.hooks?.onProgress?.(name, loaded);
+        });
+      } finally {
+        await src.query('ROLLBACK').catch(() => {});
+      }
+    }
+    const T = quoteQualified(shape.target.schema, shape.target.name);
+    const { rows } = await dst.query<{ n: string }>(`SELECT count(*) AS n FROM ${T}`);
+    const before = Number(rows[0]!.n);
+    for (const sql of fullSwapStatements(shape, STAGE)) await dst.query(sql);
+    await writeState(dst, name, 'full', { watermark: null, lastSequence: null }, loaded);
+    ctx.options.hooks?.onProgress?.(name, loaded);
+    return {
+      name,
+      mode: shape.mode,
+      status: 'ok' as const,
+      rows: { inserted: loaded, updated: 0, deleted: before },
+      read: loaded,
+      durationMs: 0,
+      watermark: null,
+    };
+  });
+}
+
+async function dryRun(
+  sync: SyncConfig,
+  s: Sides,
+  options: SyncRunOptions,
+  batchRows: number,
+): Promise<SyncResult> {
+  const { dst, src, shape, relation } = s;
+  const state = await readState(dst, sync.name);
+  const w = options.fullRefresh ? null : state.watermark;
+  const T = quoteQualified(shape.target.schema, shape.target.name);
+  const statements: string[] = [];
+  let count: string;
+  if (options.fullRefresh && sync.mode !== 'full') statements.push(`TRUNCATE ${T}`);
+  if (sync.mode === 'full') {
+    const select = `SELECT ${readList(shape)} FROM ${relation} s`;
+    statements.push(stagingDdl(STAGE, stagingColumns(s)));
+    statements.push(
+      s.sameEngine
+        ? `INSERT INTO ${quoteIdent(STAGE)} ${select}`
+        : `COPY (${select}) TO STDOUT  -- on ${sync.from.connection ?? 'the source'}, into COPY ${quoteIdent(STAGE)} FROM STDIN`,
+    );
+    statements.push(...fullSwapStatements(shape, STAGE));
+    count = `SELECT count(*) AS n FROM ${relation} s`;
+  } else if (s.sameEngine) {
+    statements.push(applyStatement(shape, readQuery(shape, relation, w), w));
+    count = `SELECT count(*) AS n FROM ${relation} s WHERE ${readFilter(shape, w)}`;
+  } else {
+    statements.push(
+      `COPY (${readQuery(shape, relation, w, { ordered: true })}) TO STDOUT  -- on the source, in batches of ${batchRows} rows`,
+    );
+    statements.push(`COPY ${quoteIdent(STAGE)} FROM STDIN  -- per batch, then:`);
+    statements.push(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w));
+    count = `SELECT count(*) AS n FROM ${relation} s WHERE ${readFilter(shape, w)}`;
+  }
+  statements.push(`-- then, in the same transaction: the watermark in ${STATE_SCHEMA}.syncs`);
+  const { rows } = await src.query<{ n: string }>(count);
+  return {
+    name: sync.name,
+    mode: sync.mode,
+    status: 'ok',
+    rows: { inserted: 0, updated: 0, deleted: 0 },
+    read: 0,
+    durationMs: 0,
+    watermark: w,
+    dryRun: { statements, rows: Number(rows[0]!.n) },
+  };
+}

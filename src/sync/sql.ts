@@ -1,0 +1,221 @@
+// The SQL of a sync run on PostgreSQL, compiled from a description of the sync (pure: shape
+// in, text out). Each incremental statement reads the source rows once, in one snapshot, and
+// returns one row: rows inserted / updated / deleted, rows read, and the highest cursor value
+// read, so that the caller commits the new watermark in the same transaction as the data.
+import { quoteIdent, quoteLiteral, quoteQualified } from '../providers/sql-quote.js';
+import type { SyncMode } from './config.js';
+
+export interface SyncShape {
+  mode: SyncMode;
+  target: { schema: string; name: string };
+  /** Destination columns the sync writes (all of the destination's columns). */
+  columns: string[];
+  /** Key columns (merge, cdc; append when declared). */
+  key: string[];
+  /** The incremental cursor: its column in the source and its type (`format_type`). */
+  cursor?: { column: string; type: string };
+  lookback?: { seconds: number } | { amount: number };
+  cdc?: {
+    op: string;
+    sequence: string;
+    insert: string;
+    update: string;
+    delete: string;
+    /** Per-key table of the last applied sequence (tombstones included). */
+    keysTable: { schema: string; name: string };
+  };
+}
+
+/** The cursor as projected by `readList` (cdc reads it under an alias). */
+export const CDC_OP = '_wharf_op';
+export const CDC_SEQ = '_wharf_seq';
+export const CDC_CUR = '_wharf_cur';
+
+const q = quoteIdent;
+
+/** Column `c` of alias `a`. */
+const col = (a: string, c: string) => `${a}.${q(c)}`;
+
+/** The cursor's name in the rows read (`readList`). */
+export function cursorName(shape: SyncShape): string {
+  return shape.mode === 'cdc' ? CDC_CUR : shape.cursor!.column;
+}
+
+/** Names of the columns read from the source, in order (the staging table's columns). */
+export function readNames(shape: SyncShape): string[] {
+  if (shape.mode !== 'cdc') return [...shape.columns];
+  return [...shape.columns, CDC_OP, CDC_SEQ, CDC_CUR];
+}
+
+/** The select list that reads the source (alias `s`). */
+export function readList(shape: SyncShape): string {
+  const cols = shape.columns.map((c) => col('s', c));
+  if (shape.mode === 'cdc') {
+    const c = shape.cdc!;
+    cols.push(
+      `${col('s', c.op)} AS ${q(CDC_OP)}`,
+      `${col('s', c.sequence)} AS ${q(CDC_SEQ)}`,
+      `${col('s', shape.cursor!.column)} AS ${q(CDC_CUR)}`,
+    );
+  }
+  return cols.join(', ');
+}
+
+/** `watermark - lookback`, typed like the cursor; the lowest cursor value a run reads. */
+export function lowerBound(shape: SyncShape, watermark: string): string {
+  const w = `${quoteLiteral(watermark)}::${shape.cursor!.type}`;
+  const lb = shape.lookback;
+  if (!lb) return w;
+  if ('seconds' in lb) return lb.seconds > 0 ? `(${w} - interval '${lb.seconds} seconds')` : w;
+  return lb.amount > 0 ? `(${w} - ${lb.amount})` : w;
+}
+
+/** The source rows a run reads: not-null cursor at or above the lower bound (inclusive). */
+export function readFilter(shape: SyncShape, watermark: string | null, alias = 's'): string {
+  const c = col(alias, shape.cursor!.column);
+  if (watermark === null) return `${c} IS NOT NULL`;
+  return `${c} >= ${lowerBound(shape, watermark)}`;
+}
+
+/** SELECT of the rows to read from `relation` (a quoted table or a parenthesized query). */
+export function readQuery(
+  shape: SyncShape,
+  relation: string,
+  watermark: string | null,
+  opts: { upTo?: string | null; above?: string | null; ordered?: boolean } = {},
+): string {
+  let where = readFilter(shape, watermark);
+  const c = col('s', shape.cursor!.column);
+  const typed = (v: string) => `${quoteLiteral(v)}::${shape.cursor!.type}`;
+  if (opts.upTo != null) where += ` AND ${c} <= ${typed(opts.upTo)}`;
+  if (opts.above != null) where += ` AND ${c} > ${typed(opts.above)}`;
+  return `SELECT ${readList(shape)}\n  FROM ${relation} s\n WHERE ${where}${opts.ordered ? `\n ORDER BY ${c}` : ''}`;
+}
+
+/** The relation text of a source: a quoted table, or the query in parentheses. */
+export function sourceRelation(from: { table?: string; query?: string }): string {
+  if (from.query !== undefined) return `(${from.query.trim().replace(/;\s*$/, '')})`;
+  const [schema, name] = from.table!.split('.');
+  return quoteQualified(schema!.toLowerCase(), name!.toLowerCase());
+}
+
+/**
+ * One statement that applies the rows `src` (a SELECT yielding `readNames` columns) to the
+ * destination, for append, merge and cdc. `watermark` is the one stored before the run:
+ * append without a key de-duplicates only the rows at or below it (anything above was never
+ * loaded), as a multiset, so identical rows keep their multiplicity.
+ * Returns columns inserted, updated, deleted, read, high (max cursor, text), high_seq (cdc:
+ * max sequence, text), bad_ops (cdc: rows whose op is none of the declared values).
+ */
+export function applyStatement(shape: SyncShape, src: string, watermark: string | null): string {
+  const T = quoteQualified(shape.target.schema, shape.target.name);
+  const cols = shape.columns.map(q).join(', ');
+  const srcCols = shape.columns.map((c) => col('src', c)).join(', ');
+  const cur = q(cursorName(shape));
+  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
+  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
+  const nonKey = shape.columns.filter((c) => !shape.key.includes(c));
+  const ctes: string[] = [`src AS MATERIALIZED (\n${indent(src)}\n)`];
+  let updated = '0';
+  let deleted = '0';
+  let badOps = '0';
+  let highSeq = 'NULL';
+  switch (shape.mode) {
+    case 'append': {
+      if (shape.key.length > 0) {
+        ctes.push(
+          `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'src')})\n   ORDER BY ${keyList('src')}, src.${cur} DESC\n  RETURNING 1\n)`,
+        );
+      } else if (watermark === null) {
+        ctes.push(`ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${srcCols} FROM src\n  RETURNING 1\n)`);
+      } else {
+        const w = `${quoteLiteral(watermark)}::${shape.cursor!.type}`;
+        const dCur = col('d', shape.cursor!.column);
+        const dCols = shape.columns.map((c) => col('d', c)).join(', ');
+        ctes.push(
+          `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${srcCols} FROM src WHERE src.${cur} > ${w}\n  UNION ALL\n  (SELECT ${srcCols} FROM src WHERE src.${cur} <= ${w}\n   EXCEPT ALL\n   SELECT ${dCols} FROM ${T} d WHERE ${dCur} >= ${lowerBound(shape, watermark)} AND ${dCur} <= ${w})\n  RETURNING 1\n)`,
+        );
+      }
+      break;
+    }
+    case 'merge': {
+      const tie = `md5(ROW(${srcCols})::text) DESC`;
+      ctes.push(
+        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, ${tie}\n)`,
+      );
+      if (nonKey.length > 0) {
+        ctes.push(
+          `upd AS (\n  UPDATE ${T} d SET ${nonKey.map((c) => `${q(c)} = ${col('l', c)}`).join(', ')}\n    FROM latest l\n   WHERE ${keyEq('d', 'l')} AND ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)}\n     AND ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})\n  RETURNING 1\n)`,
+        );
+        updated = '(SELECT count(*) FROM upd)';
+      }
+      ctes.push(
+        `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${shape.columns.map((c) => col('l', c)).join(', ')}\n    FROM latest l\n   WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')})\n  RETURNING 1\n)`,
+      );
+      break;
+    }
+    case 'cdc': {
+      const c = shape.cdc!;
+      const K = quoteQualified(c.keysTable.schema, c.keysTable.name);
+      const op = col('f', CDC_OP);
+      const del = quoteLiteral(c.delete);
+      const ops = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
+      ctes.push(
+        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) src.*\n    FROM src\n   ORDER BY ${keyList('src')}, src.${q(CDC_SEQ)} DESC, md5(ROW(src.*)::text) DESC\n)`,
+        `fresh AS (\n  SELECT l.* FROM latest l LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n   WHERE k.${q(CDC_SEQ)} IS NULL OR l.${q(CDC_SEQ)} > k.${q(CDC_SEQ)}\n)`,
+        `del AS (\n  DELETE FROM ${T} d USING fresh f\n   WHERE ${op} = ${del} AND ${keyEq('d', 'f')}\n  RETURNING 1\n)`,
+      );
+      if (nonKey.length > 0)
+        ctes.push(
+          `upd AS (\n  UPDATE ${T} d SET ${nonKey.map((x) => `${q(x)} = ${col('f', x)}`).join(', ')}\n    FROM fresh f\n   WHERE ${op} <> ${del} AND ${keyEq('d', 'f')}\n  RETURNING 1\n)`,
+        );
+      ctes.push(
+        `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${shape.columns.map((x) => col('f', x)).join(', ')}\n    FROM fresh f\n   WHERE ${op} <> ${del} AND NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'f')})\n  RETURNING 1\n)`,
+        `kst AS (\n  INSERT INTO ${K} AS k (${shape.key.map(q).join(', ')}, ${q(CDC_SEQ)}, deleted)\n  SELECT ${keyList('f')}, f.${q(CDC_SEQ)}, ${op} = ${del} FROM fresh f\n  ON CONFLICT (${shape.key.map(q).join(', ')}) DO UPDATE SET ${q(CDC_SEQ)} = EXCLUDED.${q(CDC_SEQ)}, deleted = EXCLUDED.deleted\n  RETURNING 1\n)`,
+      );
+      updated = nonKey.length > 0 ? '(SELECT count(*) FROM upd)' : '0';
+      deleted = '(SELECT count(*) FROM del)';
+      highSeq = `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)`;
+      badOps = `(SELECT count(*) FROM src WHERE src.${q(CDC_OP)} IS NULL OR src.${q(CDC_OP)}::text NOT IN (${ops}))`;
+      break;
+    }
+    case 'full':
+      throw new Error('mode full has no incremental statement; see fullStatements');
+    default: {
+      const never: never = shape.mode;
+      throw new Error(`unknown mode ${String(never)}`);
+    }
+  }
+  return `WITH ${ctes.join(',\n')}\nSELECT (SELECT count(*) FROM ins) AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+}
+
+/** DDL of the cdc per-key table: key columns typed like the destination, the sequence, a tombstone flag. */
+export function keysTableDdl(shape: SyncShape, keyTypes: string[], seqType: string): string {
+  const c = shape.cdc!;
+  const K = quoteQualified(c.keysTable.schema, c.keysTable.name);
+  const keyCols = shape.key.map((k, i) => `${q(k)} ${keyTypes[i]} NOT NULL`).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${K} (${keyCols}, ${q(CDC_SEQ)} ${seqType} NOT NULL, deleted boolean NOT NULL, PRIMARY KEY (${shape.key.map(q).join(', ')}))`;
+}
+
+/** A temporary staging table with the given columns, dropped at commit. */
+export function stagingDdl(name: string, columns: { name: string; type: string }[]): string {
+  return `CREATE TEMP TABLE ${q(name)} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')}) ON COMMIT DROP`;
+}
+
+/**
+ * mode full: load everything into a staging table first (a failing source leaves the
+ * destination untouched), then swap the contents in: TRUNCATE and INSERT in the same
+ * transaction. Readers see the old rows until the commit, then the new ones, never a mix.
+ */
+export function fullSwapStatements(shape: SyncShape, staging: string): string[] {
+  const T = quoteQualified(shape.target.schema, shape.target.name);
+  const cols = shape.columns.map(q).join(', ');
+  return [`TRUNCATE ${T}`, `INSERT INTO ${T} (${cols}) SELECT ${cols} FROM ${q(staging)}`];
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
