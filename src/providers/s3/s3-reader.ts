@@ -1,8 +1,7 @@
 // Reads the declared buckets' live state from S3 with the client passed in: per bucket,
 // HeadBucket, then in parallel GetBucketPolicy, GetPublicAccessBlock,
-// GetBucketOwnershipControls, GetBucketEncryption and one ListObjectsV2 (delimiter `/`) per
-// distinct parent of the declared folders — a fixed number of calls, however many objects the
-// bucket holds (a listing only pages when a folder level has more than 1,000 entries).
+// GetBucketOwnershipControls, GetBucketEncryption and one ListObjectsV2 (MaxKeys 1) per
+// declared folder — a number of calls fixed by the file, however many objects the bucket holds.
 // "Not configured" answers become their S3 defaults; access denied is an error naming the
 // permission wharf needs.
 import {
@@ -157,46 +156,25 @@ async function readEncryption(bucket: string, send: Send): Promise<BucketEncrypt
   }
 }
 
-/** The declared folders that exist: a marker object or any key under the prefix. */
+/**
+ * The declared folders that exist: a marker object or any key under the prefix. One
+ * ListObjectsV2 with MaxKeys 1 per declared folder: the answer never pages, and its cost does
+ * not grow with the objects the bucket holds.
+ */
 async function readFolders(bucket: string, declared: readonly string[], send: Send): Promise<string[]> {
-  if (declared.length === 0) return [];
-  const parents = new Map<string, string[]>();
-  for (const f of declared) {
-    const trimmed = f.slice(0, -1);
-    const cut = trimmed.lastIndexOf('/');
-    const parent = cut < 0 ? '' : trimmed.slice(0, cut + 1);
-    parents.set(parent, [...(parents.get(parent) ?? []), f]);
-  }
-  const found = new Set<string>();
-  await Promise.all(
-    [...parents.keys()].map(async (prefix) => {
-      let token: string | undefined;
-      do {
-        let out: {
-          CommonPrefixes?: { Prefix?: string }[];
-          Contents?: { Key?: string }[];
-          NextContinuationToken?: string;
-          IsTruncated?: boolean;
-        };
-        try {
-          out = await send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Delimiter: '/',
-              ...(prefix ? { Prefix: prefix } : {}),
-              ...(token ? { ContinuationToken: token } : {}),
-            }),
-          );
-        } catch (e) {
-          throw denied(bucket, e, 's3:ListBucket');
-        }
-        for (const p of out.CommonPrefixes ?? []) if (p.Prefix) found.add(p.Prefix);
-        for (const o of out.Contents ?? []) if (o.Key?.endsWith('/')) found.add(o.Key);
-        token = out.IsTruncated ? out.NextContinuationToken : undefined;
-      } while (token);
+  const present = await Promise.all(
+    declared.map(async (folder) => {
+      try {
+        const out = await send<{ KeyCount?: number; Contents?: unknown[] }>(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, MaxKeys: 1 }),
+        );
+        return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+      } catch (e) {
+        throw denied(bucket, e, 's3:ListBucket');
+      }
     }),
   );
-  return declared.filter((f) => found.has(f)).sort();
+  return declared.filter((_, i) => present[i]).sort();
 }
 
 function isCode(e: unknown, codes: readonly string[], status?: number): boolean {

@@ -1,0 +1,253 @@
+// The S3 provider against a real S3-protocol server on loopback (s3rver): bucket existence,
+// creation, folder markers and listings, convergence of every example with buckets, and a
+// policy statement added out of band that is left alone and reported as unmanaged.
+// s3rver has no bucket-policy, public-access-block, ownership-controls or encryption APIs:
+// those control calls alone go to a stateful fake (aws-sdk-client-mock, see support/s3.ts);
+// their exact request shapes are checked in s3-provider.test.ts.
+import path from 'node:path';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPlan } from '../src/apply/apply.js';
+import { planConfig } from '../src/commands/plan.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import type { LoadedConfig } from '../src/config/types.js';
+import type { Plan } from '../src/plan/plan.js';
+import type { OpenedConnection } from '../src/providers/connect.js';
+import type { Provider } from '../src/providers/provider.js';
+import { S3Provider } from '../src/providers/s3/s3-provider.js';
+import { readS3Buckets } from '../src/providers/s3/s3-reader.js';
+import { type BucketControls, startS3Server, type TestS3Server, withFakeControls } from './support/s3.js';
+
+let s3: TestS3Server;
+beforeAll(async () => {
+  s3 = await startS3Server();
+}, 30_000);
+afterAll(async () => {
+  await s3?.stop();
+});
+
+const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
+
+function load(file: string): LoadedConfig {
+  const { loaded, diagnostics } = loadConfigFile(file);
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return loaded!;
+}
+
+function loadText(text: string): LoadedConfig {
+  const { loaded, diagnostics } = loadConfigText(text, 'inline.yaml');
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return loaded!;
+}
+
+/** Plans and applies through the S3 provider on s3rver, control calls on the fake. */
+function harness() {
+  const { client, controls } = withFakeControls(s3.client);
+  const provider = new S3Provider(client, { region: 'us-east-1', server: 's3rver' });
+  const open = async (
+    name: string,
+    config: LoadedConfig['connections'][string],
+  ): Promise<OpenedConnection> => ({
+    name,
+    config,
+    provider,
+    description: 's3rver',
+    close: async () => {},
+  });
+  const plan = async (loaded: LoadedConfig): Promise<Plan> => {
+    const run = await planConfig(loaded, { open });
+    await run.close();
+    return run.plan;
+  };
+  const apply = async (p: Plan, allowWiden = true) => {
+    const providers = new Map<string, Provider>(Object.keys(p.connections).map((n) => [n, provider]));
+    return applyPlan(p, providers, { allowDestroy: false, allowWiden, lockTimeoutMs: 0, holder: 'test' });
+  };
+  return { client, controls, provider, plan, apply };
+}
+
+describe('examples converge on an S3-protocol server', () => {
+  for (const example of ['toplyne-s3.yaml', 'statsig-s3.yaml']) {
+    it(`${example}: plan creates the bucket, apply, then the plan is empty`, async () => {
+      const h = harness();
+      const loaded = load(path.join(EXAMPLES, example));
+      const first = await h.plan(loaded);
+      expect(first.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
+        `create ${Object.keys(loaded.connections)[0]}.bucket:${loaded.config.buckets![0]!.name}`,
+      ]);
+      expect(first.decisions.widen).toBe(true);
+      await expect(h.apply(first, false)).rejects.toThrow(/widen access; re-run with --allow-widen/);
+      const result = await h.apply(first);
+      expect(result).toMatchObject({ ok: true });
+      const second = await h.plan(loaded);
+      expect(second.changes).toEqual([]);
+      expect(second.decisions.widen).toBeUndefined();
+      expect(second.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    });
+  }
+
+  it('statsig-s3.yaml: the folder markers exist on the server after apply', async () => {
+    const h = harness();
+    const loaded = load(path.join(EXAMPLES, 'statsig-s3.yaml'));
+    // The previous test created the bucket on this server; a fresh fake has no controls yet.
+    const p = await h.plan(loaded);
+    await h.apply(p);
+    const listed = await s3.client.send(
+      new ListObjectsV2Command({ Bucket: 'acme-statsig-drop', Delimiter: '/' }),
+    );
+    expect((listed.CommonPrefixes ?? []).map((c) => c.Prefix).sort()).toEqual([
+      'events/',
+      'metrics/',
+      'signals/',
+    ]);
+    expect((await h.plan(loaded)).changes).toEqual([]);
+  });
+});
+
+const SHARE = (bucket: string, extra = '') => `version: 1
+connections:
+  share: { type: s3, region: us-east-1 }
+buckets:
+  - name: ${bucket}
+    ${extra}
+    folders: [events/, metrics/, exports/daily/]
+    policy:
+      statements:
+        - sid: VendorRead
+          principals: ["arn:aws:iam::388856629077:role/Vendor"]
+          actions: [s3:GetObject, s3:ListBucket]
+          resources: [bucket, objects]
+          readOnly: true
+        - sid: DenyInsecureTransport
+          effect: deny
+          principals: "*"
+          actions: ["s3:*"]
+          resources: [bucket, objects]
+          conditions: { Bool: { "aws:SecureTransport": false } }
+`;
+
+describe('buckets on an S3-protocol server', () => {
+  it('a missing bucket without create: true is an error in the plan, not a change', async () => {
+    const h = harness();
+    const p = await h.plan(loadText(SHARE('never-created')));
+    expect(p.changes).toEqual([]);
+    expect(p.diagnostics).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'bucket-missing' }),
+    );
+  });
+
+  it('an existing bucket is adopted: settings and policy are put, nothing is created', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'adopted-share' }));
+    const h = harness();
+    const loaded = loadText(SHARE('adopted-share'));
+    const p = await h.plan(loaded);
+    expect(p.changes).toHaveLength(1);
+    const ops = p.changes[0]!.statements.map((s) => s.api?.operation);
+    expect(ops).toEqual([
+      'PutBucketOwnershipControls',
+      'PutPublicAccessBlock',
+      'PutObject',
+      'PutObject',
+      'PutObject',
+      'PutBucketPolicy',
+    ]);
+    await h.apply(p);
+    expect((await h.plan(loaded)).changes).toEqual([]);
+  });
+
+  it('a folder holding data but no marker counts as present; nested folders are found', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'data-share' }));
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: 'data-share', Key: 'events/2024-06-22/part-0.parquet', Body: 'x' }),
+    );
+    await s3.client.send(new PutObjectCommand({ Bucket: 'data-share', Key: 'exports/daily/', Body: '' }));
+    const read = await readS3Buckets(withFakeControls(s3.client).client, ['data-share', 'missing-share'], {
+      'data-share': ['events/', 'exports/daily/', 'metrics/'],
+    });
+    expect(read.buckets.map((b) => [b.name, b.folders])).toEqual([
+      ['data-share', ['events/', 'exports/daily/']],
+    ]);
+  });
+
+  it('reads a bucket in a fixed number of calls, however many objects it holds', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'many-objects' }));
+    const scope = { 'many-objects': ['events/', 'metrics/'] };
+    const before = await readS3Buckets(withFakeControls(s3.client).client, ['many-objects'], scope);
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        s3.client.send(
+          new PutObjectCommand({ Bucket: 'many-objects', Key: `events/day-${i}/part.parquet`, Body: 'x' }),
+        ),
+      ),
+    );
+    const after = await readS3Buckets(withFakeControls(s3.client).client, ['many-objects'], scope);
+    // HeadBucket, policy, public access block, ownership, encryption, one listing per folder.
+    expect(before.roundTrips).toBe(7);
+    expect(after.roundTrips).toBe(before.roundTrips);
+    expect(after.buckets[0]!.folders).toEqual(['events/']);
+  });
+
+  it('an out-of-band statement is left alone and reported as unmanaged; a changed owned one is put back', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'shared-policy' }));
+    const h = harness();
+    const loaded = loadText(SHARE('shared-policy'));
+    await h.apply(await h.plan(loaded));
+    const controls = h.controls.get('shared-policy') as BucketControls;
+    const live = JSON.parse(controls.policy!) as { Statement: Record<string, unknown>[] };
+    const foreign = {
+      Sid: 'AnalyticsTeam',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::123456789012:role/analytics' },
+      Action: 's3:GetObject',
+      Resource: 'arn:aws:s3:::shared-policy/*',
+    };
+    live.Statement.push(foreign);
+    controls.policy = JSON.stringify(live);
+
+    const p = await h.plan(loaded);
+    expect(p.changes).toEqual([]);
+    expect(p.unmanaged).toContainEqual({
+      address: 'share.bucket:shared-policy/policy:AnalyticsTeam',
+      reason: 'bucket policy statement with a Sid the file does not declare',
+    });
+
+    // Someone widens the vendor's statement by hand: wharf puts the declared one back and
+    // keeps the foreign statement exactly as it was.
+    live.Statement[0] = { ...live.Statement[0], Action: ['s3:GetObject', 's3:ListBucket', 's3:PutObject'] };
+    controls.policy = JSON.stringify(live);
+    const drift = await h.plan(loaded);
+    expect(drift.changes).toHaveLength(1);
+    expect(drift.changes[0]!.widening).toBeUndefined();
+    expect(drift.changes[0]!.policy!.access.join('\n')).toMatch(/Vendor loses s3:PutObject/);
+    await h.apply(drift);
+    const after = JSON.parse(h.controls.get('shared-policy')!.policy!) as { Statement: unknown[] };
+    expect(after.Statement).toContainEqual(foreign);
+    expect((await h.plan(loaded)).changes).toEqual([]);
+  });
+
+  it('policy.exclusive removes foreign statements, as a destructive change', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'exclusive-share' }));
+    const h = harness();
+    h.controls.set('exclusive-share', {
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Old',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::exclusive-share/*',
+          },
+        ],
+      }),
+    });
+    const loaded = loadText(
+      SHARE('exclusive-share').replace('    policy:\n', '    policy:\n      exclusive: true\n'),
+    );
+    const p = await h.plan(loaded);
+    expect(p.changes[0]).toMatchObject({ destructive: true });
+    expect(p.changes[0]!.reasons.join('\n')).toMatch(/removes 1 policy statement\(s\).*Old/);
+    expect(p.decisions.destroy).toBe(true);
+  });
+});
