@@ -35,6 +35,8 @@ Usage:
   wharf apply    [-f wharf.yaml | plan.json] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s]
   wharf drift    [-f wharf.yaml] [--json] [-v]
   wharf show     plan.json [--json | --markdown]
+  wharf sync     [-f wharf.yaml] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]
+                 [--lock-timeout 30s] [--batch-rows N]
 
 Options:
   -f, --file FILE        config file (default wharf.yaml)
@@ -45,13 +47,18 @@ Options:
   --auto-approve         apply: do not ask for confirmation
   --allow-destroy        apply: allow drops, revokes and data-losing replaces
   --allow-widen          apply: allow changes that widen access (bucket policies, public access)
-  --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s)
+  --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s);
+                         sync: for another run of the same sync
+  --dry-run              sync: print the SQL and the rows it would read; change nothing
+  --full-refresh         sync: forget the watermark, empty the destination and reload
+  --fail-fast            sync: stop at the first failed sync
+  --batch-rows N         sync: rows per committed batch across connections
   -v, --verbose          list unmanaged objects that were left alone
   --no-color             plain output (also NO_COLOR=1)
   -h, --help             this text
   --version              print the version
 
-Exit codes: 0 ok / no changes, 1 error, 2 changes (plan --detailed-exitcode) or drift.
+Exit codes: 0 ok / no changes, 1 error (sync: any sync failed), 2 changes (plan --detailed-exitcode) or drift.
 `;
 
 interface Io {
@@ -94,6 +101,21 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         return await cmdPlan(ctx, true);
       case 'apply':
         return await cmdApply(ctx);
+      case 'sync': {
+        const { cmdSync } = await import('./sync-command.js');
+        return await cmdSync({
+          load: () => load(ctx),
+          names: args,
+          json: Boolean(v.json),
+          dryRun: Boolean(v['dry-run']),
+          fullRefresh: Boolean(v['full-refresh']),
+          failFast: Boolean(v['fail-fast']),
+          lockTimeoutMs: parseDuration(v['lock-timeout'] ?? '0s'),
+          ...(v['batch-rows'] !== undefined ? { batchRows: v['batch-rows'] } : {}),
+          stdout: io.stdout,
+          style,
+        });
+      }
       case 'show':
         return cmdShow(ctx);
       default:
@@ -123,6 +145,10 @@ function parse(argv: string[]) {
       'allow-destroy': { type: 'boolean' },
       'allow-widen': { type: 'boolean' },
       'lock-timeout': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'full-refresh': { type: 'boolean' },
+      'fail-fast': { type: 'boolean' },
+      'batch-rows': { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
