@@ -1,0 +1,67 @@
+// Plain-text output of `wharf sync`: periodic progress lines (for logs and CI, where there is
+// no terminal to redraw) and the summary per sync; and the --json document for schedulers.
+import type { SyncResult, SyncRunResult } from '../sync/run.js';
+import type { Style } from './text.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function progressLine(name: string, rows: number, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? Math.round((rows * 1000) / elapsedMs) : 0;
+  return `sync ${name}: ${fmt(rows)} rows read, ${fmt(rate)} rows/s, ${formatDuration(Math.round(elapsedMs))}`;
+}
+
+export function resultLine(r: SyncResult, style: Style): string {
+  switch (r.status) {
+    case 'ok': {
+      if (r.dryRun)
+        return `sync ${r.name} (${r.mode}): dry run, would read ${fmt(r.dryRun.rows)} source rows`;
+      const { inserted, updated, deleted } = r.rows;
+      return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}`;
+    }
+    case 'failed': {
+      const issues = (r.issues ?? []).map((i) => `\n  ${i.severity}: ${i.message}`).join('');
+      return `sync ${r.name} (${r.mode}): ${style.red('failed')}: ${issues || r.error}`;
+    }
+    case 'skipped':
+      return `sync ${r.name} (${r.mode}): skipped (an earlier sync failed and --fail-fast is set)`;
+    default: {
+      const never: never = r.status;
+      return String(never);
+    }
+  }
+}
+
+export function renderDryRun(r: SyncResult): string {
+  if (!r.dryRun) return '';
+  const head = `-- sync ${r.name} (${r.mode}), watermark ${r.watermark ?? '(none: first run)'}; would read ${fmt(r.dryRun.rows)} source rows`;
+  return `${head}\n${r.dryRun.statements.map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n\n')}\n\n`;
+}
+
+export function renderSyncSummary(res: SyncRunResult, style: Style): string {
+  const ok = res.syncs.filter((s) => s.status === 'ok').length;
+  const failed = res.syncs.filter((s) => s.status === 'failed').length;
+  const skipped = res.syncs.filter((s) => s.status === 'skipped').length;
+  return `Sync complete: ${ok} ok, ${failed === 0 ? '0 failed' : style.red(`${failed} failed`)}${skipped ? `, ${skipped} skipped` : ''}.\n`;
+}
+
+/** The scheduler contract: `{"ok", "syncs": [{"name", "status", "rows", "durationMs", …}]}`. */
+export function syncJson(res: SyncRunResult): unknown {
+  return {
+    ok: res.ok,
+    syncs: res.syncs.map((s) => ({
+      name: s.name,
+      mode: s.mode,
+      status: s.status,
+      rows: s.rows,
+      read: s.read,
+      durationMs: s.durationMs,
+      ...(s.watermark !== undefined ? { watermark: s.watermark } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      ...(s.dryRun ? { dryRun: s.dryRun } : {}),
+    })),
+  };
+}
