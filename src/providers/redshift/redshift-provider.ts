@@ -1,0 +1,233 @@
+// Redshift provider: reads with one catalog batch (plus the control plane for datashare
+// consumers), compiles with redshift-sql, and executes a plan's changes in Data API batches.
+//
+// Execution: consecutive changes' statements are packed into BatchExecuteStatement calls of
+// at most 40 statements; each batch is one transaction, and a change is never split between
+// two batches unless it alone holds more than 40 statements. A statement Redshift refuses in a
+// transaction block (ALTER COLUMN ... TYPE) and control-plane calls run alone, between
+// batches. When a batch fails, every change in it is rolled back: the failing change is
+// reported failed, the others in the batch not run.
+//
+// Lock: Redshift has no advisory locks. wharf keeps one row in `wharf_meta.apply_lock`
+// (holder, expiry), taken in a transaction that LOCKs the table, deletes an expired row and
+// inserts its own only if the table is empty. The row expires after LOCK_LEASE_MINUTES, so a
+// crashed apply blocks others for at most that long; release deletes the row by holder token.
+import { randomUUID } from 'node:crypto';
+import { ENV_REF_RE } from '../../config/env.js';
+import type { Resource } from '../../plan/model.js';
+import type { Change, Diagnostic, Statement } from '../../plan/plan.js';
+import {
+  type BatchOutcome,
+  type ExecuteOptions,
+  type LiveSnapshot,
+  type LockHandle,
+  LockTimeoutError,
+  type ReadScope,
+  type WarehouseProvider,
+} from '../provider.js';
+import { quoteLiteral } from '../sql-quote.js';
+import { DataApiStatementError } from './data-api-errors.js';
+import { type DataApiTarget, type DataApiTransport, MAX_BATCH_STATEMENTS } from './data-api-transport.js';
+import {
+  type ClusterFacts,
+  prerequisiteDiagnostics,
+  type RedshiftControlPlane,
+} from './redshift-control-plane.js';
+import {
+  assembleRedshift,
+  type CatalogFacts,
+  type ConsumerStatuses,
+  catalogFacts,
+  catalogStatements,
+  REDSHIFT_CAPABILITIES,
+} from './redshift-introspector.js';
+import { compileRedshift } from './redshift-sql.js';
+
+export const LOCK_SCHEMA = 'wharf_meta';
+export const LOCK_LEASE_MINUTES = 30;
+
+export interface RedshiftProviderOptions {
+  /** Region of the control-plane client: part of ARNs built for serverless producers. */
+  region?: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class RedshiftProvider implements WarehouseProvider {
+  readonly type = 'redshift';
+  private namespaceArn: string | null = null;
+  private cluster: ClusterFacts | null | undefined;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly transport: DataApiTransport,
+    private readonly controlPlane: RedshiftControlPlane,
+    private readonly target: DataApiTarget,
+    private readonly options: RedshiftProviderOptions = {},
+  ) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async read(scope: ReadScope): Promise<LiveSnapshot> {
+    const before = this.transport.roundTrips + this.controlPlane.calls;
+    const results = await this.transport.batchQuery(catalogStatements(scope));
+    const facts = catalogFacts(results);
+    this.namespaceArn = await this.producerNamespaceArn(facts);
+    let statuses: ConsumerStatuses = new Map();
+    if (facts.sharesWithAccounts.length > 0 && this.namespaceArn)
+      statuses = await this.controlPlane.consumerStatuses(this.namespaceArn);
+    return {
+      resources: assembleRedshift(results, statuses, this.namespaceArn),
+      capabilities: REDSHIFT_CAPABILITIES,
+      roundTrips: this.transport.roundTrips + this.controlPlane.calls - before,
+      serverVersion: redshiftVersion(facts.version),
+    };
+  }
+
+  /** Datashare prerequisites, checked during plan before anything runs. */
+  async prerequisites(connection: string, desired: readonly Resource[]): Promise<Diagnostic[]> {
+    const shares = desired.filter((r) => r.kind === 'datashare');
+    if (shares.length === 0 || !this.target.clusterIdentifier) return [];
+    const crossAccount = shares.some(
+      (d) => d.kind === 'datashare' && d.consumers.some((c) => c.type === 'account'),
+    );
+    const cluster = await this.clusterFacts();
+    this.namespaceArn ??= cluster?.namespaceArn ?? null;
+    return prerequisiteDiagnostics(connection, cluster, this.target.clusterIdentifier, crossAccount);
+  }
+
+  compile(change: Change): Statement[] {
+    return compileRedshift(change, { namespaceArn: this.namespaceArn });
+  }
+
+  async execute(change: Change, options: ExecuteOptions): Promise<void> {
+    const outcome = await this.executeMany([change], options);
+    if (outcome.failed) throw outcome.failed.error;
+  }
+
+  async executeMany(changes: readonly Change[], options: ExecuteOptions): Promise<BatchOutcome> {
+    const done: boolean[] = changes.map(() => false);
+    // `sql` is what runs (secrets filled in); `planned` is what errors show.
+    let batch: { sql: string; planned: string; change: number }[] = [];
+    const flush = async (): Promise<BatchOutcome | null> => {
+      if (batch.length === 0) return null;
+      const current = batch;
+      batch = [];
+      try {
+        await this.transport.batch(current.map((b) => b.sql));
+      } catch (e) {
+        const at = e instanceof DataApiStatementError ? current.findIndex((b) => b.sql === e.sql) : -1;
+        const failed = current[Math.max(0, at)]!;
+        const error =
+          e instanceof DataApiStatementError && at >= 0
+            ? new DataApiStatementError(e.reason, e.message, failed.planned, e.detail, e.statementId)
+            : e;
+        return { done, failed: { index: failed.change, error } };
+      }
+      for (const b of current) done[b.change] = true;
+      return null;
+    };
+    for (const [i, change] of changes.entries()) {
+      const sqlCount = change.statements.filter((s) => !s.api && s.transactional !== false).length;
+      if (batch.length > 0 && batch.length + sqlCount > MAX_BATCH_STATEMENTS) {
+        const r = await flush();
+        if (r) return r;
+      }
+      for (const st of change.statements) {
+        if (st.api || st.transactional === false) {
+          const r = await flush();
+          if (r) return r;
+          try {
+            if (st.api) await this.runApi(st);
+            else await this.transport.query(fill(st, options));
+          } catch (e) {
+            return { done, failed: { index: i, error: e } };
+          }
+          continue;
+        }
+        if (batch.length >= MAX_BATCH_STATEMENTS) {
+          const r = await flush();
+          if (r) return r;
+        }
+        batch.push({ sql: fill(st, options), planned: st.sql, change: i });
+      }
+      if (!batch.some((b) => b.change === i)) done[i] = true;
+    }
+    const r = await flush();
+    return r ?? { done };
+  }
+
+  async lock(holder: string, timeoutMs: number): Promise<LockHandle> {
+    const token = `${holder.slice(0, 200)} [${randomUUID().slice(0, 8)}]`;
+    const table = `${LOCK_SCHEMA}.apply_lock`;
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
+      const results = await this.transport.batchQuery([
+        `CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`,
+        `CREATE TABLE IF NOT EXISTS ${table} (holder VARCHAR(256) NOT NULL, expires_at TIMESTAMP NOT NULL)`,
+        `LOCK ${table}`,
+        `DELETE FROM ${table} WHERE expires_at < GETDATE()`,
+        `INSERT INTO ${table} SELECT ${quoteLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
+        `SELECT holder FROM ${table}`,
+      ]);
+      const current = String(results[5]?.rows[0]?.holder ?? '');
+      if (current === token) break;
+      if (Date.now() >= deadline) throw new LockTimeoutError(current || 'an unknown apply');
+      await this.sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    }
+    return {
+      release: async () => {
+        await this.transport
+          .query(`DELETE FROM ${table} WHERE holder = ${quoteLiteral(token)}`)
+          .catch(() => {});
+      },
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  private async clusterFacts(): Promise<ClusterFacts | null> {
+    if (this.cluster === undefined)
+      this.cluster = this.target.clusterIdentifier
+        ? await this.controlPlane.describeCluster(this.target.clusterIdentifier)
+        : null;
+    return this.cluster;
+  }
+
+  /** Provisioned: the cluster's namespace ARN; serverless: built from the SQL-side facts. */
+  private async producerNamespaceArn(facts: CatalogFacts): Promise<string | null> {
+    if (this.target.clusterIdentifier) {
+      // DescribeClusters only when a share exists; prerequisites() reads it for new shares.
+      if (facts.outboundShares === 0 && this.cluster === undefined) return null;
+      return (await this.clusterFacts())?.namespaceArn ?? null;
+    }
+    const account =
+      facts.producerAccount ?? /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(this.target.secretArn ?? '')?.[1];
+    if (!account || !facts.namespace || !this.options.region) return null;
+    return `arn:aws:redshift:${this.options.region}:${account}:namespace:${facts.namespace}`;
+  }
+
+  private async runApi(st: Statement): Promise<void> {
+    const call = st.api!;
+    const arn = call.input.DataShareArn;
+    const consumer = String(call.input.ConsumerIdentifier);
+    if (typeof arn !== 'string' || arn === '')
+      throw new Error(
+        `${call.operation} for ${consumer}: the producer namespace ARN is unknown; plan again once the cluster is reachable`,
+      );
+    if (call.operation === 'AuthorizeDataShare') await this.controlPlane.authorize(arn, consumer);
+    else if (call.operation === 'DeauthorizeDataShare') await this.controlPlane.deauthorize(arn, consumer);
+    else throw new Error(`unknown Redshift control-plane operation ${call.operation}`);
+  }
+}
+
+/** `PostgreSQL 8.0.2 on i686-pc-linux-gnu, ... Redshift 1.0.77467` -> `Redshift 1.0.77467`. */
+function redshiftVersion(v: string): string {
+  const m = /Redshift\s+([\d.]+)/i.exec(v);
+  return m ? `Redshift ${m[1]}` : v;
+}
+
+function fill(st: Statement, options: ExecuteOptions): string {
+  return st.secrets
+    ? st.sql.replace(ENV_REF_RE, (_, name: string) => quoteLiteral(options.resolveSecret(name)))
+    : st.sql;
+}
