@@ -3,7 +3,7 @@
 // into statements (pure), and executes them. Clients are passed in, never built inside.
 import type { Capabilities } from '../plan/diff.js';
 import type { Resource } from '../plan/model.js';
-import type { Change, Statement } from '../plan/plan.js';
+import type { Change, Diagnostic, Statement } from '../plan/plan.js';
 
 export interface ReadScope {
   /** Schemas the file declares on this connection. */
@@ -44,6 +44,24 @@ export interface WarehouseProvider {
   /** Waits up to `timeoutMs` for the warehouse-wide apply lock; throws LockTimeoutError. */
   lock(holder: string, timeoutMs: number): Promise<LockHandle>;
   close(): Promise<void>;
+  /**
+   * Optional: runs consecutive changes of this connection together (e.g. Redshift packs them
+   * into Data API batches, one transaction each). Stops at the first failure; a change rolled
+   * back with the failing one's transaction is neither done nor failed (not run).
+   */
+  executeMany?(changes: readonly Change[], options: ExecuteOptions): Promise<BatchOutcome>;
+  /**
+   * Optional: problems with the live system that the desired state would meet at apply time
+   * (e.g. a datashare on a cluster that cannot share), reported during plan.
+   */
+  prerequisites?(connection: string, desired: readonly Resource[]): Promise<Diagnostic[]>;
+}
+
+export interface BatchOutcome {
+  /** Per change of the call: committed. */
+  done: boolean[];
+  /** The change whose statement failed, and the error. */
+  failed?: { index: number; error: unknown };
 }
 
 /**
