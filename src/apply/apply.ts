@@ -6,6 +6,7 @@ import { envNames, MissingEnvError } from '../config/env.js';
 import { fingerprint } from '../plan/fingerprint.js';
 import { type Change, hasErrors, type Plan } from '../plan/plan.js';
 import type { LockHandle, WarehouseProvider } from '../providers/provider.js';
+import { applyMany } from './apply-many.js';
 
 export type ChangeStatus = 'done' | 'failed' | 'not run';
 
@@ -96,6 +97,21 @@ export async function applyPlan(
     const total = plan.changes.length;
     for (let i = 0; i < total; i++) {
       const change = plan.changes[i]!;
+      const executeMany = providers.get(change.connection)!.executeMany;
+      if (executeMany) {
+        // A batching provider takes the whole run of consecutive changes on its connection.
+        const run = await applyMany(
+          executeMany.bind(providers.get(change.connection)),
+          plan.changes,
+          i,
+          results,
+          env,
+          options.hooks,
+        );
+        if (run.failed) break;
+        i = run.next - 1;
+        continue;
+      }
       options.hooks?.onChangeStart?.(change, i, total);
       const result = results[i]!;
       try {
