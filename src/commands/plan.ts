@@ -33,6 +33,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
   };
   const inputs: ConnectionInput[] = [];
   const roundTrips: Record<string, number> = {};
+  const diagnostics = [...loaded.warnings];
   try {
     for (const [name, resources] of desired) {
       if (resources.length === 0) continue; // do not start or reach a connection nothing uses
@@ -42,6 +43,9 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
       const scope = scopeOf(resources);
       const snap = await conn.provider.read(scope);
       roundTrips[name] = snap.roundTrips;
+      // Live-state prerequisites (e.g. a Redshift cluster that cannot share), before anything runs.
+      if (conn.provider.prerequisites)
+        diagnostics.push(...(await conn.provider.prerequisites(name, resources)));
       inputs.push({
         name,
         type: cfg.type,
@@ -63,7 +67,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     baseDir: loaded.baseDir,
     now,
     connections: inputs,
-    diagnostics: loaded.warnings,
+    diagnostics,
   });
   return { plan, connections, roundTrips, close };
 }
