@@ -5,6 +5,7 @@ import pg from 'pg';
 import { resolveEnv } from '../config/env.js';
 import type { ConnectionConfig } from '../config/types.js';
 import { openBucketConnection } from './connect-buckets.js';
+import { openRedshiftConnection } from './connect-redshift.js';
 import { acquireLocalServer } from './local/local-server.js';
 import { PostgresProvider } from './postgres/postgres-provider.js';
 import type { WarehouseProvider } from './provider.js';
@@ -113,6 +114,8 @@ export async function openConnection(
     case 's3':
     case 'local-bucket':
       return openBucketConnection(name, config, baseDir);
+    case 'redshift':
+      return openRedshiftConnection(name, config);
     default:
       throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
   }
