@@ -17,6 +17,7 @@ const KNOWN = new Set([
   'LocalServerError',
   'PlanFileError',
   'StatementError',
+  'DataApiThrottledError',
 ]);
 
 export function formatError(e: unknown): string {
