@@ -58,6 +58,11 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
         compile: (ch) => conn.provider.compile(ch),
       });
     }
+    // Syncs are checked against both sides' catalogs before any data moves (src/sync).
+    if (loaded.config.syncs?.length) {
+      const { checkSyncsForPlan } = await import('../sync/plan-check.js');
+      diagnostics.push(...(await checkSyncsForPlan(loaded, connections, open)));
+    }
   } catch (e) {
     await close();
     throw e;
