@@ -18,6 +18,8 @@ export interface RelationInfo {
   /** Columns that are the first column of some index (tables only). */
   indexLeads: string[];
   primaryKey: string[];
+  /** The planner's row estimate (pg_class.reltuples); 0 when unknown. */
+  estimatedRows: number;
 }
 
 export async function describeTable(client: pg.Client, schema: string, name: string): Promise<RelationInfo> {
@@ -28,12 +30,14 @@ export async function describeTable(client: pg.Client, schema: string, name: str
     not_null: boolean;
     lead: boolean;
     pk: number | null;
+    est: number;
   }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory AS category,
             a.attnotnull AS not_null,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum) AS lead,
             (SELECT array_position(con.conkey, a.attnum) FROM pg_constraint con
-              WHERE con.conrelid = c.oid AND con.contype = 'p') AS pk
+              WHERE con.conrelid = c.oid AND con.contype = 'p') AS pk,
+            greatest(c.reltuples, 0)::float8 AS est
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -50,6 +54,7 @@ export async function describeTable(client: pg.Client, schema: string, name: str
       .filter((r) => r.pk !== null)
       .sort((a, b) => a.pk! - b.pk!)
       .map((r) => r.name),
+    estimatedRows: rows[0]?.est ?? 0,
   };
 }
 
@@ -72,5 +77,6 @@ export async function describeQuery(client: pg.Client, relation: string): Promis
     })),
     indexLeads: [],
     primaryKey: [],
+    estimatedRows: 0,
   };
 }
