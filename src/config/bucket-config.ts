@@ -10,6 +10,24 @@ export function isBucketConnectionType(type: string): boolean {
   return BUCKET_CONNECTION_TYPES.includes(type);
 }
 
+/** Schema pattern errors of bucket keys, in words (the loader maps ajv errors with these). */
+export function bucketPatternMessage(
+  what: 'name' | 'folder' | 'region' | 'endpoint',
+  value: unknown,
+): string {
+  const v = JSON.stringify(value);
+  switch (what) {
+    case 'name':
+      return `invalid bucket name ${v}: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`;
+    case 'folder':
+      return `invalid folder ${v}: a key prefix such as events/ (no leading slash)`;
+    case 'region':
+      return `invalid AWS region ${v}: e.g. us-east-1 or eu-west-1`;
+    case 'endpoint':
+      return `invalid endpoint ${v}: an http:// or https:// URL`;
+  }
+}
+
 export interface BlockPublicAccessConfig {
   blockPublicAcls?: boolean;
   ignorePublicAcls?: boolean;
