@@ -9,7 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
-import { isBucketConnectionType } from './bucket-config.js';
+import { bucketPatternMessage, isBucketConnectionType } from './bucket-config.js';
 import { checkRules } from './rules.js';
 import type { ConnectionConfig, LoadedConfig, WharfConfig } from './types.js';
 
@@ -308,6 +308,10 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
           message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
         else if (last === 'from' && parent === 'partition')
           message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
+        else if (p[0] === 'buckets' && (last === 'name' || parent === 'folders'))
+          message = bucketPatternMessage(last === 'name' ? 'name' : 'folder', e.data);
+        else if (p[0] === 'connections' && (last === 'region' || last === 'endpoint'))
+          message = bucketPatternMessage(last, e.data);
         else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;
       }
