@@ -288,6 +288,7 @@ function updateDatashare(
 ): Statement[] {
   const n = qi(after.name);
   const arn = shareArn(before, ctx);
+  const deauthorize: Statement[] = [];
   const sql: Statement[] = [];
   const api: Statement[] = [];
   const removed = (prefix: string) =>
@@ -298,7 +299,7 @@ function updateDatashare(
   for (const f of removed('consumers.')) {
     const c = f.before as DatashareConsumer;
     if (c.type === 'account' && AUTHORIZED.includes(c.status))
-      api.push(apiCall('DeauthorizeDataShare', arn, c, after.name));
+      deauthorize.push(apiCall('DeauthorizeDataShare', arn, c, after.name));
     sql.push(s(`REVOKE USAGE ON DATASHARE ${n} FROM ${consumerClause(c)}`));
   }
   const rmTables = removed('tables.').map((f) => String(f.before));
@@ -332,7 +333,8 @@ function updateDatashare(
     const c = m ? wanted.get(m[1]!) : undefined;
     if (c?.type === 'account') api.push(apiCall('AuthorizeDataShare', arn, c, after.name));
   }
-  return [...sql, ...api];
+  // Authorization is withdrawn while the grant still exists; new grants exist before they are authorized.
+  return [...deauthorize, ...sql, ...api];
 }
 
 function update(
