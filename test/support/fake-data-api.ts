@@ -70,6 +70,11 @@ export interface FakeDataApiOptions {
   pg: pg.Client;
   pageSize?: number;
   startedPolls?: number;
+  /**
+   * Turns a statement's SQL into what PostgreSQL runs instead (e.g. the Redshift emulator's
+   * rewriter); the statement keeps its own text everywhere else. Fixtures match the original.
+   */
+  rewrite?: (sql: string) => string;
 }
 
 export interface FakeDataApi {
@@ -219,7 +224,12 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
       return;
     }
     api.executions.push({ statementId, sql: sub.sql, source: 'postgres' });
-    const res = await db.query({ text, values: params, rowMode: 'array', types: raw });
+    const res = await db.query({
+      text: opts.rewrite ? opts.rewrite(text) : text,
+      values: params,
+      rowMode: 'array',
+      types: raw,
+    });
     // A multi-statement string answers one result per statement; the last is the statement's.
     const last = (Array.isArray(res) ? res[res.length - 1] : res) as pg.QueryArrayResult | undefined;
     const fields = last?.fields ?? [];
