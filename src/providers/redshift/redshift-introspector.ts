@@ -45,10 +45,10 @@ export function catalogStatements(scope: CatalogScope): string[] {
   return [
     'SELECT version() AS version, current_database() AS database_name, current_user AS user_name, current_namespace AS namespace',
     `SELECT n.nspname AS schema_name, u.usename AS owner FROM pg_namespace n LEFT JOIN pg_user u ON u.usesysid = n.nspowner
-     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN (${list(SYSTEM_SCHEMAS)}) ORDER BY 1`,
+     WHERE LEFT(n.nspname, 3) <> 'pg_' AND n.nspname NOT IN (${list(SYSTEM_SCHEMAS)}) ORDER BY 1`,
     "SELECT usename AS user_name FROM pg_user WHERE usename <> 'rdsdb' ORDER BY 1",
-    'SELECT groname AS group_name FROM pg_group ORDER BY 1',
-    'SELECT pg_group.groname AS group_name, pg_user.usename AS user_name FROM pg_user, pg_group WHERE pg_user.usesysid = ANY(pg_group.grolist) ORDER BY 1, 2',
+    "SELECT groname AS group_name FROM pg_group WHERE LEFT(groname, 3) <> 'pg_' ORDER BY 1",
+    "SELECT pg_group.groname AS group_name, pg_user.usename AS user_name FROM pg_user, pg_group WHERE pg_user.usesysid = ANY(pg_group.grolist) AND LEFT(pg_group.groname, 3) <> 'pg_' ORDER BY 1, 2",
     `SELECT n.nspname AS schema_name, c.relname AS table_name, u.usename AS owner, c.releffectivediststyle AS diststyle, d.description AS comment
      FROM pg_class_info c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_user u ON u.usesysid = c.relowner
      LEFT JOIN pg_description d ON d.objoid = c.reloid AND d.objsubid = 0
@@ -89,7 +89,10 @@ export interface CatalogFacts {
 }
 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v)).trim();
-const bool = (v: unknown): boolean => v === true || v === 't' || v === 'true' || v === 1 || v === 'YES';
+const bool = (v: unknown): boolean =>
+  v === true ||
+  v === 1 ||
+  (typeof v === 'string' && ['t', 'true', 'yes', 'y', '1'].includes(v.trim().toLowerCase()));
 
 /** Redshift's PG_CLASS_INFO.releffectivediststyle codes. */
 function distStyleOf(code: unknown): DistStyle {

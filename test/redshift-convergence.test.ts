@@ -1,0 +1,160 @@
+// Convergence on the Redshift test server: both Redshift examples are planned and applied
+// through the real Data API SDK client against the loopback fake, whose statements run on a
+// real PostgreSQL behind the Redshift emulator (catalog views and a statement rewriter). The
+// control plane (DescribeClusters, DescribeDataSharesForProducer, AuthorizeDataShare) is
+// mocked with aws-sdk-client-mock. After apply, a second plan must be empty.
+import { AuthorizeDataShareCommand } from '@aws-sdk/client-redshift';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyPlan } from '../src/apply/apply.js';
+import { planConfig } from '../src/commands/plan.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import type { LoadedConfig } from '../src/config/types.js';
+import type { WarehouseProvider } from '../src/providers/provider.js';
+import { startTestServer, type TestServer } from './support/pg.js';
+import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+
+let server: TestServer;
+const clients: pg.Client[] = [];
+let harness: RedshiftHarness | undefined;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+afterAll(async () => {
+  for (const c of clients) await c.end();
+  await server?.stop();
+});
+
+async function freshHarness(options = {}): Promise<RedshiftHarness> {
+  const db = await server.client(await server.createDatabase('redshift'));
+  clients.push(db);
+  harness = await startRedshiftHarness(db, options);
+  return harness;
+}
+
+function load(file: string): LoadedConfig {
+  const r = loadConfigFile(file);
+  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return r.loaded!;
+}
+
+async function planAndApply(h: RedshiftHarness, loaded: LoadedConfig) {
+  const first = await planConfig(loaded, { open: h.open });
+  const providers = new Map<string, WarehouseProvider>(
+    [...first.connections].map(([n, c]) => [n, c.provider] as const),
+  );
+  const result = await applyPlan(first.plan, providers, {
+    allowDestroy: false,
+    lockTimeoutMs: 0,
+    holder: 'wharf test',
+    env: { HEAP_PASSWORD: 'Heap-Passw0rd' },
+  });
+  await first.close();
+  const second = await planConfig(loaded, { open: h.open });
+  await second.close();
+  return { first: first.plan, result, second: second.plan, roundTrips: second.roundTrips };
+}
+
+describe('Redshift convergence (emulated Redshift, mocked control plane)', () => {
+  it('toplyne-redshift.yaml: apply, then plan is empty; the consumer is granted and authorized', async () => {
+    const h = await freshHarness();
+    const { first, result, second, roundTrips } = await planAndApply(
+      h,
+      load('examples/toplyne-redshift.yaml'),
+    );
+    expect(first.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(first.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
+      'create warehouse.schema:toplyne',
+      'create warehouse.table:toplyne.accounts',
+      'create warehouse.table:toplyne.events',
+      'create warehouse.table:toplyne.users',
+      'create warehouse.datashare:toplyne_share',
+    ]);
+    expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
+    expect(second.changes).toEqual([]);
+    expect(h.controlPlane.commandCalls(AuthorizeDataShareCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        DataShareArn:
+          'arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/toplyne_share',
+        ConsumerIdentifier: '388856629077',
+      },
+    ]);
+    // The lifecycle is in the plan: the consumer is authorized, waiting for Toplyne to associate.
+    expect(second.diagnostics.map((d) => d.message)).toContain(
+      'warehouse.datashare:toplyne_share: consumer account 388856629077 is authorized (waiting for the consumer to associate it)',
+    );
+    // Sort key from partition, DISTKEY, encodings, SUPER: all read back as written.
+    const events = (await planConfig(load('examples/toplyne-redshift.yaml'), { open: h.open })).plan;
+    expect(events.changes).toEqual([]);
+    expect(roundTrips.warehouse).toBeLessThan(40);
+  });
+
+  it('heap-redshift.yaml: users, groups, grants and default privileges converge', async () => {
+    const h = await freshHarness();
+    const { first, result, second } = await planAndApply(h, load('examples/heap-redshift.yaml'));
+    expect(first.changes.length).toBeGreaterThan(5);
+    expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
+    expect(second.changes).toEqual([]);
+    const sql = first.changes.flatMap((c) => c.statements.map((s) => s.sql));
+    expect(sql).toContain(
+      'ALTER DEFAULT PRIVILEGES FOR USER "heap" IN SCHEMA "main_production" GRANT SELECT ON TABLES TO GROUP "analysts"',
+    );
+    expect(sql).toContain('ALTER GROUP "analysts" ADD USER "bi_reader"');
+  });
+
+  it('plans in-place layout changes and converges again', async () => {
+    const h = await freshHarness();
+    const text = (style: string, sort: string, enc: string, width: number) => `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+schemas: [{ name: Mixed_Case }]
+tables:
+  - schema: Mixed_Case
+    name: Events
+    columns:
+      - { name: User_Id, type: bigint, nullable: false }
+      - { name: Time, type: timestamp, nullable: false }
+      - { name: Name, type: varchar(${width}), encode: ${enc} }
+    distribution: ${style}
+    sortKey: ${sort}
+`;
+    const v1 = loadConfigText(
+      text('{ style: key, key: user_id }', '{ columns: [time] }', 'lzo', 64),
+      'v1.yaml',
+    ).loaded!;
+    const a = await planAndApply(h, v1);
+    expect(a.second.changes).toEqual([]);
+    const v2 = loadConfigText(text('{ style: even }', '{ columns: [time, user_id] }', 'zstd', 128), 'v2.yaml')
+      .loaded!;
+    const b = await planAndApply(h, v2);
+    expect(b.first.changes).toHaveLength(1);
+    expect(b.first.changes[0]!.action).toBe('update');
+    expect(b.first.changes[0]!.destructive).toBe(false);
+    expect(b.first.changes[0]!.statements.map((s) => s.sql)).toEqual([
+      'ALTER TABLE "mixed_case"."events" ALTER COLUMN "name" TYPE character varying(128)',
+      'ALTER TABLE "mixed_case"."events" ALTER COLUMN "name" ENCODE ZSTD',
+      'ALTER TABLE "mixed_case"."events" ALTER DISTSTYLE EVEN',
+      'ALTER TABLE "mixed_case"."events" ALTER COMPOUND SORTKEY ("time", "user_id")',
+    ]);
+    expect(b.result.ok).toBe(true);
+    expect(b.second.changes).toEqual([]);
+  });
+
+  it('checks datashare prerequisites during plan: RA3 and encryption', async () => {
+    const h = await freshHarness({ nodeType: 'dc2.large', encrypted: false });
+    const run = await planConfig(load('examples/toplyne-redshift.yaml'), { open: h.open });
+    await run.close();
+    expect(
+      run.plan.diagnostics.filter((d) => d.code === 'datashare-prerequisite').map((d) => d.message),
+    ).toEqual([
+      'connection warehouse: datashares need an RA3 cluster or serverless; cluster analytics runs dc2.large',
+      'connection warehouse: sharing with another account needs an encrypted cluster; cluster analytics is not encrypted',
+    ]);
+  });
+});

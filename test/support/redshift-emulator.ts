@@ -1,0 +1,291 @@
+// A Redshift stand-in on real PostgreSQL, for convergence tests through the fake Data API:
+//
+// - catalog views named exactly like the Redshift ones wharf reads (PG_CLASS_INFO,
+//   SVV_REDSHIFT_COLUMNS, SVV_SCHEMA_PRIVILEGES, SVV_RELATION_PRIVILEGES,
+//   SVV_DEFAULT_PRIVILEGES, SVV_DATASHARES, SVV_DATASHARE_OBJECTS, SVV_DATASHARE_CONSUMERS),
+//   with their documented column names, in schema `rsemu` on the session's search_path, over
+//   pg_catalog plus small bookkeeping tables (layout, encodings, datashares);
+// - `rewrite(sql)`, plugged into the fake, which turns the Redshift-only statements wharf
+//   emits (DISTSTYLE/DISTKEY/SORTKEY/ENCODE clauses, ALTER ... ALTER DISTSTYLE/SORTKEY/ENCODE,
+//   CREATE/ALTER/DROP DATASHARE, GRANT/REVOKE USAGE ON DATASHARE, PASSWORD DISABLE,
+//   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes.
+//
+// What it does not emulate: Redshift's storage, automatic table optimization, datashare
+// INCLUDENEW picking up new tables by itself, and the control plane (tests mock that with
+// aws-sdk-client-mock; `grants` below is what a GRANT USAGE left for it to report).
+import type pg from 'pg';
+
+export const EMULATED_NAMESPACE = '86b5169f-01dc-4a6f-9fbb-e2e24359e9a8';
+export const EMULATED_ACCOUNT = '123456789012';
+const VERSION =
+  'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.80000 (emulated)';
+
+const SETUP = `
+CREATE SCHEMA IF NOT EXISTS rsemu;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'rsemu' AND t.typname = 'super') THEN
+    CREATE DOMAIN rsemu.super AS jsonb;
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION rsemu.getdate() RETURNS timestamp LANGUAGE sql AS $$ SELECT localtimestamp::timestamp(0) $$;
+CREATE TABLE IF NOT EXISTS rsemu.table_meta (
+  schema_name text, table_name text, diststyle text NOT NULL, distkey text, sorttype text NOT NULL, sortcols text[] NOT NULL,
+  PRIMARY KEY (schema_name, table_name));
+CREATE TABLE IF NOT EXISTS rsemu.column_encode (
+  schema_name text, table_name text, column_name text, encoding text NOT NULL,
+  PRIMARY KEY (schema_name, table_name, column_name));
+CREATE TABLE IF NOT EXISTS rsemu.datashares (share_name text PRIMARY KEY, is_publicaccessible boolean NOT NULL);
+CREATE TABLE IF NOT EXISTS rsemu.datashare_objects (
+  share_name text, object_type text, object_name text, include_new boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (share_name, object_type, object_name));
+CREATE TABLE IF NOT EXISTS rsemu.datashare_consumers (
+  share_name text, consumer_account text NOT NULL DEFAULT '', consumer_namespace text NOT NULL DEFAULT '',
+  share_date timestamp NOT NULL DEFAULT localtimestamp, PRIMARY KEY (share_name, consumer_account, consumer_namespace));
+
+CREATE OR REPLACE VIEW rsemu.pg_class_info AS
+SELECT c.oid AS reloid, c.relname, c.relnamespace, c.relowner, c.relkind, c.relcreationtime,
+  CASE coalesce(m.diststyle, 'auto') WHEN 'even' THEN 0 WHEN 'key' THEN 1 WHEN 'all' THEN 8 ELSE 10 END AS releffectivediststyle
+FROM (SELECT c.*, NULL::timestamp AS relcreationtime FROM pg_class c) c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN rsemu.table_meta m ON m.schema_name = n.nspname AND m.table_name = c.relname;
+
+CREATE OR REPLACE VIEW rsemu.svv_redshift_columns AS
+SELECT current_database()::varchar(128) AS database_name, n.nspname::varchar(128) AS schema_name,
+  c.relname::varchar(128) AS table_name, a.attname::varchar(128) AS column_name, a.attnum::int AS ordinal_position,
+  format_type(a.atttypid, a.atttypmod)::varchar(128) AS data_type, pg_get_expr(d.adbin, d.adrelid)::varchar(4000) AS column_default,
+  CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END::varchar(3) AS is_nullable,
+  coalesce(e.encoding, CASE
+    WHEN a.attname = ANY(coalesce(m.sortcols, '{}')) THEN 'raw'
+    WHEN format_type(a.atttypid, a.atttypmod) ~ '^(smallint|integer|bigint|numeric|date|timestamp)' THEN 'az64'
+    WHEN format_type(a.atttypid, a.atttypmod) ~ '^(character)' THEN 'lzo'
+    ELSE 'none' END)::varchar(64) AS encoding,
+  coalesce(m.diststyle = 'key' AND m.distkey = a.attname, false) AS distkey,
+  coalesce(CASE m.sorttype WHEN 'compound' THEN array_position(m.sortcols, a.attname::text)
+                           WHEN 'interleaved' THEN -array_position(m.sortcols, a.attname::text) END, 0)::int AS sortkey,
+  NULL::varchar(128) AS column_acl, NULL::varchar(256) AS remarks
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN rsemu.table_meta m ON m.schema_name = n.nspname AND m.table_name = c.relname
+LEFT JOIN rsemu.column_encode e ON e.schema_name = n.nspname AND e.table_name = c.relname AND e.column_name = a.attname
+WHERE c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped;
+
+CREATE OR REPLACE VIEW rsemu.svv_schema_privileges AS
+SELECT n.nspname::varchar(128) AS namespace_name, a.privilege_type::varchar(32) AS privilege_type, a.grantee::int AS identity_id,
+  coalesce(r.rolname, 'public')::varchar(128) AS identity_name,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS identity_type,
+  a.is_grantable AS admin_option
+FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee;
+
+CREATE OR REPLACE VIEW rsemu.svv_relation_privileges AS
+SELECT n.nspname::varchar(128) AS namespace_name, c.relname::varchar(128) AS relation_name, a.privilege_type::varchar(32) AS privilege_type,
+  a.grantee::int AS identity_id, coalesce(r.rolname, 'public')::varchar(128) AS identity_name,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS identity_type,
+  a.is_grantable AS admin_option
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a
+LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE c.relkind IN ('r', 'v');
+
+CREATE OR REPLACE VIEW rsemu.svv_default_privileges AS
+SELECT n.nspname::varchar(128) AS schema_name,
+  CASE d.defaclobjtype WHEN 'r' THEN 'RELATION' WHEN 'f' THEN 'FUNCTION' ELSE 'OTHER' END::varchar(32) AS object_type,
+  d.defaclrole::int AS owner_id, o.rolname::varchar(128) AS owner_name,
+  CASE WHEN o.rolcanlogin THEN 'user' ELSE 'role' END::varchar(32) AS owner_type,
+  a.privilege_type::varchar(32) AS privilege_type, a.grantee::int AS grantee_id, coalesce(r.rolname, 'public')::varchar(128) AS grantee_name,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS grantee_type,
+  a.is_grantable AS admin_option
+FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace JOIN pg_roles o ON o.oid = d.defaclrole
+CROSS JOIN LATERAL aclexplode(d.defaclacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+WHERE a.grantee <> d.defaclrole;
+
+CREATE OR REPLACE VIEW rsemu.svv_datashares AS
+SELECT share_name::varchar(128), 1 AS share_id, 1 AS share_owner, current_database()::varchar(128) AS source_database,
+  NULL::varchar(128) AS consumer_database, 'OUTBOUND'::varchar(8) AS share_type, NULL::timestamp AS createdate,
+  is_publicaccessible, NULL::varchar(256) AS share_acl, '${EMULATED_ACCOUNT}'::varchar(16) AS producer_account,
+  '${EMULATED_NAMESPACE}'::varchar(64) AS producer_namespace, NULL::varchar(64) AS managed_by
+FROM rsemu.datashares;
+
+CREATE OR REPLACE VIEW rsemu.svv_datashare_objects AS
+SELECT 'OUTBOUND'::varchar(8) AS share_type, share_name::varchar(128), object_type::varchar(64), object_name::varchar(512),
+  '${EMULATED_ACCOUNT}'::varchar(16) AS producer_account, '${EMULATED_NAMESPACE}'::varchar(64) AS producer_namespace,
+  CASE WHEN object_type = 'schema' THEN include_new END AS include_new
+FROM rsemu.datashare_objects;
+
+CREATE OR REPLACE VIEW rsemu.svv_datashare_consumers AS
+SELECT share_name::varchar(128), consumer_account::varchar(16), consumer_namespace::varchar(64), share_date
+FROM rsemu.datashare_consumers;
+`;
+
+export interface RedshiftEmulator {
+  /** Plug into startFakeDataApi({ rewrite }). */
+  rewrite(sql: string): string;
+  /** Account consumers granted through SQL, by share: what the control plane would know about. */
+  grants: Map<string, Set<string>>;
+}
+
+/** Installs the views and bookkeeping into the database `db` is connected to, and sets its search_path. */
+export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEmulator> {
+  await db.query(SETUP);
+  await db.query('SET search_path = public, rsemu');
+  const grants = new Map<string, Set<string>>();
+  return { rewrite: (sql) => rewrite(sql, grants), grants };
+}
+
+const ID = '"((?:[^"]|"")*)"';
+const unq = (s: string) => s.replace(/""/g, '"');
+const qid = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const idents = (list: string) => [...list.matchAll(new RegExp(ID, 'g'))].map((m) => unq(m[1]!));
+
+function metaUpsert(schema: string, table: string, set: Record<string, string>): string {
+  const cols = Object.keys(set);
+  return (
+    `INSERT INTO rsemu.table_meta (schema_name, table_name, diststyle, distkey, sorttype, sortcols) VALUES (${lit(schema)}, ${lit(table)}, 'auto', NULL, 'auto', '{}') ON CONFLICT (schema_name, table_name) DO NOTHING; ` +
+    `UPDATE rsemu.table_meta SET ${cols.map((c) => `${c} = ${set[c]}`).join(', ')} WHERE schema_name = ${lit(schema)} AND table_name = ${lit(table)}`
+  );
+}
+
+function encodeUpsert(schema: string, table: string, column: string, enc: string): string {
+  return `INSERT INTO rsemu.column_encode VALUES (${lit(schema)}, ${lit(table)}, ${lit(column)}, ${lit(enc.toLowerCase())}) ON CONFLICT (schema_name, table_name, column_name) DO UPDATE SET encoding = EXCLUDED.encoding`;
+}
+
+const sortArray = (cols: string[]) => `ARRAY[${cols.map(lit).join(', ')}]::text[]`;
+
+export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
+  let m: RegExpExecArray | null;
+  const s = sql
+    .replace(/\bcurrent_namespace\b/g, `${lit(EMULATED_NAMESPACE)}::text`)
+    .replace(/\bversion\(\)/g, lit(VERSION));
+
+  // CREATE TABLE with Redshift attributes.
+  m = new RegExp(`^CREATE TABLE ${ID}\\.${ID} \\(\\n([\\s\\S]*)\\n\\)((?:\\n.*)*)$`).exec(s);
+  if (m) {
+    const [schema, table] = [unq(m[1]!), unq(m[2]!)];
+    const out: string[] = [];
+    const encodes: string[] = [];
+    const body = m[3]!
+      .split('\n')
+      .map((line) => {
+        const e = / ENCODE (\w+)/.exec(line);
+        const col = new RegExp(`^\\s*${ID}`).exec(line);
+        if (e && col) encodes.push(encodeUpsert(schema, table, unq(col[1]!), e[1]!));
+        return line.replace(/ ENCODE \w+/, '');
+      })
+      .join('\n');
+    const attrs = m[4] ?? '';
+    let dist = 'auto';
+    let distkey = 'NULL';
+    let sorttype = 'auto';
+    let sortcols: string[] = [];
+    const ds = /DISTSTYLE (\w+)/.exec(attrs);
+    if (ds) dist = ds[1]!.toLowerCase();
+    const dk = new RegExp(`DISTKEY \\(${ID}\\)`).exec(attrs);
+    if (dk) distkey = lit(unq(dk[1]!));
+    const sk = /(COMPOUND|INTERLEAVED) SORTKEY \(([^)]*)\)/.exec(attrs);
+    if (sk) {
+      sorttype = sk[1]!.toLowerCase();
+      sortcols = idents(sk[2]!);
+    }
+    out.push(`CREATE TABLE ${qid(schema)}.${qid(table)} (\n${body}\n)`);
+    out.push(
+      `DELETE FROM rsemu.column_encode WHERE schema_name = ${lit(schema)} AND table_name = ${lit(table)}`,
+    );
+    out.push(
+      metaUpsert(schema, table, {
+        diststyle: lit(dist),
+        distkey,
+        sorttype: lit(sorttype),
+        sortcols: sortArray(sortcols),
+      }),
+    );
+    out.push(...encodes);
+    return out.join(';\n');
+  }
+
+  // ALTER TABLE ... ALTER DISTSTYLE / DISTKEY / SORTKEY / COLUMN ENCODE, ADD COLUMN ... ENCODE.
+  const alter = new RegExp(`^ALTER TABLE ${ID}\\.${ID} (.*)$`, 's').exec(s);
+  if (alter) {
+    const [schema, table, rest] = [unq(alter[1]!), unq(alter[2]!), alter[3]!];
+    m = new RegExp(`^ALTER DISTSTYLE KEY DISTKEY \\(${ID}\\)$`).exec(rest);
+    if (m) return metaUpsert(schema, table, { diststyle: "'key'", distkey: lit(unq(m[1]!)) });
+    m = /^ALTER DISTSTYLE (EVEN|ALL|AUTO)$/.exec(rest);
+    if (m) return metaUpsert(schema, table, { diststyle: lit(m[1]!.toLowerCase()), distkey: 'NULL' });
+    m = new RegExp(`^ALTER DISTKEY ${ID}$`).exec(rest);
+    if (m) return metaUpsert(schema, table, { diststyle: "'key'", distkey: lit(unq(m[1]!)) });
+    m = /^ALTER (?:COMPOUND )?SORTKEY \(([^)]*)\)$/.exec(rest);
+    if (m) return metaUpsert(schema, table, { sorttype: "'compound'", sortcols: sortArray(idents(m[1]!)) });
+    if (/^ALTER SORTKEY (AUTO|NONE)$/.test(rest))
+      return metaUpsert(schema, table, { sorttype: "'auto'", sortcols: "'{}'" });
+    m = new RegExp(`^ALTER COLUMN ${ID} ENCODE (\\w+)$`).exec(rest);
+    if (m) return encodeUpsert(schema, table, unq(m[1]!), m[2]!);
+    m = new RegExp(`^ADD COLUMN ${ID} (.*) ENCODE (\\w+)(.*)$`).exec(rest);
+    if (m)
+      return `ALTER TABLE ${qid(schema)}.${qid(table)} ADD COLUMN ${qid(unq(m[1]!))} ${m[2]}${m[4]}; ${encodeUpsert(schema, table, unq(m[1]!), m[3]!)}`;
+    return s;
+  }
+
+  m = new RegExp(`^CREATE USER ${ID} PASSWORD DISABLE$`).exec(s);
+  if (m) return `CREATE USER ${qid(unq(m[1]!))}`;
+
+  // Datashares.
+  m = new RegExp(`^CREATE DATASHARE ${ID}(?: SET PUBLICACCESSIBLE = (TRUE|FALSE))?$`).exec(s);
+  if (m) return `INSERT INTO rsemu.datashares VALUES (${lit(unq(m[1]!))}, ${m[2] === 'TRUE'})`;
+  m = new RegExp(`^DROP DATASHARE ${ID}$`).exec(s);
+  if (m) {
+    const n = lit(unq(m[1]!));
+    grants.delete(unq(m[1]!));
+    return `DELETE FROM rsemu.datashare_objects WHERE share_name = ${n}; DELETE FROM rsemu.datashare_consumers WHERE share_name = ${n}; DELETE FROM rsemu.datashares WHERE share_name = ${n}`;
+  }
+  const ds = new RegExp(`^ALTER DATASHARE ${ID} (.*)$`, 's').exec(s);
+  if (ds) {
+    const n = lit(unq(ds[1]!));
+    const rest = ds[2]!;
+    const exists = `SELECT 1/(SELECT count(*)::int FROM rsemu.datashares WHERE share_name = ${n})`;
+    m = /^ADD SCHEMA (.*)$/.exec(rest);
+    if (m)
+      return `${exists}; INSERT INTO rsemu.datashare_objects (share_name, object_type, object_name) SELECT ${n}, 'schema', s FROM unnest(ARRAY[${idents(m[1]!).map(lit).join(', ')}]) s JOIN pg_namespace ns ON ns.nspname = s`;
+    m = /^ADD TABLE (.*)$/.exec(rest);
+    if (m) {
+      const names = [...m[1]!.matchAll(new RegExp(`${ID}\\.${ID}`, 'g'))].map(
+        (x) => `${unq(x[1]!)}.${unq(x[2]!)}`,
+      );
+      return `${exists}; INSERT INTO rsemu.datashare_objects (share_name, object_type, object_name) SELECT ${n}, 'table', t FROM unnest(ARRAY[${names.map(lit).join(', ')}]) t WHERE to_regclass(t) IS NOT NULL`;
+    }
+    m = new RegExp(`^ADD ALL TABLES IN SCHEMA ${ID}$`).exec(rest);
+    if (m)
+      return `INSERT INTO rsemu.datashare_objects (share_name, object_type, object_name) SELECT ${n}, 'table', schemaname || '.' || tablename FROM pg_tables WHERE schemaname = ${lit(unq(m[1]!))} ON CONFLICT DO NOTHING`;
+    m = /^REMOVE TABLE (.*)$/.exec(rest);
+    if (m) {
+      const names = [...m[1]!.matchAll(new RegExp(`${ID}\\.${ID}`, 'g'))].map(
+        (x) => `${unq(x[1]!)}.${unq(x[2]!)}`,
+      );
+      return `DELETE FROM rsemu.datashare_objects WHERE share_name = ${n} AND object_type = 'table' AND object_name IN (${names.map(lit).join(', ')})`;
+    }
+    m = /^REMOVE SCHEMA (.*)$/.exec(rest);
+    if (m)
+      return `DELETE FROM rsemu.datashare_objects WHERE share_name = ${n} AND object_type = 'schema' AND object_name IN (${idents(m[1]!).map(lit).join(', ')})`;
+    m = new RegExp(`^SET INCLUDENEW = (TRUE|FALSE) FOR SCHEMA ${ID}$`).exec(rest);
+    if (m)
+      return `UPDATE rsemu.datashare_objects SET include_new = ${m[1]} WHERE share_name = ${n} AND object_type = 'schema' AND object_name = ${lit(unq(m[2]!))}`;
+    m = /^SET PUBLICACCESSIBLE = (TRUE|FALSE)$/.exec(rest);
+    if (m) return `UPDATE rsemu.datashares SET is_publicaccessible = ${m[1]} WHERE share_name = ${n}`;
+    throw new Error(`redshift emulator: unsupported ALTER DATASHARE: ${s}`);
+  }
+  m = new RegExp(
+    `^GRANT USAGE ON DATASHARE ${ID} TO (ACCOUNT|NAMESPACE) '([^']*)'( VIA DATA CATALOG)?$`,
+  ).exec(s);
+  if (m) {
+    const share = unq(m[1]!);
+    const isAccount = m[2] === 'ACCOUNT';
+    if (isAccount)
+      grants.set(share, (grants.get(share) ?? new Set()).add(m[4] ? `DataCatalog/${m[3]}` : m[3]!));
+    return `INSERT INTO rsemu.datashare_consumers (share_name, consumer_account, consumer_namespace) VALUES (${lit(share)}, ${lit(isAccount ? m[3]! : '')}, ${lit(isAccount ? '' : m[3]!)})`;
+  }
+  m = new RegExp(`^REVOKE USAGE ON DATASHARE ${ID} FROM (ACCOUNT|NAMESPACE) '([^']*)'$`).exec(s);
+  if (m) {
+    const share = unq(m[1]!);
+    const col = m[2] === 'ACCOUNT' ? 'consumer_account' : 'consumer_namespace';
+    grants.get(share)?.delete(m[3]!);
+    grants.get(share)?.delete(`DataCatalog/${m[3]}`);
+    return `DELETE FROM rsemu.datashare_consumers WHERE share_name = ${lit(share)} AND ${col} = ${lit(m[3]!)}`;
+  }
+  return s;
+}
