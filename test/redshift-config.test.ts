@@ -1,0 +1,152 @@
+// Redshift keys in the file: connection rules, Redshift-only keys elsewhere, partition as the
+// leading sort-key column, and the datashare lint (public share, account vs namespace,
+// interleaved sort keys), each reported at its YAML path.
+import { describe, expect, it } from 'vitest';
+import { loadConfigText } from '../src/config/load.js';
+import { toDesired } from '../src/config/to-desired.js';
+
+const RS = `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x" }
+schemas: [{ name: s }]
+`;
+
+function problems(text: string) {
+  return loadConfigText(text, 'f.yaml').diagnostics.map((d) => `${d.severity} ${d.path ?? ''} ${d.message}`);
+}
+
+describe('Redshift config rules', () => {
+  it('a connection needs one of cluster/workgroup and one of secretArn/dbUser; dbUser is provisioned only', () => {
+    expect(
+      problems(`
+version: 1
+connections:
+  a: { type: redshift, database: dev, secretArn: "arn:aws:secretsmanager:us-east-1:1:secret:x" }
+  b: { type: redshift, workgroup: wg-1, database: dev, dbUser: admin }
+defaultConnection: a
+`),
+    ).toEqual([
+      'error connections.a connection a: type redshift needs exactly one of "cluster" (provisioned) or "workgroup" (serverless)',
+      'error connections.b.dbUser connection b: "dbUser" works with a provisioned cluster only; use "secretArn" with a workgroup',
+    ]);
+  });
+
+  it('Redshift-only table keys on a PostgreSQL connection are errors', () => {
+    expect(
+      problems(`
+version: 1
+connections: { pg: { type: postgres, url: "postgres://u:\${env:P}@h/db" } }
+schemas: [{ name: s }]
+tables:
+  - schema: s
+    name: t
+    columns: [{ name: a, type: int, encode: az64 }]
+    distribution: { style: even }
+    sortKey: { columns: [a] }
+`),
+    ).toEqual([
+      'error tables[0].columns[0].encode table s.t: "encode" applies to a redshift connection only',
+      'error tables[0].distribution table s.t: "distribution" applies to a redshift connection only',
+      'error tables[0].sortKey table s.t: "sortKey" applies to a redshift connection only',
+    ]);
+  });
+
+  it('partition becomes the leading sort-key column, and the plan says so', () => {
+    const text = `${RS}
+tables:
+  - schema: s
+    name: Events
+    columns: [{ name: T, type: timestamp }, { name: u, type: bigint }]
+    partition: { by: t, granularity: month }
+`;
+    const r = loadConfigText(text, 'f.yaml');
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.message}`)).toEqual([
+      'info table s.events: Redshift has no partitions; partition on t becomes the leading sort-key column (compound SORTKEY starting with t)',
+    ]);
+    const t = toDesired(r.loaded!, new Date('2026-11-23T00:00:00Z'))
+      .get('rs')!
+      .find((x) => x.kind === 'table');
+    expect(t).toMatchObject({ partition: null, redshift: { sortKey: { type: 'compound', columns: ['t'] } } });
+    expect(
+      problems(`${RS}
+tables:
+  - schema: s
+    name: e
+    columns: [{ name: t, type: timestamp }, { name: u, type: bigint }]
+    partition: { by: t, granularity: month }
+    sortKey: { columns: [u, t] }
+`),
+    ).toEqual([
+      'error tables[0].sortKey.columns[0] table s.e: on Redshift, partition maps to the leading sort-key column; make "t" the first sort-key column',
+    ]);
+  });
+
+  it('lints datashares: public, account given as namespace and the reverse, interleaved tables', () => {
+    expect(
+      problems(`${RS}
+tables:
+  - schema: s
+    name: t
+    columns: [{ name: a, type: int }]
+    sortKey: { type: interleaved, columns: [a] }
+datashares:
+  - name: share
+    publicAccessible: true
+    tables: [s.t]
+    consumers:
+      - { account: "86b5169f-01dc-4a6f-9fbb-e2e24359e9a8" }
+      - { namespace: "388856629077" }
+      - { account: "12345" }
+`),
+    ).toEqual([
+      'warning datashares[0].publicAccessible datashare share is publicly accessible: consumer clusters that are reachable from the internet may use it; keep it only if the consumer requires it',
+      'error datashares[0].tables[0] datashare share: table s.t has an interleaved sort key, and Redshift does not share such tables; use a compound sort key',
+      'error datashares[0].consumers[0].account datashare share: "86b5169f-01dc-4a6f-9fbb-e2e24359e9a8" is a namespace id, not an account; write namespace: "86b5169f-01dc-4a6f-9fbb-e2e24359e9a8"',
+      'error datashares[0].consumers[1].namespace datashare share: "388856629077" is an account id, not a namespace; write account: "388856629077"',
+      'error datashares[0].consumers[2].account datashare share: account must be a 12-digit AWS account id (quote it so YAML keeps leading zeros)',
+    ]);
+  });
+
+  it('a datashare on a non-Redshift connection is a clear error', () => {
+    expect(
+      problems(`
+version: 1
+schemas: [{ name: s }]
+datashares: [{ name: share, schemas: [s] }]
+`),
+    ).toEqual([
+      'error datashares[0] datashare share: datashares need a redshift connection; connection local is local (publications on PostgreSQL are not supported yet)',
+    ]);
+  });
+
+  it('folds mixed-case datashare and object names like Redshift does', () => {
+    const r = loadConfigText(
+      `${RS}
+tables: [{ schema: S, name: T, columns: [{ name: a, type: int }] }]
+datashares: [{ name: My_Share, schemas: [{ name: S, includeNew: true }], tables: [S.T], consumers: [{ namespace: "86B5169F-01DC-4A6F-9FBB-E2E24359E9A8" }] }]
+`,
+      'f.yaml',
+    );
+    expect(r.diagnostics).toEqual([]);
+    const d = toDesired(r.loaded!, new Date())
+      .get('rs')!
+      .find((x) => x.kind === 'datashare');
+    expect(d).toEqual({
+      kind: 'datashare',
+      name: 'my_share',
+      publicAccessible: false,
+      schemas: ['s'],
+      tables: ['s.t'],
+      includeNew: ['s'],
+      consumers: [
+        {
+          type: 'namespace',
+          id: '86b5169f-01dc-4a6f-9fbb-e2e24359e9a8',
+          viaDataCatalog: false,
+          status: 'granted',
+        },
+      ],
+    });
+  });
+});
