@@ -117,9 +117,8 @@ describe('Redshift provider', () => {
     );
     expect(outcome.done).toEqual([false, false, false]);
     expect(outcome.failed?.index).toBe(1);
-    expect((outcome.failed?.error as Error & { sql: string }).sql).toBe(
-      'GRANT USAGE ON SCHEMA "a" TO "nobody"',
-    );
+    const failure = outcome.failed!.error as Error & { sql: string };
+    expect(failure.sql).toBe('GRANT USAGE ON SCHEMA "a" TO "nobody"');
     const { rows } = await db.query(
       "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('a', 'b')",
     );
