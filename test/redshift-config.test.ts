@@ -150,3 +150,31 @@ datashares: [{ name: My_Share, schemas: [{ name: S, includeNew: true }], tables:
     });
   });
 });
+
+describe('Redshift connection', () => {
+  it('builds its clients from the AWS environment without reaching AWS', async () => {
+    const { openConnection } = await import('../src/providers/connect.js');
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'eu-west-1';
+    try {
+      const c = await openConnection(
+        'rs',
+        {
+          type: 'redshift',
+          workgroup: 'analytics-wg',
+          database: 'dev',
+          secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x',
+        },
+        '.',
+      );
+      expect(c.provider.type).toBe('redshift');
+      expect(c.description).toBe(
+        'Redshift workgroup analytics-wg, database dev (eu-west-1), through the Data API',
+      );
+      await c.close();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+  });
+});
