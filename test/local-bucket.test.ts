@@ -70,6 +70,7 @@ describe('local-bucket', () => {
       ['PutObject', true],
       ['PutObject', true],
       ['PutBucketPolicy', false],
+      ['PutBucketTagging', true],
     ]);
     expect(c!.policy!.access).toContain(
       'arn:aws:iam::388856629077:role/Vendor gains s3:GetObject on arn:aws:s3:::acme-vendor-share/*',
@@ -181,6 +182,28 @@ describe('local-bucket', () => {
     expect(plan.changes[0]!.widening).toBe(true);
     expect(plan.changes[0]!.reasons).toContain('block public access: BlockPublicPolicy is turned off');
     expect(plan.diagnostics.map((d) => d.code)).toContain('block-public-access-off');
+  });
+
+  it('a statement removed from the file is removed from the bucket, which needs --allow-destroy', async () => {
+    await wharf('apply', '--auto-approve', '--allow-widen');
+    const tagged = JSON.parse(fs.readFileSync(sidecar(), 'utf8'));
+    expect(tagged.tags).toEqual({ 'wharf:policy-sids': 'DenyInsecureTransport VendorRead' });
+    const start = FILE.indexOf('        - sid: VendorRead');
+    const end = FILE.indexOf('        - sid: DenyInsecureTransport');
+    fs.writeFileSync(file, FILE.slice(0, start) + FILE.slice(end));
+    const plan = JSON.parse((await wharf('plan', '--json')).stdout) as Plan;
+    expect(plan.changes[0]).toMatchObject({ destructive: true });
+    expect(plan.changes[0]!.policy!.access).toContain(
+      'arn:aws:iam::388856629077:role/Vendor loses s3:GetObject on arn:aws:s3:::acme-vendor-share/*',
+    );
+    const refused = await wharf('apply', '--auto-approve');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--allow-destroy');
+    expect((await wharf('apply', '--auto-approve', '--allow-destroy')).code).toBe(0);
+    const after = JSON.parse(fs.readFileSync(sidecar(), 'utf8'));
+    expect(after.policy.Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['DenyInsecureTransport']);
+    expect(after.tags).toEqual({ 'wharf:policy-sids': 'DenyInsecureTransport' });
+    expect((await wharf('plan', '--detailed-exitcode')).code).toBe(0);
   });
 
   it('a bucket removed from the file is released: no change, nothing deleted', async () => {

@@ -7,12 +7,14 @@ import {
   GetBucketEncryptionCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   S3Client,
@@ -69,6 +71,12 @@ function configured(): void {
     .on(ListObjectsV2Command, { Prefix: 'events/' })
     .resolves({ KeyCount: 1, Contents: [{ Key: 'events/' }] });
   mock.on(ListObjectsV2Command, { Prefix: 'metrics/' }).resolves({ KeyCount: 0 });
+  mock.on(GetBucketTaggingCommand).resolves({
+    TagSet: [
+      { Key: 'team', Value: 'data' },
+      { Key: 'wharf:policy-sids', Value: 'ToplyneRead' },
+    ],
+  });
 }
 
 beforeEach(() => {
@@ -90,6 +98,7 @@ describe('reading a bucket', () => {
       GetPublicAccessBlockCommand,
       GetBucketOwnershipControlsCommand,
       GetBucketEncryptionCommand,
+      GetBucketTaggingCommand,
     ]) {
       expect(mock.commandCalls(C).map((c) => c.args[0].input)).toEqual([{ Bucket: 'share' }]);
     }
@@ -97,7 +106,7 @@ describe('reading a bucket', () => {
       { Bucket: 'share', Prefix: 'events/', MaxKeys: 1 },
       { Bucket: 'share', Prefix: 'metrics/', MaxKeys: 1 },
     ]);
-    expect(snap.roundTrips).toBe(7);
+    expect(snap.roundTrips).toBe(8);
     expect(snap.resources).toEqual([
       {
         kind: 'bucket',
@@ -112,6 +121,8 @@ describe('reading a bucket', () => {
         encryption: { algorithm: 'aws:kms', kmsKeyId: 'alias/share' },
         folders: ['events/'],
         policy: POLICY,
+        ownedSids: ['ToplyneRead'],
+        tags: { team: 'data', 'wharf:policy-sids': 'ToplyneRead' },
       },
     ]);
   });
@@ -124,6 +135,7 @@ describe('reading a bucket', () => {
     mock
       .on(GetBucketEncryptionCommand)
       .rejects(s3Error('ServerSideEncryptionConfigurationNotFoundError', 404));
+    mock.on(GetBucketTaggingCommand).rejects(s3Error('NoSuchTagSet', 404));
     const snap = await provider.read({ schemas: [], roles: [], buckets: ['share'] });
     expect(snap.resources).toEqual([
       {
@@ -139,6 +151,8 @@ describe('reading a bucket', () => {
         encryption: null,
         folders: [],
         policy: null,
+        ownedSids: [],
+        tags: {},
       },
     ]);
   });
@@ -248,6 +262,10 @@ describe('applying bucket changes', () => {
       ],
       ['PutObjectCommand', { Bucket: 'share', Key: 'events/', Body: '' }],
       ['PutBucketPolicyCommand', { Bucket: 'share', Policy: expect.any(String) }],
+      [
+        'PutBucketTaggingCommand',
+        { Bucket: 'share', Tagging: { TagSet: [{ Key: 'wharf:policy-sids', Value: 'ToplyneRead' }] } },
+      ],
     ]);
     const policy = JSON.parse(mock.commandCalls(PutBucketPolicyCommand)[0]!.args[0].input.Policy!);
     expect(policy).toEqual({
@@ -293,6 +311,59 @@ describe('applying bucket changes', () => {
     expect(mock.commandCalls(DeleteBucketPolicyCommand).map((x) => x.args[0].input)).toEqual([
       { Bucket: 'share' },
     ]);
+  });
+
+  it('a statement removed from the file is removed from the bucket (destructive), other statements and tags stay', async () => {
+    mock.onAnyCommand().resolves({});
+    const other = {
+      Sid: 'Analysts',
+      Effect: 'Allow' as const,
+      Principal: { AWS: 'arn:aws:iam::123456789012:role/analysts' },
+      Action: 's3:GetObject',
+      Resource: 'arn:aws:s3:::share/*',
+    };
+    const live: BucketResource = {
+      ...desired,
+      create: undefined,
+      policyExclusive: undefined,
+      policy: { Version: '2012-10-17', Statement: [...desired.policy!.Statement, other] },
+      ownedSids: ['ToplyneRead'],
+      tags: { team: 'data', 'wharf:policy-sids': 'ToplyneRead' },
+    };
+    const want = bucketResource({
+      name: 'share',
+      encryption: { type: 'sse-kms', kmsKeyId: 'alias/share' },
+      folders: ['events'],
+      policy: {
+        statements: [
+          {
+            sid: 'DenyInsecureTransport',
+            effect: 'deny',
+            principals: '*',
+            actions: ['s3:*'],
+            resources: ['bucket', 'objects'],
+            conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+    const c = change(live, want);
+    expect(c.destructive).toBe(true);
+    expect(c.widening).toBeUndefined();
+    expect(c.reasons).toContain('removes 1 policy statement(s) the file no longer declares: ToplyneRead');
+    expect(c.policy!.access).toContain(`${ROLE} loses s3:GetObject on arn:aws:s3:::share/*`);
+    await provider.execute(c);
+    const put = JSON.parse(mock.commandCalls(PutBucketPolicyCommand)[0]!.args[0].input.Policy!);
+    expect(put.Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['Analysts', 'DenyInsecureTransport']);
+    expect(mock.commandCalls(PutBucketTaggingCommand)[0]!.args[0].input).toEqual({
+      Bucket: 'share',
+      Tagging: {
+        TagSet: [
+          { Key: 'team', Value: 'data' },
+          { Key: 'wharf:policy-sids', Value: 'DenyInsecureTransport' },
+        ],
+      },
+    });
   });
 
   it('access denied on PutBucketPolicy fails the change with the call it was running', async () => {

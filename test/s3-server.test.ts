@@ -150,6 +150,7 @@ describe('buckets on an S3-protocol server', () => {
       'PutObject',
       'PutObject',
       'PutBucketPolicy',
+      'PutBucketTagging',
     ]);
     await h.apply(p);
     expect((await h.plan(loaded)).changes).toEqual([]);
@@ -181,8 +182,8 @@ describe('buckets on an S3-protocol server', () => {
       ),
     );
     const after = await readS3Buckets(withFakeControls(s3.client).client, ['many-objects'], scope);
-    // HeadBucket, policy, public access block, ownership, encryption, one listing per folder.
-    expect(before.roundTrips).toBe(7);
+    // HeadBucket, policy, public access block, ownership, encryption, tags, one listing per folder.
+    expect(before.roundTrips).toBe(8);
     expect(after.roundTrips).toBe(before.roundTrips);
     expect(after.buckets[0]!.folders).toEqual(['events/']);
   });

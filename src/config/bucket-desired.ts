@@ -15,7 +15,7 @@ export function bucketsToDesired(loaded: LoadedConfig): { connection: string; bu
 }
 
 export function bucketResource(b: BucketConfig): BucketResource {
-  return {
+  const resource: BucketResource = {
     kind: 'bucket',
     name: b.name,
     create: b.create ?? false,
@@ -26,6 +26,8 @@ export function bucketResource(b: BucketConfig): BucketResource {
     policy: b.policy ? compilePolicy(b.name, b.policy) : null,
     policyExclusive: b.policy?.exclusive ?? false,
   };
+  if (resource.policy) resource.ownedSids = resource.policy.Statement.map((st) => st.Sid!).sort();
+  return resource;
 }
 
 function blockPublicAccess(v: BucketConfig['blockPublicAccess']): BlockPublicAccess {

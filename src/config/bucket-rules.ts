@@ -3,7 +3,7 @@
 // the bucket-policy lint that needs no live state (public or account-wide principals, write
 // actions in read-only statements, no secure-transport deny), plus warnings for block public
 // access turned off and ACLs enabled. Every problem points at its YAML path.
-import { lintPolicy } from '../plan/bucket-policy.js';
+import { compiledSids, lintPolicy, type PolicyStatementConfig } from '../plan/bucket-policy.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { isBucketConnectionType } from './bucket-config.js';
 import type { Locator, YamlPath } from './load.js';
@@ -159,6 +159,13 @@ export function checkBucketRules(
       );
 
     if (b.policy) {
+      const owned = ownedSidsText(b.name, b.policy.statements);
+      if (owned.length > 256)
+        err(
+          [...p, 'policy', 'statements'],
+          'policy',
+          `bucket ${b.name}: the statements' Sids take ${owned.length} characters; wharf records them in a bucket tag of at most 256: use shorter Sids`,
+        );
       const sidIndex = new Map(b.policy.statements.map((s, j) => [s.sid, j]));
       for (const d of lintPolicy(b.name, b.policy.statements)) {
         const j = d.sid !== undefined ? sidIndex.get(d.sid) : undefined;
@@ -172,4 +179,16 @@ export function checkBucketRules(
     }
   });
   return out;
+}
+
+/** The ownership tag's value for these statements (statements that do not compile count as their Sid). */
+function ownedSidsText(bucket: string, statements: readonly PolicyStatementConfig[]): string {
+  const sids = statements.flatMap((st) => {
+    try {
+      return compiledSids(bucket, st);
+    } catch {
+      return [st.sid];
+    }
+  });
+  return sids.join(' ');
 }

@@ -46,7 +46,7 @@ export function diffBuckets(
       });
       continue;
     }
-    const policy = planPolicy(have?.policy ?? null, want);
+    const policy = planPolicy(have, want);
     for (const [i, s] of policy.unmanaged.entries()) {
       out.unmanaged.push({
         address: `${addr}/policy:${s.Sid ?? `#${i + 1} (no Sid)`}`,
@@ -72,7 +72,7 @@ export function diffBuckets(
       if (policy.removed.length > 0) {
         destructive = true;
         reasons.push(
-          `removes ${policy.removed.length} policy statement(s) the file does not declare (policy.exclusive: true): ${policy.removed.map((s) => s.Sid ?? '(no Sid)').join(', ')}`,
+          `removes ${policy.removed.length} policy statement(s) the file no longer declares${want.policyExclusive ? ' or does not own (policy.exclusive: true)' : ''}: ${policy.removed.map((s) => s.Sid ?? '(no Sid)').join(', ')}`,
         );
       }
       if (policy.widening.length > 0) {
@@ -91,6 +91,10 @@ export function diffBuckets(
         widening = true;
         reasons.push(`object ownership ${want.objectOwnership} enables ACLs again`);
       }
+    }
+    const owned = want.ownedSids;
+    if (have && owned !== undefined && (have.ownedSids ?? []).join(' ') !== owned.join(' ')) {
+      fields.push({ path: 'ownedSids', before: have.ownedSids ?? [], after: owned });
     }
     if (fields.length === 0) continue;
     if (!have) reasons.unshift('bucket does not exist; create: true');
@@ -122,7 +126,8 @@ interface PlannedPolicy {
   detail: PolicyChange;
 }
 
-function planPolicy(live: IamPolicy | null, want: BucketResource): PlannedPolicy {
+function planPolicy(have: BucketResource | null, want: BucketResource): PlannedPolicy {
+  const live = have?.policy ?? null;
   if (want.policy === null) {
     return {
       changed: false,
@@ -133,7 +138,11 @@ function planPolicy(live: IamPolicy | null, want: BucketResource): PlannedPolicy
       detail: { diff: '', access: [] },
     };
   }
-  const m = mergePolicy(live, want.policy.Statement, { exclusive: want.policyExclusive === true });
+  // Sids wharf put there before and the file no longer declares are removed too.
+  const m = mergePolicy(live, want.policy.Statement, {
+    exclusive: want.policyExclusive === true,
+    owned: have?.ownedSids ?? [],
+  });
   const d = diffPolicy(live, m.policy);
   return {
     changed: d.changed,
@@ -145,7 +154,10 @@ function planPolicy(live: IamPolicy | null, want: BucketResource): PlannedPolicy
   };
 }
 
-/** The resource apply must reach: declared settings, the merged policy, every folder. */
+/**
+ * The resource apply must reach: declared settings, the merged policy, every folder, the
+ * owned Sids, and the bucket's other tags (kept when the ownership tag is rewritten).
+ */
 function afterState(
   want: BucketResource,
   have: BucketResource | null,
@@ -153,10 +165,13 @@ function afterState(
   policyChanged: boolean,
 ): BucketResource {
   const { create: _create, policyExclusive: _exclusive, ...rest } = want;
+  const ownedSids = want.ownedSids ?? have?.ownedSids;
   return {
     ...rest,
     encryption: want.encryption ?? have?.encryption ?? null,
     policy: policyChanged ? merged : (have?.policy ?? null),
+    ...(ownedSids !== undefined ? { ownedSids } : {}),
+    ...(have?.tags ? { tags: have.tags } : {}),
   };
 }
 

@@ -48,4 +48,20 @@ export interface BucketResource {
   policy: IamPolicy | null;
   /** Desired only: the declared statements replace every live one. */
   policyExclusive?: boolean;
+  /**
+   * The Sids wharf owns in the bucket policy, sorted. Desired: the compiled Sids of the
+   * declared statements (absent when the file declares no policy). Live: as recorded in the
+   * bucket's ownership tag by the last apply, so that a statement removed from the file is
+   * removed from the bucket too.
+   */
+  ownedSids?: string[];
+  /** Live, and a change's `after`: every tag of the bucket (the ownership tag is rewritten, the others kept). */
+  tags?: Record<string, string>;
+}
+
+/** The bucket tag where wharf records the policy Sids it owns, space-separated. */
+export const OWNED_SIDS_TAG = 'wharf:policy-sids';
+
+export function ownedSidsFromTags(tags: Record<string, string>): string[] {
+  return (tags[OWNED_SIDS_TAG] ?? '').split(' ').filter(Boolean).sort();
 }

@@ -1,6 +1,6 @@
 // S3 test support: a real S3-protocol server (s3rver) on loopback in a child process, an
 // S3Client for it, and a client that sends the bucket-configuration calls s3rver does not
-// implement (policy, public access block, ownership controls, encryption) to an in-memory
+// implement (policy, public access block, ownership controls, encryption, tagging) to an in-memory
 // fake built on aws-sdk-client-mock, and everything else to the real server.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,13 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   DeleteBucketPolicyCommand,
+  DeleteBucketTaggingCommand,
   GetBucketEncryptionCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
   PutBucketEncryptionCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
   PutPublicAccessBlockCommand,
   S3Client,
   S3ServiceException,
@@ -84,6 +87,7 @@ export interface BucketControls {
   publicAccessBlock?: Record<string, boolean>;
   ownership?: string;
   encryption?: Record<string, unknown>;
+  tags?: { Key: string; Value: string }[];
 }
 
 const CONTROL = new Set([
@@ -96,6 +100,9 @@ const CONTROL = new Set([
   PutBucketOwnershipControlsCommand,
   GetBucketEncryptionCommand,
   PutBucketEncryptionCommand,
+  GetBucketTaggingCommand,
+  PutBucketTaggingCommand,
+  DeleteBucketTaggingCommand,
 ]);
 
 /**
@@ -160,6 +167,22 @@ export function withFakeControls(real: S3Like): { client: S3Like; controls: Map<
     .on(PutBucketEncryptionCommand)
     .callsFake(({ Bucket, ServerSideEncryptionConfiguration }) => {
       state(Bucket).encryption = ServerSideEncryptionConfiguration;
+      return {};
+    })
+    .on(GetBucketTaggingCommand)
+    .callsFake(({ Bucket }) => {
+      const t = state(Bucket).tags;
+      if (!t) throw s3Error('NoSuchTagSet', 404);
+      return { TagSet: t };
+    })
+    .on(PutBucketTaggingCommand)
+    .callsFake(({ Bucket, Tagging }) => {
+      state(Bucket).tags = [...Tagging.TagSet];
+      return {};
+    })
+    .on(DeleteBucketTaggingCommand)
+    .callsFake(({ Bucket }) => {
+      delete state(Bucket).tags;
       return {};
     });
   const fakeClient: S3Like = fakeS3;

@@ -15,11 +15,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import type {
-  BlockPublicAccess,
-  BucketEncryption,
-  BucketResource,
-  ObjectOwnership,
+import {
+  type BlockPublicAccess,
+  type BucketEncryption,
+  type BucketResource,
+  type ObjectOwnership,
+  ownedSidsFromTags,
 } from '../../plan/bucket-model.js';
 import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
 import type { Change, Statement } from '../../plan/plan.js';
@@ -40,6 +41,7 @@ interface Sidecar {
   objectOwnership: ObjectOwnership;
   encryption: BucketEncryption | null;
   policy: IamPolicy | null;
+  tags: Record<string, string>;
 }
 
 /** A bucket folder without a sidecar: nothing recorded, i.e. S3's "not configured" answers. */
@@ -53,6 +55,7 @@ const UNSET: Omit<Sidecar, 'format'> = {
   objectOwnership: 'ObjectWriter',
   encryption: null,
   policy: null,
+  tags: {},
 };
 
 const LOCK_FILE = '.wharf-apply.lock';
@@ -77,6 +80,8 @@ export class LocalBucketProvider implements Provider {
         encryption: s.encryption,
         folders: (scope.folders?.[name] ?? []).filter((f) => isDir(path.join(root, f))).sort(),
         policy: s.policy,
+        ownedSids: ownedSidsFromTags(s.tags),
+        tags: s.tags,
       });
     }
     return {
@@ -138,6 +143,7 @@ export class LocalBucketProvider implements Provider {
       objectOwnership: s.objectOwnership ?? UNSET.objectOwnership,
       encryption: s.encryption ?? null,
       policy: s.policy ? parsePolicy(s.policy) : null,
+      tags: s.tags ?? {},
     };
   }
 
@@ -190,6 +196,14 @@ export class LocalBucketProvider implements Provider {
         return;
       case 'DeleteBucketPolicy':
         this.record(bucket, { policy: null });
+        return;
+      case 'PutBucketTagging': {
+        const set = (input.Tagging as { TagSet: { Key: string; Value: string }[] }).TagSet;
+        this.record(bucket, { tags: Object.fromEntries(set.map((t) => [t.Key, t.Value])) });
+        return;
+      }
+      case 'DeleteBucketTagging':
+        this.record(bucket, { tags: {} });
         return;
       case 'PutObject': {
         const key = String(input.Key);

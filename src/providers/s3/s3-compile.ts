@@ -2,10 +2,10 @@
 // (which sends them) and the local-bucket provider (which replays them on a folder). Pure.
 //
 // Order within a change: create the bucket, ownership controls, block public access,
-// default encryption, folder markers, then the policy — so a policy is only ever put on a
-// bucket whose public-access guard is already in its declared state.
+// default encryption, folder markers, the policy — so a policy is only ever put on a bucket
+// whose public-access guard is already in its declared state — and last the ownership tag.
 import { assertNever } from '../../plan/address.js';
-import type { BucketResource } from '../../plan/bucket-model.js';
+import { type BucketResource, OWNED_SIDS_TAG } from '../../plan/bucket-model.js';
 import type { ApiCall, Change, Statement } from '../../plan/plan.js';
 
 export interface BucketCompileOptions {
@@ -33,6 +33,7 @@ export function compileBucketChange(change: Change, opts: BucketCompileOptions):
         ...(after.encryption ? [encryption(after, opts)] : []),
         ...after.folders.map((f) => folder(after.name, f, opts)),
         ...(after.policy ? [policy(after, opts)] : []),
+        ...(after.ownedSids?.length ? [ownershipTag(after, opts)] : []),
       ];
     case 'update': {
       const touched = (p: string) => change.fields.some((f) => f.path === p || f.path.startsWith(`${p}.`));
@@ -44,6 +45,7 @@ export function compileBucketChange(change: Change, opts: BucketCompileOptions):
         if (f.path.startsWith('folders.')) out.push(folder(after.name, String(f.after), opts));
       }
       if (touched('policy')) out.push(policy(after, opts));
+      if (touched('ownedSids')) out.push(ownershipTag(after, opts));
       return out;
     }
     case 'replace':
@@ -131,6 +133,37 @@ function policy(b: BucketResource, opts: BucketCompileOptions): Statement {
     'PutBucketPolicy',
     { Bucket: b.name, Policy: JSON.stringify(b.policy) },
     `put the bucket policy of ${b.name} (${n} statement${n === 1 ? '' : 's'})`,
+  );
+}
+
+/**
+ * Records the Sids wharf owns in the bucket's ownership tag, keeping every other tag. Runs
+ * after the policy: ownership is only recorded once the statements are in place.
+ */
+function ownershipTag(b: BucketResource, opts: BucketCompileOptions): Statement {
+  const sids = b.ownedSids ?? [];
+  const TagSet = [
+    ...Object.entries(b.tags ?? {})
+      .filter(([k]) => k !== OWNED_SIDS_TAG)
+      .sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))
+      .map(([Key, Value]) => ({ Key, Value })),
+    ...(sids.length > 0 ? [{ Key: OWNED_SIDS_TAG, Value: sids.join(' ') }] : []),
+  ];
+  if (TagSet.length === 0) {
+    return call(
+      opts,
+      true,
+      'DeleteBucketTagging',
+      { Bucket: b.name },
+      `forget the policy statements wharf owned in ${b.name}`,
+    );
+  }
+  return call(
+    opts,
+    true,
+    'PutBucketTagging',
+    { Bucket: b.name, Tagging: { TagSet } },
+    `record the policy statements wharf owns in ${b.name}: ${sids.join(', ') || 'none'}`,
   );
 }
 

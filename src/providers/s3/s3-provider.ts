@@ -6,9 +6,11 @@
 import {
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
+  DeleteBucketTaggingCommand,
   PutBucketEncryptionCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
@@ -20,9 +22,11 @@ import { readS3Buckets, type S3Like } from './s3-reader.js';
 const COMMANDS: Record<string, new (input: never) => unknown> = {
   CreateBucket: CreateBucketCommand,
   DeleteBucketPolicy: DeleteBucketPolicyCommand,
+  DeleteBucketTagging: DeleteBucketTaggingCommand,
   PutBucketEncryption: PutBucketEncryptionCommand,
   PutBucketOwnershipControls: PutBucketOwnershipControlsCommand,
   PutBucketPolicy: PutBucketPolicyCommand,
+  PutBucketTagging: PutBucketTaggingCommand,
   PutObject: PutObjectCommand,
   PutPublicAccessBlock: PutPublicAccessBlockCommand,
 };

@@ -1,6 +1,7 @@
 // Reads the declared buckets' live state from S3 with the client passed in: per bucket,
 // HeadBucket, then in parallel GetBucketPolicy, GetPublicAccessBlock,
-// GetBucketOwnershipControls, GetBucketEncryption and one ListObjectsV2 (MaxKeys 1) per
+// GetBucketOwnershipControls, GetBucketEncryption, GetBucketTagging (wharf's ownership tag)
+// and one ListObjectsV2 (MaxKeys 1) per
 // declared folder — a number of calls fixed by the file, however many objects the bucket holds.
 // "Not configured" answers become their S3 defaults; access denied is an error naming the
 // permission wharf needs.
@@ -8,6 +9,7 @@ import {
   GetBucketEncryptionCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
@@ -18,6 +20,7 @@ import {
   type BucketResource,
   OBJECT_OWNERSHIPS,
   type ObjectOwnership,
+  ownedSidsFromTags,
 } from '../../plan/bucket-model.js';
 import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
 
@@ -59,11 +62,12 @@ export async function readS3Buckets(
       if (isCode(e, ['NotFound', 'NoSuchBucket'], 404)) return null;
       throw denied(bucket, e, 's3:ListBucket (HeadBucket)');
     }
-    const [policy, bpa, ownership, encryption, present] = await Promise.all([
+    const [policy, bpa, ownership, encryption, tags, present] = await Promise.all([
       readPolicy(bucket, send),
       readPublicAccessBlock(bucket, send),
       readOwnership(bucket, send),
       readEncryption(bucket, send),
+      readTags(bucket, send),
       readFolders(bucket, folders[bucket] ?? [], send),
     ]);
     return {
@@ -74,6 +78,8 @@ export async function readS3Buckets(
       encryption,
       folders: present,
       policy,
+      ownedSids: ownedSidsFromTags(tags),
+      tags,
     };
   };
   const all = await Promise.all([...names].sort().map(read));
@@ -153,6 +159,18 @@ async function readEncryption(bucket: string, send: Send): Promise<BucketEncrypt
   } catch (e) {
     if (isCode(e, ['ServerSideEncryptionConfigurationNotFoundError'])) return null;
     throw denied(bucket, e, 's3:GetEncryptionConfiguration');
+  }
+}
+
+async function readTags(bucket: string, send: Send): Promise<Record<string, string>> {
+  try {
+    const out = await send<{ TagSet?: { Key?: string; Value?: string }[] }>(
+      new GetBucketTaggingCommand({ Bucket: bucket }),
+    );
+    return Object.fromEntries((out.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  } catch (e) {
+    if (isCode(e, ['NoSuchTagSet', 'NoSuchTagSetError'])) return {};
+    throw denied(bucket, e, 's3:GetBucketTagging');
   }
 }
 
