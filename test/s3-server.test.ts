@@ -4,6 +4,8 @@
 // s3rver has no bucket-policy, public-access-block, ownership-controls or encryption APIs:
 // those control calls alone go to a stateful fake (aws-sdk-client-mock, see support/s3.ts);
 // their exact request shapes are checked in s3-provider.test.ts.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import type { OpenedConnection } from '../src/providers/connect.js';
 import type { Provider } from '../src/providers/provider.js';
 import { S3Provider } from '../src/providers/s3/s3-provider.js';
 import { readS3Buckets } from '../src/providers/s3/s3-reader.js';
+import { runCli } from './support/cli.js';
 import { type BucketControls, startS3Server, type TestS3Server, withFakeControls } from './support/s3.js';
 
 let s3: TestS3Server;
@@ -250,5 +253,55 @@ describe('buckets on an S3-protocol server', () => {
     expect(p.changes[0]).toMatchObject({ destructive: true });
     expect(p.changes[0]!.reasons.join('\n')).toMatch(/removes 1 policy statement\(s\).*Old/);
     expect(p.decisions.destroy).toBe(true);
+  });
+});
+
+describe('the CLI on an s3 connection with an endpoint', () => {
+  it('builds its client from the file and the AWS environment, plans, and reports a failed call per change', async () => {
+    const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
+    const saved = keys.map((k) => process.env[k]);
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-s3cli-'));
+    try {
+      const file = path.join(dir, 'wharf.yaml');
+      fs.writeFileSync(
+        file,
+        `version: 1
+connections:
+  share: { type: s3, endpoint: "${s3.endpoint}", forcePathStyle: true }
+buckets:
+  - name: cli-share
+    create: true
+    folders: [events/]
+  - name: cli-missing
+`,
+      );
+      const missing = await runCli(['plan', '-f', file]);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toContain(`Read share (s3, S3-compatible server at ${s3.endpoint})`);
+      expect(missing.stdout).toMatch(/error: share\.bucket:cli-missing: bucket cli-missing does not exist/);
+
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('  - name: cli-missing\n', ''));
+      const plan = await runCli(['plan', '-f', file, '--detailed-exitcode']);
+      expect(plan.code).toBe(2);
+      expect(plan.stdout).toContain('s3:CreateBucket Bucket=cli-share');
+      // s3rver creates buckets but has no ownership-controls API: the change fails at that
+      // call, after CreateBucket, and the report says so.
+      const applied = await runCli(['apply', '-f', file, '--auto-approve']);
+      expect(applied.code).toBe(1);
+      expect(applied.stdout).toContain('failed   share.bucket:cli-share');
+      expect(applied.stdout).toContain('s3:PutBucketOwnershipControls failed');
+      expect(applied.stdout).toContain('while running: -- s3:PutBucketOwnershipControls');
+    } finally {
+      keys.forEach((k, i) => {
+        if (saved[i] === undefined) delete process.env[k];
+        else process.env[k] = saved[i];
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
