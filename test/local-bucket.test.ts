@@ -126,6 +126,20 @@ describe('local-bucket', () => {
     expect((await runCli(['apply', out, '--allow-widen'])).code).toBe(0);
   });
 
+  it('a saved plan is refused when the bucket moved since it was made', async () => {
+    await wharf('apply', '--auto-approve', '--allow-widen');
+    const recorded = JSON.parse(fs.readFileSync(sidecar(), 'utf8'));
+    recorded.objectOwnership = 'ObjectWriter';
+    fs.writeFileSync(sidecar(), JSON.stringify(recorded));
+    const out = path.join(work, 'plan.json');
+    expect((await wharf('plan', '--out', out)).code).toBe(0);
+    recorded.encryption = null;
+    fs.writeFileSync(sidecar(), JSON.stringify(recorded));
+    const stale = await runCli(['apply', out]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/the plan is stale: the live state of connection files changed/);
+  });
+
   it('out of band: a foreign statement is unmanaged, a missing folder and a relaxed flag are drift', async () => {
     await wharf('apply', '--auto-approve', '--allow-widen');
     const recorded = JSON.parse(fs.readFileSync(sidecar(), 'utf8'));
