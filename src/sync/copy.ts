@@ -65,6 +65,10 @@ class CopyInQuery extends CopySubmittable {
     if (size > 0) connection.sendCopyFromChunk(Buffer.concat(pending, size));
     connection.endCopyFrom();
   }
+  // pg clears the active query on an error and does not call handleReadyForQuery after it.
+  override handleError(err: Error): void {
+    this.done(err, this.count);
+  }
   handleReadyForQuery(): void {
     this.done(this.error, this.count);
   }
@@ -91,11 +95,18 @@ class CopyOutQuery extends CopySubmittable {
     super(text);
   }
   override handleCopyData(msg: { chunk: Buffer }, connection: PgConnection): void {
-    this.queue.push(msg.chunk);
+    // The chunk is a view into the parser's read buffer, which is reused: keep a copy.
+    this.queue.push(Buffer.from(msg.chunk));
     if (!this.paused && this.queue.length >= this.highWater) {
       this.paused = true;
       connection.stream.pause();
     }
+    this.notify();
+  }
+  override handleError(err: Error): void {
+    this.error = err;
+    this.finished = true;
+    if (this.paused) this.connection?.stream.resume();
     this.notify();
   }
   handleReadyForQuery(): void {
@@ -108,6 +119,15 @@ class CopyOutQuery extends CopySubmittable {
     w?.();
   }
   async *rows(): AsyncGenerator<Buffer[]> {
+    try {
+      yield* this.drain();
+    } finally {
+      // Abandoned mid-stream (the consumer failed): the COPY would hold the session forever
+      // behind a paused socket, so the session is dropped; the server rolls it back.
+      if (!this.finished) (this.connection?.stream as unknown as { destroy?: () => void })?.destroy?.();
+    }
+  }
+  private async *drain(): AsyncGenerator<Buffer[]> {
     for (;;) {
       if (this.queue.length > 0) {
         const out = this.queue.splice(0, this.queue.length);
