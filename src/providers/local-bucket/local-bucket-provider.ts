@@ -32,7 +32,7 @@ import {
   type ReadScope,
 } from '../provider.js';
 import { compileBucketChange } from '../s3/s3-compile.js';
-import { ApiCallError, NO_PRIVILEGES } from '../s3/s3-provider.js';
+import { ApiCallError, NO_PRIVILEGES } from '../s3/s3-errors.js';
 
 /** What the sidecar holds: the settings as last applied. */
 interface Sidecar {

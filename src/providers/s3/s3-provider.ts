@@ -17,6 +17,7 @@ import {
 import type { Change, Statement } from '../../plan/plan.js';
 import type { LiveSnapshot, LockHandle, Provider, ReadScope } from '../provider.js';
 import { compileBucketChange } from './s3-compile.js';
+import { ApiCallError, NO_PRIVILEGES } from './s3-errors.js';
 import { readS3Buckets, type S3Like } from './s3-reader.js';
 
 const COMMANDS: Record<string, new (input: never) => unknown> = {
@@ -30,20 +31,6 @@ const COMMANDS: Record<string, new (input: never) => unknown> = {
   PutObject: PutObjectCommand,
   PutPublicAccessBlock: PutPublicAccessBlockCommand,
 };
-
-export const NO_PRIVILEGES = { allPrivileges: { schema: [], table: [] } } as const;
-
-/** An API call that failed; `sql` is the call's description, as the apply report shows it. */
-export class ApiCallError extends Error {
-  constructor(
-    message: string,
-    readonly sql: string,
-    readonly detail?: string,
-  ) {
-    super(message);
-    this.name = 'ApiCallError';
-  }
-}
 
 export interface S3ProviderOptions {
   region?: string;
