@@ -115,7 +115,11 @@ export function loadConfigText(text: string, file: string): LoadResult {
     return { diagnostics: dedupe(diagnostics) };
   }
   const config = data as WharfConfig;
-  const connections: Record<string, ConnectionConfig> = config.connections ?? { local: { type: 'local' } };
+  // No connections: the embedded defaults, a local warehouse and, for buckets, local buckets.
+  const connections: Record<string, ConnectionConfig> = config.connections ?? {
+    local: { type: 'local' },
+    ...(config.buckets?.length ? { buckets: { type: 'local-bucket' as const } } : {}),
+  };
   const names = Object.keys(connections);
   // Buckets find their connection on their own (see bucket-rules), so a file with one
   // warehouse and one bucket connection needs no defaultConnection.
