@@ -220,6 +220,20 @@ describe('local-bucket', () => {
     expect((await wharf('plan', '--detailed-exitcode')).code).toBe(0);
   });
 
+  it('a file without connections gets the embedded bucket store for its buckets', async () => {
+    fs.writeFileSync(
+      file,
+      'version: 1\nbuckets:\n  - name: first-share\n    create: true\n    folders: [events/]\n',
+    );
+    const applied = await wharf('apply', '--auto-approve');
+    expect(applied.stdout).toContain('buckets.bucket:first-share: done');
+    expect(fs.statSync(path.join(work, '.wharf', 'buckets', 'first-share', 'events')).isDirectory()).toBe(
+      true,
+    );
+    expect(fs.existsSync(path.join(work, '.wharf', 'local'))).toBe(false); // no warehouse was started
+    expect((await wharf('plan', '--detailed-exitcode')).code).toBe(0);
+  });
+
   it('a bucket removed from the file is released: no change, nothing deleted', async () => {
     await wharf('apply', '--auto-approve', '--allow-widen');
     fs.writeFileSync(file, 'version: 1\nconnections:\n  files: { type: local-bucket }\nbuckets: []\n');
