@@ -356,6 +356,73 @@ describe('Redshift SQL per change kind', () => {
       ],
     },
     {
+      name: 'revoke default privileges no longer declared',
+      have: [
+        schema('main_production'),
+        { kind: 'role', name: 'analysts', login: false, memberOf: [], passwordRef: null },
+        {
+          kind: 'default_privileges',
+          forRole: 'heap',
+          schema: 'main_production',
+          objectType: 'tables',
+          grantee: 'analysts',
+          privileges: ['select'],
+          granteeType: 'group',
+        },
+      ],
+      want: [
+        schema('main_production'),
+        { kind: 'role', name: 'analysts', login: false, memberOf: [], passwordRef: null },
+      ],
+      sql: [
+        'ALTER DEFAULT PRIVILEGES FOR USER "heap" IN SCHEMA "main_production" REVOKE SELECT ON TABLES FROM GROUP "analysts"',
+      ],
+    },
+    {
+      name: 'revoke a whole grant no longer declared',
+      have: [
+        schema(),
+        table(),
+        { kind: 'role', name: 'heap', login: true, memberOf: [], passwordRef: null },
+        {
+          kind: 'grant',
+          objectType: 'schema',
+          object: 'toplyne',
+          grantee: 'heap',
+          privileges: ['usage'],
+          granteeType: 'user',
+        },
+      ],
+      want: [schema(), table(), { kind: 'role', name: 'heap', login: true, memberOf: [], passwordRef: null }],
+      sql: ['REVOKE USAGE ON SCHEMA "toplyne" FROM "heap"'],
+    },
+    {
+      name: 'a sort key that becomes INTERLEAVED replaces the table',
+      have: [schema(), table()],
+      want: [
+        schema(),
+        table({
+          redshift: {
+            distribution: { style: 'key', key: 'user_id' },
+            sortKey: { type: 'interleaved', columns: ['timestamp'] },
+          },
+        }),
+      ],
+      sql: [
+        'DROP TABLE "toplyne"."events"',
+        'CREATE TABLE "toplyne"."events" (\n  "user_id" bigint ENCODE AZ64 NOT NULL,\n  "event_name" character varying(256) NOT NULL,\n  "timestamp" timestamp without time zone NOT NULL,\n  "event_properties" super\n)\nDISTSTYLE KEY\nDISTKEY ("user_id")\nINTERLEAVED SORTKEY ("timestamp")',
+      ],
+    },
+    {
+      name: 'table owner and comment',
+      have: [schema(), table()],
+      want: [schema(), table({ owner: 'heap', comment: "Toplyne's events" })],
+      sql: [
+        'ALTER TABLE "toplyne"."events" OWNER TO "heap"',
+        'COMMENT ON TABLE "toplyne"."events" IS \'Toplyne\'\'s events\'',
+      ],
+    },
+    {
       name: 'create datashare: objects, INCLUDENEW, consumers, authorization',
       have: [schema(), table(), table({ name: 'accounts' })],
       want: [
