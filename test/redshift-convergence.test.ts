@@ -49,7 +49,7 @@ async function planAndApply(h: RedshiftHarness, loaded: LoadedConfig) {
     [...first.connections].map(([n, c]) => [n, c.provider] as const),
   );
   const result = await applyPlan(first.plan, providers, {
-    allowDestroy: false,
+    allowDestroy: true,
     lockTimeoutMs: 0,
     holder: 'wharf test',
     env: { HEAP_PASSWORD: 'Heap-Passw0rd' },
@@ -144,6 +144,64 @@ tables:
     ]);
     expect(b.result.ok).toBe(true);
     expect(b.second.changes).toEqual([]);
+  });
+
+  it('flags a consumer granted but never authorized, authorizes it, and reshapes the share in place', async () => {
+    const h = await freshHarness();
+    const loaded = load('examples/toplyne-redshift.yaml');
+    await planAndApply(h, loaded);
+    // Someone withdrew the authorization outside wharf: the grant is there, the authorization is not.
+    h.authorized.clear();
+    const drifted = await planConfig(loaded, { open: h.open });
+    await drifted.close();
+    expect(
+      drifted.plan.diagnostics.filter((d) => d.code === 'datashare-unauthorized').map((d) => d.severity),
+    ).toEqual(['warning']);
+    const [change] = drifted.plan.changes;
+    expect(change?.fields).toEqual([
+      { path: 'consumers.account:388856629077.status', before: 'granted', after: 'authorized' },
+    ]);
+    expect(change?.reasons).toEqual([
+      'consumer account 388856629077 was granted usage but never authorized: the consumer cannot see the share until AuthorizeDataShare runs',
+    ]);
+    expect(change?.statements.map((s) => s.api?.operation)).toEqual(['AuthorizeDataShare']);
+
+    // A narrower share: one table, a namespace consumer added, public access off.
+    const text = `
+version: 1
+connections:
+  warehouse: { type: redshift, cluster: analytics, database: dev, secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x" }
+schemas: [{ name: toplyne, prune: false }]
+tables:
+  - schema: toplyne
+    name: events
+    columns:
+      - { name: user_id, type: bigint, nullable: false }
+      - { name: account_id, type: bigint }
+      - { name: event_name, type: varchar(256), nullable: false }
+      - { name: timestamp, type: timestamp, nullable: false }
+      - { name: updated_at, type: timestamp, nullable: false }
+      - { name: event_properties, type: super }
+datashares:
+  - name: toplyne_share
+    tables: [toplyne.events]
+    consumers:
+      - { account: "388856629077" }
+      - { namespace: "a1b2c3d4-0000-4000-8000-000000000001" }
+`;
+    const narrowed = loadConfigText(text, 'narrow.yaml').loaded!;
+    const r = await planAndApply(h, narrowed);
+    const share = r.first.changes.find((c) => c.kind === 'datashare')!;
+    expect(share.destructive).toBe(true);
+    expect(share.statements.map((s) => s.sql)).toEqual([
+      'ALTER DATASHARE "toplyne_share" REMOVE TABLE "toplyne"."accounts", "toplyne"."users"',
+      'ALTER DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = FALSE',
+      'ALTER DATASHARE "toplyne_share" SET INCLUDENEW = FALSE FOR SCHEMA "toplyne"',
+      'GRANT USAGE ON DATASHARE "toplyne_share" TO NAMESPACE \'a1b2c3d4-0000-4000-8000-000000000001\'',
+      'AuthorizeDataShare DataShareArn=arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/toplyne_share ConsumerIdentifier=388856629077',
+    ]);
+    expect(r.result.ok).toBe(true);
+    expect(r.second.changes).toEqual([]);
   });
 
   it('checks datashare prerequisites during plan: RA3 and encryption', async () => {
