@@ -12,7 +12,7 @@ export function isBucketConnectionType(type: string): boolean {
 
 /** Schema pattern errors of bucket keys, in words (the loader maps ajv errors with these). */
 export function bucketPatternMessage(
-  what: 'name' | 'folder' | 'region' | 'endpoint',
+  what: 'name' | 'folder' | 'region' | 'endpoint' | 'accountId',
   value: unknown,
 ): string {
   const v = JSON.stringify(value);
@@ -25,6 +25,8 @@ export function bucketPatternMessage(
       return `invalid AWS region ${v}: e.g. us-east-1 or eu-west-1`;
     case 'endpoint':
       return `invalid endpoint ${v}: an http:// or https:// URL`;
+    case 'accountId':
+      return `invalid AWS account id ${v}: 12 digits`;
   }
 }
 

@@ -11,7 +11,7 @@ import { formatPath } from './load.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
 const KEYS_BY_TYPE: Record<string, readonly (keyof ConnectionConfig)[]> = {
-  s3: ['region', 'endpoint', 'forcePathStyle'],
+  s3: ['region', 'endpoint', 'forcePathStyle', 'accountId'],
   'local-bucket': ['dir'],
 };
 
@@ -167,7 +167,8 @@ export function checkBucketRules(
           `bucket ${b.name}: the statements' Sids take ${owned.length} characters; wharf records them in a bucket tag of at most 256: use shorter Sids`,
         );
       const sidIndex = new Map(b.policy.statements.map((s, j) => [s.sid, j]));
-      for (const d of lintPolicy(b.name, b.policy.statements)) {
+      const accountId = conn !== undefined ? connections[conn]?.accountId : undefined;
+      for (const d of lintPolicy(b.name, b.policy.statements, accountId ? { accountId } : {})) {
         const j = d.sid !== undefined ? sidIndex.get(d.sid) : undefined;
         add(
           d.severity,

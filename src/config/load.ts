@@ -314,7 +314,7 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
           message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
         else if (p[0] === 'buckets' && (last === 'name' || parent === 'folders'))
           message = bucketPatternMessage(last === 'name' ? 'name' : 'folder', e.data);
-        else if (p[0] === 'connections' && (last === 'region' || last === 'endpoint'))
+        else if (p[0] === 'connections' && (last === 'region' || last === 'endpoint' || last === 'accountId'))
           message = bucketPatternMessage(last, e.data);
         else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;

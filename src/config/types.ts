@@ -23,6 +23,8 @@ export interface ConnectionConfig {
   endpoint?: string;
   /** s3: path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
   forcePathStyle?: boolean;
+  /** s3: the 12-digit account owning the buckets; lint accepts it as a principal. */
+  accountId?: string;
   /** local-bucket: folder holding the buckets, relative to the config file (default `.wharf/buckets`). */
   dir?: string;
   /** redshift: provisioned cluster identifier (or `workgroup`). */
