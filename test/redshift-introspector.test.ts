@@ -1,0 +1,224 @@
+// Assembly of the Redshift catalog batch into resources, on fixture rows shaped like the
+// documented views: sort key order and interleaving from SVV_REDSHIFT_COLUMNS.sortkey, dist
+// style codes of PG_CLASS_INFO, owners' own rights and PUBLIC left out of grants, and each
+// account consumer's control-plane status.
+import { describe, expect, it } from 'vitest';
+import type { DataApiResult } from '../src/providers/redshift/data-api-transport.js';
+import {
+  assembleRedshift,
+  catalogFacts,
+  catalogStatements,
+} from '../src/providers/redshift/redshift-introspector.js';
+
+const NS = 'arn:aws:redshift:us-east-1:123456789012:namespace:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8';
+const r = (rows: Record<string, unknown>[]): DataApiResult => ({ columns: [], rows });
+
+const results: DataApiResult[] = [
+  r([
+    {
+      version: 'PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467',
+      database_name: 'dev',
+      user_name: 'admin',
+      namespace: '86b5169f-01dc-4a6f-9fbb-e2e24359e9a8',
+    },
+  ]),
+  r([{ schema_name: 'toplyne', owner: 'admin' }]),
+  r([{ user_name: 'admin' }, { user_name: 'heap' }]),
+  r([{ group_name: 'analysts' }]),
+  r([{ group_name: 'analysts', user_name: 'heap' }]),
+  r([
+    { schema_name: 'toplyne', table_name: 'events', owner: 'admin', diststyle: 1, comment: null },
+    { schema_name: 'toplyne', table_name: 'auto_t', owner: 'admin', diststyle: 12, comment: 'x' },
+  ]),
+  r([
+    {
+      schema_name: 'toplyne',
+      table_name: 'events',
+      column_name: 'user_id',
+      data_type: 'bigint',
+      column_default: null,
+      is_nullable: 'NO',
+      encoding: 'az64',
+      distkey: true,
+      sortkey: -2,
+    },
+    {
+      schema_name: 'toplyne',
+      table_name: 'events',
+      column_name: 'time',
+      data_type: 'timestamp without time zone',
+      column_default: null,
+      is_nullable: 'NO',
+      encoding: 'none',
+      distkey: false,
+      sortkey: -1,
+    },
+    {
+      schema_name: 'toplyne',
+      table_name: 'auto_t',
+      column_name: 'id',
+      data_type: 'integer',
+      column_default: null,
+      is_nullable: 'YES',
+      encoding: 'az64',
+      distkey: true,
+      sortkey: 0,
+    },
+  ]),
+  r([]),
+  r([
+    { namespace_name: 'toplyne', privilege_type: 'USAGE', identity_name: 'analysts', identity_type: 'group' },
+    { namespace_name: 'toplyne', privilege_type: 'USAGE', identity_name: 'admin', identity_type: 'user' },
+  ]),
+  r([
+    {
+      namespace_name: 'toplyne',
+      relation_name: 'events',
+      privilege_type: 'SELECT',
+      identity_name: 'heap',
+      identity_type: 'user',
+    },
+    {
+      namespace_name: 'toplyne',
+      relation_name: 'events',
+      privilege_type: 'INSERT',
+      identity_name: 'heap',
+      identity_type: 'user',
+    },
+    {
+      namespace_name: 'toplyne',
+      relation_name: 'events',
+      privilege_type: 'SELECT',
+      identity_name: 'public',
+      identity_type: 'public',
+    },
+  ]),
+  r([
+    {
+      schema_name: 'toplyne',
+      owner_name: 'heap',
+      privilege_type: 'SELECT',
+      grantee_name: 'analysts',
+      grantee_type: 'group',
+    },
+  ]),
+  r([
+    {
+      share_name: 'share',
+      is_publicaccessible: true,
+      producer_account: '123456789012',
+      producer_namespace: 'x',
+    },
+  ]),
+  r([
+    { share_name: 'share', object_type: 'schema', object_name: 'toplyne', include_new: true },
+    { share_name: 'share', object_type: 'table', object_name: 'toplyne.events', include_new: null },
+  ]),
+  r([
+    { share_name: 'share', consumer_account: '388856629077', consumer_namespace: '' },
+    { share_name: 'share', consumer_account: '111122223333', consumer_namespace: '' },
+    { share_name: 'share', consumer_account: '', consumer_namespace: 'A1B2C3D4-0000-4000-8000-000000000001' },
+  ]),
+];
+
+describe('Redshift catalog assembly', () => {
+  it('is one batch of fixed statements, whatever the scope', () => {
+    expect(catalogStatements({ schemas: ['a'], roles: [] })).toHaveLength(14);
+    expect(
+      catalogStatements({ schemas: Array.from({ length: 500 }, (_, i) => `s${i}`), roles: ['r'] }),
+    ).toHaveLength(14);
+    expect(catalogStatements({ schemas: ["it's"], roles: [] })[5]).toContain("'it''s'");
+  });
+
+  it('turns the rows into resources', () => {
+    const statuses = new Map([
+      [
+        'share',
+        new Map([
+          ['388856629077', 'active' as const],
+          ['DataCatalog/111122223333', 'authorized' as const],
+        ]),
+      ],
+    ]);
+    const out = assembleRedshift(results, statuses, NS);
+    const byKind = (k: string) => out.filter((x) => x.kind === k);
+    expect(byKind('role')).toEqual([
+      { kind: 'role', name: 'admin', login: true, memberOf: [], passwordRef: null },
+      { kind: 'role', name: 'heap', login: true, memberOf: ['analysts'], passwordRef: null },
+      { kind: 'role', name: 'analysts', login: false, memberOf: [], passwordRef: null },
+    ]);
+    const [events, auto] = byKind('table') as never[] as {
+      redshift: unknown;
+      columns: { encode: string; nullable: boolean }[];
+      comment: string | null;
+    }[];
+    expect(events!.redshift).toEqual({
+      distribution: { style: 'key', key: 'user_id' },
+      sortKey: { type: 'interleaved', columns: ['time', 'user_id'] },
+    });
+    expect(events!.columns.map((c) => [c.encode, c.nullable])).toEqual([
+      ['az64', false],
+      ['raw', false],
+    ]);
+    expect(auto!.redshift).toEqual({
+      distribution: { style: 'auto', key: null },
+      sortKey: { type: 'auto', columns: [] },
+    });
+    expect(auto!.comment).toBe('x');
+    expect(byKind('grant')).toEqual([
+      {
+        kind: 'grant',
+        objectType: 'schema',
+        object: 'toplyne',
+        grantee: 'analysts',
+        privileges: ['usage'],
+        granteeType: 'group',
+      },
+      {
+        kind: 'grant',
+        objectType: 'table',
+        object: 'toplyne.events',
+        grantee: 'heap',
+        privileges: ['select', 'insert'],
+        granteeType: 'user',
+      },
+    ]);
+    expect(byKind('default_privileges')).toEqual([
+      {
+        kind: 'default_privileges',
+        forRole: 'heap',
+        schema: 'toplyne',
+        objectType: 'tables',
+        grantee: 'analysts',
+        privileges: ['select'],
+        granteeType: 'group',
+      },
+    ]);
+    expect(byKind('datashare')).toEqual([
+      {
+        kind: 'datashare',
+        name: 'share',
+        publicAccessible: true,
+        schemas: ['toplyne'],
+        tables: ['toplyne.events'],
+        includeNew: ['toplyne'],
+        consumers: [
+          { type: 'account', id: '111122223333', viaDataCatalog: true, status: 'authorized' },
+          { type: 'account', id: '388856629077', viaDataCatalog: false, status: 'active' },
+          {
+            type: 'namespace',
+            id: 'a1b2c3d4-0000-4000-8000-000000000001',
+            viaDataCatalog: false,
+            status: 'granted',
+          },
+        ],
+        arn: 'arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/share',
+      },
+    ]);
+    expect(catalogFacts(results)).toMatchObject({
+      namespace: '86b5169f-01dc-4a6f-9fbb-e2e24359e9a8',
+      producerAccount: '123456789012',
+      outboundShares: 1,
+    });
+  });
+});
