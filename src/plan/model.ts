@@ -78,6 +78,8 @@ export interface RoleResource {
   /** `${env:NAME}` reference for the password; never a literal, never read back from live. */
   passwordRef: string | null;
   marked?: boolean;
+  /** Redshift only: a non-login role is a `group` or an RBAC `role` (the SQL differs). Never diffed. */
+  roleKind?: 'group' | 'role';
 }
 
 export type GrantObjectType = 'schema' | 'table';
@@ -92,8 +94,8 @@ export interface GrantResource {
   object: string;
   grantee: string;
   privileges: Privilege[];
-  /** Redshift only: whether the grantee is a user or a group (the SQL differs). Never diffed. */
-  granteeType?: 'user' | 'group';
+  /** Redshift only: whether the grantee is a user, a group or an RBAC role (the SQL differs). Never diffed. */
+  granteeType?: 'user' | 'group' | 'role';
 }
 
 export interface DefaultPrivilegeResource {
@@ -105,7 +107,7 @@ export interface DefaultPrivilegeResource {
   grantee: string;
   privileges: Privilege[];
   /** Redshift only, as for grants. Never diffed. */
-  granteeType?: 'user' | 'group';
+  granteeType?: 'user' | 'group' | 'role';
 }
 
 export type Resource =
