@@ -204,6 +204,35 @@ datashares:
     expect(r.second.changes).toEqual([]);
   });
 
+  it('RBAC roles: created, granted to users and roles, given privileges; converges', async () => {
+    const h = await freshHarness();
+    const text = `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+schemas: [{ name: mart }]
+tables: [{ schema: mart, name: orders, columns: [{ name: id, type: bigint }] }]
+roles:
+  - { name: mart_reader, type: role }
+  - { name: mart_analyst, type: role, memberOf: [mart_reader] }
+  - { name: vendor_group, type: group }
+  - { name: vendor, type: user, memberOf: [mart_analyst, vendor_group] }
+grants:
+  - { to: mart_reader, privileges: [usage], schema: mart }
+  - { to: [mart_reader, vendor_group], privileges: [select], allTablesInSchema: mart }
+defaultPrivileges:
+  - { forRole: vendor, schema: mart, privileges: [select], to: mart_reader }
+`;
+    const r = await planAndApply(h, loadConfigText(text, 'rbac.yaml').loaded!);
+    expect(r.result.results.filter((x) => x.status !== 'done')).toEqual([]);
+    const sql = r.first.changes.flatMap((c) => c.statements.map((st) => st.sql));
+    expect(sql).toContain('GRANT ROLE "mart_reader" TO ROLE "mart_analyst"');
+    expect(sql).toContain('GRANT ROLE "mart_analyst" TO "vendor"');
+    expect(sql).toContain('ALTER GROUP "vendor_group" ADD USER "vendor"');
+    expect(sql).toContain('GRANT SELECT ON TABLE "mart"."orders" TO ROLE "mart_reader"');
+    expect(r.second.changes).toEqual([]);
+  });
+
   it('checks datashare prerequisites during plan: RA3 and encryption', async () => {
     const h = await freshHarness({ nodeType: 'dc2.large', encrypted: false });
     const run = await planConfig(load('examples/toplyne-redshift.yaml'), { open: h.open });

@@ -123,10 +123,10 @@ const results: DataApiResult[] = [
 
 describe('Redshift catalog assembly', () => {
   it('is one batch of fixed statements, whatever the scope', () => {
-    expect(catalogStatements({ schemas: ['a'], roles: [] })).toHaveLength(14);
+    expect(catalogStatements({ schemas: ['a'], roles: [] })).toHaveLength(17);
     expect(
       catalogStatements({ schemas: Array.from({ length: 500 }, (_, i) => `s${i}`), roles: ['r'] }),
-    ).toHaveLength(14);
+    ).toHaveLength(17);
     expect(catalogStatements({ schemas: ["it's"], roles: [] })[5]).toContain("'it''s'");
   });
 
@@ -145,7 +145,7 @@ describe('Redshift catalog assembly', () => {
     expect(byKind('role')).toEqual([
       { kind: 'role', name: 'admin', login: true, memberOf: [], passwordRef: null },
       { kind: 'role', name: 'heap', login: true, memberOf: ['analysts'], passwordRef: null },
-      { kind: 'role', name: 'analysts', login: false, memberOf: [], passwordRef: null },
+      { kind: 'role', name: 'analysts', login: false, memberOf: [], passwordRef: null, roleKind: 'group' },
     ]);
     const [events, auto] = byKind('table') as never[] as {
       redshift: unknown;

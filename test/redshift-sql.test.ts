@@ -64,7 +64,13 @@ function sqlOf(have: Resource[], want: Resource[]): string[] {
     live: have,
     capabilities: REDSHIFT_CAPABILITIES,
   });
-  return changes.flatMap((c: Change) => compileRedshift(c, { namespaceArn: NS }).map((s) => s.sql));
+  // As the provider does: principals' kinds from the live state and the file.
+  const roleKinds = new Map<string, 'user' | 'group' | 'role'>();
+  for (const r of [...have, ...want])
+    if (r.kind === 'role') roleKinds.set(r.name, r.login ? 'user' : (r.roleKind ?? 'group'));
+  return changes.flatMap((c: Change) =>
+    compileRedshift(c, { namespaceArn: NS, roleKinds }).map((s) => s.sql),
+  );
 }
 
 const schema = (name = 'toplyne'): Resource => ({ kind: 'schema', name, owner: null });
@@ -277,6 +283,62 @@ describe('Redshift SQL per change kind', () => {
         { kind: 'role', name: 'bi', login: true, memberOf: [], passwordRef: null },
       ],
       sql: ['ALTER GROUP "analysts" DROP USER "bi"'],
+    },
+    {
+      name: 'RBAC roles: create, granted to a user and to a role, privileges to a role',
+      have: [schema(), table()],
+      want: [
+        schema(),
+        table(),
+        { kind: 'role', name: 'readers', login: false, memberOf: [], passwordRef: null, roleKind: 'role' },
+        {
+          kind: 'role',
+          name: 'analysts',
+          login: false,
+          memberOf: ['readers'],
+          passwordRef: null,
+          roleKind: 'role',
+        },
+        { kind: 'role', name: 'bi', login: true, memberOf: ['analysts'], passwordRef: null },
+        {
+          kind: 'grant',
+          objectType: 'table',
+          object: 'toplyne.events',
+          grantee: 'readers',
+          privileges: ['select'],
+          granteeType: 'role',
+        },
+        {
+          kind: 'default_privileges',
+          forRole: 'bi',
+          schema: 'toplyne',
+          objectType: 'tables',
+          grantee: 'readers',
+          privileges: ['select'],
+          granteeType: 'role',
+        },
+      ],
+      sql: [
+        'CREATE ROLE "readers"',
+        'CREATE ROLE "analysts"',
+        'GRANT ROLE "readers" TO ROLE "analysts"',
+        'CREATE USER "bi" PASSWORD DISABLE',
+        'GRANT ROLE "analysts" TO "bi"',
+        'ALTER DEFAULT PRIVILEGES FOR USER "bi" IN SCHEMA "toplyne" GRANT SELECT ON TABLES TO ROLE "readers"',
+        'GRANT SELECT ON TABLE "toplyne"."events" TO ROLE "readers"',
+      ],
+    },
+    {
+      name: 'RBAC role membership revoked',
+      have: [
+        { kind: 'role', name: 'readers', login: false, memberOf: [], passwordRef: null, roleKind: 'role' },
+        { kind: 'role', name: 'bi', login: true, memberOf: ['readers'], passwordRef: null },
+      ],
+      want: [
+        { kind: 'role', name: 'readers', login: false, memberOf: [], passwordRef: null, roleKind: 'role' },
+        { kind: 'role', name: 'bi', login: true, memberOf: [], passwordRef: null },
+      ],
+      sql: ['REVOKE ROLE "readers" FROM "bi"'],
     },
     {
       name: 'grant on schema to a user, on a table to a group',

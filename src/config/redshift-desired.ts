@@ -27,14 +27,16 @@ export function applyRedshiftDesired(loaded: LoadedConfig, byConn: Map<string, R
   const { config } = loaded;
   const tableCfg = new Map<string, TableConfig>();
   for (const t of config.tables ?? []) tableCfg.set(`${foldIdent(t.schema)}.${foldIdent(t.name)}`, t);
-  const roleType = new Map<string, 'user' | 'group'>();
-  for (const r of config.roles ?? []) roleType.set(foldIdent(r.name), r.type === 'user' ? 'user' : 'group');
+  const roleType = new Map<string, 'user' | 'group' | 'role'>();
+  for (const r of config.roles ?? []) roleType.set(foldIdent(r.name), r.type ?? 'role');
   for (const [conn, resources] of byConn) {
     if (loaded.connections[conn]?.type !== 'redshift') continue;
     for (const [i, r] of resources.entries()) {
       if (r.kind === 'table') {
         const cfg = tableCfg.get(`${r.schema}.${r.name}`);
         if (cfg) resources[i] = redshiftTable(r, cfg);
+      } else if (r.kind === 'role' && !r.login) {
+        resources[i] = { ...r, roleKind: roleType.get(r.name) === 'group' ? 'group' : 'role' };
       } else if (r.kind === 'grant' || r.kind === 'default_privileges') {
         resources[i] = { ...r, granteeType: roleType.get(r.grantee) ?? 'user' };
       }

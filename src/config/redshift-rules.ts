@@ -159,13 +159,25 @@ export function checkRedshiftRules(
     }
   });
 
+  // A group holds users only (ALTER GROUP … ADD USER); RBAC roles may be granted to users and roles.
+  const roleTypes = new Map((config.roles ?? []).map((r) => [foldIdent(r.name), r.type ?? 'role']));
   (config.roles ?? []).forEach((r, i) => {
-    if (isRedshift(connOf(r.connection)) && (r.type ?? 'role') === 'role')
-      err(
-        ['roles', i, 'type'],
-        'role',
-        `role ${foldIdent(r.name)}: on Redshift write type: user or type: group (RBAC roles are not supported yet)`,
-      );
+    if (!isRedshift(connOf(r.connection))) return;
+    (r.memberOf ?? []).forEach((g, j) => {
+      const target = roleTypes.get(foldIdent(g));
+      if (target === 'user')
+        err(
+          ['roles', i, 'memberOf', j],
+          'role',
+          `role ${foldIdent(r.name)}: on Redshift a user cannot have members`,
+        );
+      else if (target === 'group' && (r.type ?? 'role') !== 'user')
+        err(
+          ['roles', i, 'memberOf', j],
+          'role',
+          `role ${foldIdent(r.name)}: on Redshift only users can be members of group ${foldIdent(g)}`,
+        );
+    });
   });
 
   // Datashares.

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS rsemu.table_meta (
 CREATE TABLE IF NOT EXISTS rsemu.column_encode (
   schema_name text, table_name text, column_name text, encoding text NOT NULL,
   PRIMARY KEY (schema_name, table_name, column_name));
+CREATE TABLE IF NOT EXISTS rsemu.rbac_roles (role_name text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS rsemu.datashares (share_name text PRIMARY KEY, is_publicaccessible boolean NOT NULL);
 CREATE TABLE IF NOT EXISTS rsemu.datashare_objects (
   share_name text, object_type text, object_name text, include_new boolean NOT NULL DEFAULT false,
@@ -72,14 +73,16 @@ WHERE c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped;
 CREATE OR REPLACE VIEW rsemu.svv_schema_privileges AS
 SELECT n.nspname::varchar(128) AS namespace_name, a.privilege_type::varchar(32) AS privilege_type, a.grantee::int AS identity_id,
   coalesce(r.rolname, 'public')::varchar(128) AS identity_name,
-  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS identity_type,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user'
+       WHEN r.rolname IN (SELECT role_name FROM rsemu.rbac_roles) THEN 'role' ELSE 'group' END::varchar(32) AS identity_type,
   a.is_grantable AS admin_option
 FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee;
 
 CREATE OR REPLACE VIEW rsemu.svv_relation_privileges AS
 SELECT n.nspname::varchar(128) AS namespace_name, c.relname::varchar(128) AS relation_name, a.privilege_type::varchar(32) AS privilege_type,
   a.grantee::int AS identity_id, coalesce(r.rolname, 'public')::varchar(128) AS identity_name,
-  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS identity_type,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user'
+       WHEN r.rolname IN (SELECT role_name FROM rsemu.rbac_roles) THEN 'role' ELSE 'group' END::varchar(32) AS identity_type,
   a.is_grantable AS admin_option
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a
 LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE c.relkind IN ('r', 'v');
@@ -90,11 +93,28 @@ SELECT n.nspname::varchar(128) AS schema_name,
   d.defaclrole::int AS owner_id, o.rolname::varchar(128) AS owner_name,
   CASE WHEN o.rolcanlogin THEN 'user' ELSE 'role' END::varchar(32) AS owner_type,
   a.privilege_type::varchar(32) AS privilege_type, a.grantee::int AS grantee_id, coalesce(r.rolname, 'public')::varchar(128) AS grantee_name,
-  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user' ELSE 'group' END::varchar(32) AS grantee_type,
+  CASE WHEN a.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user'
+       WHEN r.rolname IN (SELECT role_name FROM rsemu.rbac_roles) THEN 'role' ELSE 'group' END::varchar(32) AS grantee_type,
   a.is_grantable AS admin_option
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace JOIN pg_roles o ON o.oid = d.defaclrole
 CROSS JOIN LATERAL aclexplode(d.defaclacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
 WHERE a.grantee <> d.defaclrole;
+
+-- RBAC roles are NOLOGIN roles listed in rsemu.rbac_roles; pg_group (shadowed through the
+-- search_path) shows the other NOLOGIN roles only, as Redshift keeps groups and roles apart.
+CREATE OR REPLACE VIEW rsemu.pg_group AS
+SELECT * FROM pg_catalog.pg_group WHERE groname NOT IN (SELECT role_name FROM rsemu.rbac_roles);
+CREATE OR REPLACE VIEW rsemu.svv_roles AS
+SELECT r.oid::int AS role_id, r.rolname::varchar(128) AS role_name, NULL::varchar(128) AS role_owner, NULL::varchar(128) AS external_id
+FROM pg_roles r JOIN rsemu.rbac_roles x ON x.role_name = r.rolname;
+CREATE OR REPLACE VIEW rsemu.svv_user_grants AS
+SELECT u.oid::int AS user_id, u.rolname::varchar(128) AS user_name, g.oid::int AS role_id, g.rolname::varchar(128) AS role_name, m.admin_option
+FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member JOIN pg_roles g ON g.oid = m.roleid
+WHERE u.rolcanlogin AND g.rolname IN (SELECT role_name FROM rsemu.rbac_roles);
+CREATE OR REPLACE VIEW rsemu.svv_role_grants AS
+SELECT r.oid::int AS role_id, r.rolname::varchar(128) AS role_name, g.oid::int AS granted_role_id, g.rolname::varchar(128) AS granted_role_name, m.admin_option
+FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid
+WHERE r.rolname IN (SELECT role_name FROM rsemu.rbac_roles) AND g.rolname IN (SELECT role_name FROM rsemu.rbac_roles);
 
 CREATE OR REPLACE VIEW rsemu.svv_datashares AS
 SELECT share_name::varchar(128), 1 AS share_id, 1 AS share_owner, current_database()::varchar(128) AS source_database,
@@ -124,7 +144,8 @@ export interface RedshiftEmulator {
 /** Installs the views and bookkeeping into the database `db` is connected to, and sets its search_path. */
 export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEmulator> {
   await db.query(SETUP);
-  await db.query('SET search_path = public, rsemu');
+  // rsemu before pg_catalog, so its pg_group shadows the catalog's.
+  await db.query('SET search_path = rsemu, pg_catalog, public');
   const grants = new Map<string, Set<string>>();
   return { rewrite: (sql) => rewrite(sql, grants), grants };
 }
@@ -151,7 +172,7 @@ const sortArray = (cols: string[]) => `ARRAY[${cols.map(lit).join(', ')}]::text[
 
 export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
   let m: RegExpExecArray | null;
-  const s = sql
+  let s = sql
     .replace(/\bcurrent_namespace\b/g, `${lit(EMULATED_NAMESPACE)}::text`)
     .replace(/\bversion\(\)/g, lit(VERSION));
 
@@ -224,6 +245,16 @@ export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
 
   m = new RegExp(`^CREATE USER ${ID} PASSWORD DISABLE$`).exec(s);
   if (m) return `CREATE USER ${qid(unq(m[1]!))}`;
+
+  // RBAC roles: NOLOGIN roles recorded in rsemu.rbac_roles; ROLE before a grantee is dropped.
+  m = new RegExp(`^CREATE ROLE ${ID}$`).exec(s);
+  if (m)
+    return `CREATE ROLE ${qid(unq(m[1]!))} NOLOGIN; INSERT INTO rsemu.rbac_roles VALUES (${lit(unq(m[1]!))})`;
+  m = new RegExp(`^DROP ROLE ${ID}$`).exec(s);
+  if (m)
+    return `DROP ROLE ${qid(unq(m[1]!))}; DELETE FROM rsemu.rbac_roles WHERE role_name = ${lit(unq(m[1]!))}`;
+  if (/^(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES) /.test(s) && !/ ON DATASHARE /.test(s))
+    s = s.replace(/^(GRANT|REVOKE) ROLE /, '$1 ').replace(/ (TO|FROM) ROLE "/g, ' $1 "');
 
   // Datashares.
   m = new RegExp(`^CREATE DATASHARE ${ID}(?: SET PUBLICACCESSIBLE = (TRUE|FALSE))?$`).exec(s);

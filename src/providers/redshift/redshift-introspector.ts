@@ -69,6 +69,9 @@ export function catalogStatements(scope: CatalogScope): string[] {
     "SELECT share_name, is_publicaccessible, producer_account, producer_namespace FROM svv_datashares WHERE share_type = 'OUTBOUND' ORDER BY 1",
     "SELECT share_name, object_type, object_name, include_new FROM svv_datashare_objects WHERE share_type = 'OUTBOUND' ORDER BY 1, 2, 3",
     'SELECT share_name, consumer_account, consumer_namespace FROM svv_datashare_consumers ORDER BY 1, 2, 3',
+    "SELECT role_name FROM svv_roles WHERE LEFT(role_name, 4) <> 'sys:' ORDER BY 1",
+    "SELECT user_name, role_name FROM svv_user_grants WHERE LEFT(role_name, 4) <> 'sys:' ORDER BY 1, 2",
+    "SELECT role_name, granted_role_name FROM svv_role_grants WHERE LEFT(granted_role_name, 4) <> 'sys:' ORDER BY 1, 2",
   ];
 }
 
@@ -138,10 +141,11 @@ export function assembleRedshift(
     out.push({ kind: 'schema', name: str(r.schema_name), owner: str(r.owner) || null });
   }
   const memberOf = new Map<string, string[]>();
-  for (const r of rows(4)) {
-    const u = str(r.user_name);
-    memberOf.set(u, [...(memberOf.get(u) ?? []), str(r.group_name)]);
-  }
+  const addMember = (member: string, of: string) =>
+    memberOf.set(member, [...(memberOf.get(member) ?? []), of]);
+  for (const r of rows(4)) addMember(str(r.user_name), str(r.group_name));
+  for (const r of rows(15)) addMember(str(r.user_name), str(r.role_name));
+  for (const r of rows(16)) addMember(str(r.role_name), str(r.granted_role_name));
   for (const u of users) {
     out.push({
       kind: 'role',
@@ -153,7 +157,18 @@ export function assembleRedshift(
   }
   for (const r of rows(3)) {
     const g = str(r.group_name);
-    out.push({ kind: 'role', name: g, login: false, memberOf: [], passwordRef: null });
+    out.push({ kind: 'role', name: g, login: false, memberOf: [], passwordRef: null, roleKind: 'group' });
+  }
+  for (const r of rows(14)) {
+    const name = str(r.role_name);
+    out.push({
+      kind: 'role',
+      name,
+      login: false,
+      memberOf: [...new Set(memberOf.get(name) ?? [])].sort(),
+      passwordRef: null,
+      roleKind: 'role',
+    });
   }
 
   // Tables with their columns, keys and layout.
@@ -251,7 +266,7 @@ export function assembleRedshift(
       object: g.object,
       grantee: g.grantee,
       privileges: normalizePrivileges(g.privs, []),
-      granteeType: g.type.toLowerCase() === 'group' ? 'group' : 'user',
+      granteeType: granteeType(g.type),
     });
   }
   const defaults = new Map<
@@ -280,7 +295,7 @@ export function assembleRedshift(
       objectType: 'tables',
       grantee: d.grantee,
       privileges: normalizePrivileges(d.privs, []),
-      granteeType: d.type.toLowerCase() === 'group' ? 'group' : 'user',
+      granteeType: granteeType(d.type),
     });
   }
 
@@ -335,4 +350,9 @@ export function assembleRedshift(
     out.push(d);
   }
   return out;
+}
+
+function granteeType(identityType: string): 'user' | 'group' | 'role' {
+  const t = identityType.toLowerCase();
+  return t === 'group' || t === 'role' ? t : 'user';
 }

@@ -55,6 +55,8 @@ export interface RedshiftProviderOptions {
 export class RedshiftProvider implements WarehouseProvider {
   readonly type = 'redshift';
   private namespaceArn: string | null = null;
+  /** Users, groups and RBAC roles, live and declared: membership SQL depends on the kind. */
+  private readonly roleKinds = new Map<string, 'user' | 'group' | 'role'>();
   private cluster: ClusterFacts | null | undefined;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -75,8 +77,10 @@ export class RedshiftProvider implements WarehouseProvider {
     let statuses: ConsumerStatuses = new Map();
     if (facts.sharesWithAccounts.length > 0 && this.namespaceArn)
       statuses = await this.controlPlane.consumerStatuses(this.namespaceArn);
+    const resources = assembleRedshift(results, statuses, this.namespaceArn);
+    this.learnRoleKinds(resources);
     return {
-      resources: assembleRedshift(results, statuses, this.namespaceArn),
+      resources,
       capabilities: REDSHIFT_CAPABILITIES,
       roundTrips: this.transport.roundTrips + this.controlPlane.calls - before,
       serverVersion: redshiftVersion(facts.version),
@@ -85,6 +89,7 @@ export class RedshiftProvider implements WarehouseProvider {
 
   /** Datashare prerequisites, checked during plan before anything runs. */
   async prerequisites(connection: string, desired: readonly Resource[]): Promise<Diagnostic[]> {
+    this.learnRoleKinds(desired);
     const shares = desired.filter((r) => r.kind === 'datashare');
     if (shares.length === 0 || !this.target.clusterIdentifier) return [];
     const crossAccount = shares.some(
@@ -96,7 +101,7 @@ export class RedshiftProvider implements WarehouseProvider {
   }
 
   compile(change: Change): Statement[] {
-    return compileRedshift(change, { namespaceArn: this.namespaceArn });
+    return compileRedshift(change, { namespaceArn: this.namespaceArn, roleKinds: this.roleKinds });
   }
 
   async execute(change: Change, options: ExecuteOptions): Promise<void> {
@@ -184,6 +189,11 @@ export class RedshiftProvider implements WarehouseProvider {
   }
 
   async close(): Promise<void> {}
+
+  private learnRoleKinds(resources: readonly Resource[]): void {
+    for (const r of resources)
+      if (r.kind === 'role') this.roleKinds.set(r.name, r.login ? 'user' : (r.roleKind ?? 'group'));
+  }
 
   private async clusterFacts(): Promise<ClusterFacts | null> {
     if (this.cluster === undefined)

@@ -31,6 +31,12 @@ export interface RedshiftCompileContext {
    * from which datashare ARNs are built for AuthorizeDataShare; null when unknown.
    */
   namespaceArn: string | null;
+  /**
+   * What each known principal is (from the file and the live warehouse), to write membership
+   * SQL: a group takes users with ALTER GROUP, an RBAC role is granted with GRANT ROLE.
+   * A name not found is taken for a group.
+   */
+  roleKinds?: ReadonlyMap<string, 'user' | 'group' | 'role'>;
 }
 
 const s = (sql: string): Statement => ({ sql });
@@ -60,7 +66,7 @@ function create(r: Resource, ctx: RedshiftCompileContext): Statement[] {
     case 'table':
       return createTable(r);
     case 'role':
-      return createRole(r);
+      return createRole(r, ctx);
     case 'grant':
       return [grantSql('GRANT', r, r.privileges)];
     case 'default_privileges':
@@ -81,7 +87,7 @@ function drop(r: Resource): Statement[] {
     case 'table':
       return [s(`DROP TABLE ${qq(r.schema, r.name)}`)];
     case 'role':
-      return [s(`DROP ${r.login ? 'USER' : 'GROUP'} ${qi(r.name)}`)];
+      return [s(`DROP ${r.login ? 'USER' : r.roleKind === 'role' ? 'ROLE' : 'GROUP'} ${qi(r.name)}`)];
     case 'grant':
       return [grantSql('REVOKE', r, r.privileges)];
     case 'default_privileges':
@@ -173,30 +179,46 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
 
 // ---- users, groups, privileges -----------------------------------------------------------
 
-function createRole(r: RoleResource): Statement[] {
-  if (!r.login) return [s(`CREATE GROUP ${qi(r.name)}`)];
-  const out: Statement[] = [
-    r.passwordRef
-      ? { sql: `CREATE USER ${qi(r.name)} PASSWORD ${r.passwordRef}`, secrets: true }
-      : s(`CREATE USER ${qi(r.name)} PASSWORD DISABLE`),
-  ];
-  for (const g of r.memberOf) out.push(s(`ALTER GROUP ${qi(g)} ADD USER ${qi(r.name)}`));
+function membership(
+  verb: 'add' | 'drop',
+  member: RoleResource,
+  target: string,
+  ctx: RedshiftCompileContext,
+): Statement {
+  if (ctx.roleKinds?.get(target) === 'role') {
+    const who = member.login ? qi(member.name) : `ROLE ${qi(member.name)}`;
+    return s(verb === 'add' ? `GRANT ROLE ${qi(target)} TO ${who}` : `REVOKE ROLE ${qi(target)} FROM ${who}`);
+  }
+  return s(`ALTER GROUP ${qi(target)} ${verb === 'add' ? 'ADD' : 'DROP'} USER ${qi(member.name)}`);
+}
+
+function createRole(r: RoleResource, ctx: RedshiftCompileContext): Statement[] {
+  const out: Statement[] = [];
+  if (!r.login) out.push(s(`CREATE ${r.roleKind === 'role' ? 'ROLE' : 'GROUP'} ${qi(r.name)}`));
+  else
+    out.push(
+      r.passwordRef
+        ? { sql: `CREATE USER ${qi(r.name)} PASSWORD ${r.passwordRef}`, secrets: true }
+        : s(`CREATE USER ${qi(r.name)} PASSWORD DISABLE`),
+    );
+  for (const g of r.memberOf) out.push(membership('add', r, g, ctx));
   return out;
 }
 
-function updateRole(before: RoleResource, after: RoleResource): Statement[] {
+function updateRole(before: RoleResource, after: RoleResource, ctx: RedshiftCompileContext): Statement[] {
   // A user cannot become a group (or the reverse): drop and create.
-  if (before.login !== after.login) return [...drop(before), ...createRole(after)];
+  if (before.login !== after.login) return [...drop(before), ...createRole(after, ctx)];
   const out: Statement[] = [];
   for (const g of before.memberOf)
-    if (!after.memberOf.includes(g)) out.push(s(`ALTER GROUP ${qi(g)} DROP USER ${qi(after.name)}`));
+    if (!after.memberOf.includes(g)) out.push(membership('drop', after, g, ctx));
   for (const g of after.memberOf)
-    if (!before.memberOf.includes(g)) out.push(s(`ALTER GROUP ${qi(g)} ADD USER ${qi(after.name)}`));
+    if (!before.memberOf.includes(g)) out.push(membership('add', after, g, ctx));
   return out;
 }
 
 function grantee(r: GrantResource | DefaultPrivilegeResource): string {
-  return r.granteeType === 'group' ? `GROUP ${qi(r.grantee)}` : qi(r.grantee);
+  if (r.granteeType === 'group') return `GROUP ${qi(r.grantee)}`;
+  return r.granteeType === 'role' ? `ROLE ${qi(r.grantee)}` : qi(r.grantee);
 }
 
 function grantSql(verb: 'GRANT' | 'REVOKE', g: GrantResource, privs: readonly string[]): Statement {
@@ -349,7 +371,7 @@ function update(
     case 'table':
       return updateTable(before as TableResource, after, fields);
     case 'role':
-      return updateRole(before as RoleResource, after);
+      return updateRole(before as RoleResource, after, ctx);
     case 'grant':
     case 'default_privileges': {
       const b = before as GrantResource | DefaultPrivilegeResource;
