@@ -108,6 +108,21 @@ datashares:
     ]);
   });
 
+  it('on Redshift, only users join groups; roles join roles', () => {
+    expect(
+      problems(`${RS}
+roles:
+  - { name: g, type: group }
+  - { name: r, type: role, memberOf: [g] }
+  - { name: u, type: user, memberOf: [g, r] }
+  - { name: v, type: user, memberOf: [u] }
+`),
+    ).toEqual([
+      'error roles[1].memberOf[0] role r: on Redshift only users can be members of group g',
+      'error roles[3].memberOf[0] role v: on Redshift a user cannot have members',
+    ]);
+  });
+
   it('a datashare on a non-Redshift connection is a clear error', () => {
     expect(
       problems(`
