@@ -15,6 +15,9 @@ const KEYS_BY_TYPE: Record<string, readonly (keyof ConnectionConfig)[]> = {
   'local-bucket': ['dir'],
 };
 
+/** Keys another connection type takes too (a Redshift connection has a region as well). */
+const ALSO_ON: Partial<Record<keyof ConnectionConfig, readonly string[]>> = { region: ['redshift'] };
+
 /** The connection a bucket belongs to: its own, else the file's only bucket connection. */
 export function bucketConnectionOf(
   explicit: string | undefined,
@@ -50,7 +53,7 @@ export function checkBucketRules(
     for (const [type, keys] of Object.entries(KEYS_BY_TYPE)) {
       if (c.type === type) continue;
       for (const k of keys) {
-        if (c[k] !== undefined)
+        if (c[k] !== undefined && !ALSO_ON[k]?.includes(c.type))
           err(
             ['connections', name, k],
             'connection',
