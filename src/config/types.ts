@@ -17,7 +17,7 @@ export interface ConnectionConfig {
   /** local: data folder relative to the config file (default `.wharf/local`). */
   dataDir?: string;
   database?: string;
-  /** s3: AWS region (e.g. `eu-west-1`). */
+  /** s3, redshift: AWS region (e.g. `eu-west-1`); default from the AWS environment. */
   region?: string;
   /** s3: endpoint of an S3-compatible server, e.g. `http://127.0.0.1:4569`. */
   endpoint?: string;
