@@ -32,6 +32,16 @@ defaultConnection: a
     ]);
   });
 
+  it('a Redshift connection may name its region', () => {
+    expect(
+      problems(`
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin, region: eu-west-1 }
+`),
+    ).toEqual([]);
+  });
+
   it('Redshift-only table keys on a PostgreSQL connection are errors', () => {
     expect(
       problems(`
