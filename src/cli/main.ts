@@ -201,6 +201,7 @@ function cmdValidate(ctx: Ctx): number {
     [c.grants?.length ?? 0, 'grant'],
     [c.defaultPrivileges?.length ?? 0, 'default privilege'],
     ...(c.buckets?.length ? ([[c.buckets.length, 'bucket']] as const) : []),
+    ...(c.datashares?.length ? ([[c.datashares.length, 'datashare']] as const) : []),
   ] as const;
   ctx.io.stdout.write(
     `${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`,
