@@ -554,6 +554,18 @@ describe('Redshift SQL per change kind', () => {
       ],
     },
     {
+      name: 'tables Redshift added to an INCLUDENEW schema are kept',
+      have: [
+        schema(),
+        table(),
+        table({ name: 'accounts' }),
+        table({ name: 'later' }),
+        share({ arn: SHARE_ARN, tables: ['toplyne.accounts', 'toplyne.events', 'toplyne.later'] }),
+      ],
+      want: [schema(), table(), table({ name: 'accounts' }), table({ name: 'later' }), share()],
+      sql: [],
+    },
+    {
       name: 'a consumer granted but never authorized is authorized',
       have: [
         schema(),

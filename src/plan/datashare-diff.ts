@@ -102,7 +102,11 @@ function update(connection: string, have: DatashareResource, want: DatashareReso
   if (have.publicAccessible !== want.publicAccessible)
     fields.push({ path: 'publicAccessible', before: have.publicAccessible, after: want.publicAccessible });
   setFields(fields, reasons, 'schemas', have.schemas, want.schemas, 'schema');
-  setFields(fields, reasons, 'tables', have.tables, want.tables, 'table');
+  // Redshift adds tables created in an INCLUDENEW schema by itself: they are not removed.
+  const autoAdded = have.tables.filter(
+    (t) => want.includeNew.includes(t.slice(0, t.indexOf('.'))) && !want.tables.includes(t),
+  );
+  setFields(fields, reasons, 'tables', have.tables, [...want.tables, ...autoAdded].sort(), 'table');
   for (const s of want.includeNew)
     if (!have.includeNew.includes(s)) fields.push({ path: `includeNew.${s}`, before: false, after: true });
   for (const s of have.includeNew)
