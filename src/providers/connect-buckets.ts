@@ -23,6 +23,9 @@ export async function openBucketConnection(
       close: () => provider.close(),
     };
   }
+  // The SDK warns on every run under Node 20 that its releases after January 2027 will need
+  // Node 22: news for whoever upgrades wharf's dependencies, not for someone running a plan.
+  if (!process.env.WHARF_DEBUG) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [{ S3Client }, { S3Provider }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('./s3/s3-provider.js'),
