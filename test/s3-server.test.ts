@@ -283,7 +283,9 @@ buckets:
       const missing = await runCli(['plan', '-f', file]);
       expect(missing.code).toBe(1);
       expect(missing.stdout).toContain(`Read share (s3, S3-compatible server at ${s3.endpoint})`);
-      expect(missing.stdout).toMatch(/error: share\.bucket:cli-missing: bucket cli-missing does not exist/);
+      expect(missing.stdout).toContain(
+        `${file}:8:5  buckets[1]  error: share.bucket:cli-missing: bucket cli-missing does not exist`,
+      );
 
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('  - name: cli-missing\n', ''));
       const plan = await runCli(['plan', '-f', file, '--detailed-exitcode']);
