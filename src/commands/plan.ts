@@ -8,6 +8,7 @@ import type { Resource } from '../plan/model.js';
 import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import type { ReadScope } from '../providers/provider.js';
+import { locateBucketDiagnostics } from './bucket-locate.js';
 
 export interface PlanRun {
   plan: Plan;
@@ -74,6 +75,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     connections: inputs,
     diagnostics,
   });
+  plan.diagnostics = locateBucketDiagnostics(loaded, plan.diagnostics);
   return { plan, connections, roundTrips, close };
 }
 
