@@ -237,7 +237,10 @@ async function describe(
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length)
     throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
-  return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape: shapeOf(sync, srcInfo, dstInfo) };
+  const { rows } = await dst.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
+  const shape = shapeOf(sync, srcInfo, dstInfo);
+  shape.mergeReturning = (rows[0]?.v ?? 0) >= 170000;
+  return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape };
 }
 
 export function shapeOf(sync: SyncConfig, srcInfo: RelationInfo, dstInfo: RelationInfo): SyncShape {
@@ -253,6 +256,8 @@ export function shapeOf(sync: SyncConfig, srcInfo: RelationInfo, dstInfo: Relati
     columns: dstInfo.columns.map((c) => c.name),
     key: (sync.primaryKey ?? []).map(foldIdent),
   };
+  const sorted = (xs: string[]) => [...xs].sort().join(',');
+  if (shape.key.length > 0 && sorted(srcInfo.primaryKey) === sorted(shape.key)) shape.sourceUniqueKey = true;
   if (curCol) shape.cursor = { column: curCol, type: srcInfo.columns.find((c) => c.name === curCol)!.type };
   const lb = sync.cursor?.lookback !== undefined ? parseLookback(sync.cursor.lookback) : undefined;
   if (lb) shape.lookback = lb;

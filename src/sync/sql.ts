@@ -15,6 +15,10 @@ export interface SyncShape {
   /** The incremental cursor: its column in the source and its type (`format_type`). */
   cursor?: { column: string; type: string };
   lookback?: { seconds: number } | { amount: number };
+  /** The source holds one row per key (its primary key is the sync's key): no de-duplication needed. */
+  sourceUniqueKey?: boolean;
+  /** The engine runs MERGE … RETURNING merge_action() inside WITH (PostgreSQL 17+). */
+  mergeReturning?: boolean;
   cdc?: {
     op: string;
     sequence: string;
@@ -116,6 +120,7 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
   const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
   const nonKey = shape.columns.filter((c) => !shape.key.includes(c));
   const ctes: string[] = [`src AS MATERIALIZED (\n${indent(src)}\n)`];
+  let inserted = '(SELECT count(*) FROM ins)';
   let updated = '0';
   let deleted = '0';
   let badOps = '0';
@@ -139,18 +144,53 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       break;
     }
     case 'merge': {
-      const tie = `md5(ROW(${srcCols})::text) DESC`;
-      ctes.push(
-        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, ${tie}\n)`,
-      );
+      // One row per key, the latest cursor; ties broken by the row's hash so that every run
+      // picks the same row. Skipped when the source's own key guarantees one row per key.
+      let rel = 'src';
+      if (!shape.sourceUniqueKey) {
+        rel = 'latest';
+        ctes.push(
+          `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, md5(ROW(${srcCols})::text) DESC\n)`,
+        );
+      }
+      // An existing row is replaced only by a row with the same or a later cursor, and only if
+      // it differs: re-reading a window (lookback, the inclusive bound) rewrites nothing.
+      const dCur = col('d', shape.cursor!.column);
+      const lCur = col('l', shape.cursor!.column);
+      const differs = `ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})`;
+      const set = nonKey.map((c) => `${q(c)} = ${col('l', c)}`).join(', ');
+      const values = shape.columns.map((c) => col('l', c)).join(', ');
+      if (shape.mergeReturning && shape.sourceUniqueKey) {
+        // The fastest form on PostgreSQL 17+: one MERGE straight from the source, no
+        // intermediate result; the rows read and their highest cursor come from the same
+        // statement (hence the same snapshot), by the cursor's index.
+        const merge = `MERGE INTO ${T} d USING (\n${indent(src)}\n) l ON ${keyEq('d', 'l')}\n${
+          nonKey.length > 0
+            ? `WHEN MATCHED AND ${dCur} <= ${lCur} AND ${differs} THEN UPDATE SET ${set}\n`
+            : ''
+        }WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})\nRETURNING merge_action() AS action`;
+        return `WITH m AS (\n${indent(merge)}\n)\nSELECT count(*) FILTER (WHERE action = 'INSERT') AS inserted, count(*) FILTER (WHERE action = 'UPDATE') AS updated, 0 AS deleted,\n       (SELECT count(*) FROM (${src}) r) AS read, (SELECT max(r.${cur})::text FROM (${src}) r) AS high,\n       NULL AS high_seq, 0 AS bad_ops\n  FROM m`;
+      }
+      if (shape.mergeReturning) {
+        ctes.push(
+          `m AS (\n  MERGE INTO ${T} d USING ${rel} l ON ${keyEq('d', 'l')}\n${
+            nonKey.length > 0
+              ? `  WHEN MATCHED AND ${dCur} <= ${lCur} AND ${differs} THEN UPDATE SET ${set}\n`
+              : ''
+          }  WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})\n  RETURNING merge_action() AS action\n)`,
+        );
+        inserted = "(SELECT count(*) FROM m WHERE action = 'INSERT')";
+        updated = "(SELECT count(*) FROM m WHERE action = 'UPDATE')";
+        break;
+      }
       if (nonKey.length > 0) {
         ctes.push(
-          `upd AS (\n  UPDATE ${T} d SET ${nonKey.map((c) => `${q(c)} = ${col('l', c)}`).join(', ')}\n    FROM latest l\n   WHERE ${keyEq('d', 'l')} AND ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)}\n     AND ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})\n  RETURNING 1\n)`,
+          `upd AS (\n  UPDATE ${T} d SET ${set}\n    FROM ${rel} l\n   WHERE ${keyEq('d', 'l')} AND ${dCur} <= ${lCur}\n     AND ${differs}\n  RETURNING 1\n)`,
         );
         updated = '(SELECT count(*) FROM upd)';
       }
       ctes.push(
-        `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${shape.columns.map((c) => col('l', c)).join(', ')}\n    FROM latest l\n   WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')})\n  RETURNING 1\n)`,
+        `ins AS (\n  INSERT INTO ${T} (${cols})\n  SELECT ${values}\n    FROM ${rel} l\n   WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')})\n  RETURNING 1\n)`,
       );
       break;
     }
@@ -186,7 +226,7 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       throw new Error(`unknown mode ${String(never)}`);
     }
   }
-  return `WITH ${ctes.join(',\n')}\nSELECT (SELECT count(*) FROM ins) AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+  return `WITH ${ctes.join(',\n')}\nSELECT ${inserted} AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
 }
 
 /** DDL of the cdc per-key table: key columns typed like the destination, the sequence, a tombstone flag. */

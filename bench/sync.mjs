@@ -1,0 +1,258 @@
+// Benchmark: the sync runner against hand-written baselines, measured in this run on the same
+// real PostgreSQL server (the embedded one on 127.0.0.1 in a temp folder, or the installation
+// in WHARF_BENCH_PG_BIN).
+//
+// 1. merge: 100,000 changed rows (90,000 updates, 10,000 new) into a 1,000,000-row table, by
+//    `wharf sync` (mode merge, same engine) and by one hand-written MERGE statement, on two
+//    identical copies, three rounds, alternating which goes first. Target: wharf / MERGE <= 1.3.
+// 2. copy: 1,000,000 event rows from one database to another, by `wharf sync` (mode append,
+//    across connections, the real executable) and by
+//    `psql -c "\copy (…) to stdout" | psql -c "\copy … from stdin"`. Target: wharf's throughput
+//    >= 0.7x the pipe's, peak RSS < 256 MB.
+// 3. nothing new: an incremental run over a 1,000,000-row source that finds nothing new.
+//    Reports the engine's execution time of the sync statement (EXPLAIN ANALYZE) and whether it
+//    reads the cursor through an index, and the whole run's wall time. Target: < 100 ms engine.
+//
+// Not a test: prints figures and writes bench/results/sync.json. Run: npm run build && node bench/sync.mjs
+// (BENCH_ROWS=… to scale, BENCH_ONLY=merge,copy,nothing-new to pick sections).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { acquireLocalServer, loadConfigText } from '../dist/index.js';
+import { runSyncs } from '../dist/sync/run.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const CHANGED = Math.round(ROWS / 10);
+const ONLY = process.env.BENCH_ONLY ?? 'merge,copy,nothing-new';
+const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => fs.existsSync(p));
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-sync-'));
+const server = await acquireLocalServer({
+  dir,
+  database: 'postgres',
+  binDir: process.env.WHARF_BENCH_PG_BIN || undefined,
+});
+process.env.WHARF_BENCH_PASSWORD = server.password;
+const url = (db) => `postgres://${server.user}:\${env:WHARF_BENCH_PASSWORD}@127.0.0.1:${server.port}/${db}`;
+const client = async (db) => {
+  const c = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: db });
+  await c.connect();
+  return c;
+};
+const admin = await client('postgres');
+for (const db of ['bench_src', 'bench_dst']) await admin.query(`CREATE DATABASE ${db}`);
+await admin.end();
+const src = await client('bench_src');
+const dst = await client('bench_dst');
+const results = { rows: ROWS, server: (await src.query('SHOW server_version')).rows[0].server_version };
+
+function config(syncs) {
+  const file = path.join(dir, 'wharf.yaml');
+  const text = `version: 1
+connections:
+  source: { type: postgres, url: "${url('bench_src')}" }
+  warehouse: { type: postgres, url: "${url('bench_dst')}" }
+defaultConnection: warehouse
+syncs:
+${syncs}
+`;
+  fs.writeFileSync(file, text);
+  const { loaded, diagnostics } = loadConfigText(text, file);
+  if (!loaded) throw new Error(JSON.stringify(diagnostics));
+  return { loaded, file };
+}
+
+async function timed(fn) {
+  const t0 = performance.now();
+  const r = await fn();
+  return { ms: performance.now() - t0, r };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const log = (s) => process.stdout.write(`${s}\n`);
+
+// ---- 1. merge versus one MERGE statement ------------------------------------------------
+if (ONLY.includes('merge')) {
+  log(`merge: ${ROWS.toLocaleString()} rows, ${CHANGED.toLocaleString()} changed per round`);
+  await dst.query(`
+    CREATE SCHEMA raw; CREATE SCHEMA analytics;
+    CREATE TABLE raw.users (user_id bigint PRIMARY KEY, email text, plan text, score int, updated_at timestamp NOT NULL);
+    INSERT INTO raw.users SELECT g, 'user' || g || '@example.com', 'free', g % 100,
+      '2026-01-01'::timestamp + g * interval '1 ms' FROM generate_series(1, ${ROWS}) g;
+    CREATE INDEX ON raw.users (updated_at);
+    CREATE TABLE analytics.users_wharf (LIKE raw.users INCLUDING ALL);
+    CREATE TABLE analytics.users_merge (LIKE raw.users INCLUDING ALL);
+    INSERT INTO analytics.users_wharf SELECT * FROM raw.users;
+    INSERT INTO analytics.users_merge SELECT * FROM raw.users;`);
+  for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge']) await dst.query(`VACUUM ANALYZE ${t}`);
+  const { loaded } = config(`  - name: users
+    from: { table: raw.users }
+    to: { table: analytics.users_wharf }
+    mode: merge
+    primaryKey: [user_id]
+    cursor: { column: updated_at }`);
+  // The first run reads everything (the copies are already equal: nothing changes) and sets the watermark.
+  const first = await runSyncs(loaded);
+  if (!first.ok) throw new Error(first.syncs[0].error);
+  let watermark = first.syncs[0].watermark;
+  const rounds = [];
+  for (let round = 1; round <= 3; round++) {
+    const at = `2026-06-0${round}`;
+    await dst.query(`UPDATE raw.users SET plan = 'pro${round}', score = score + 1, updated_at = $1::timestamp + user_id * interval '1 us'
+                      WHERE user_id % 100 < 9 AND user_id <= ${ROWS}`, [at]);
+    await dst.query(`INSERT INTO raw.users SELECT ${ROWS} + (${round} - 1) * ${CHANGED / 10} + g, 'new' || g, 'free', 0,
+                       $1::timestamp + interval '1 hour' + g * interval '1 us' FROM generate_series(1, ${CHANGED / 10}) g`, [at]);
+    await dst.query('VACUUM ANALYZE raw.users');
+    await dst.query('CHECKPOINT');
+    const mergeSql = `MERGE INTO analytics.users_merge d
+      USING (SELECT * FROM raw.users WHERE updated_at >= '${watermark}'::timestamp) s ON d.user_id = s.user_id
+      WHEN MATCHED THEN UPDATE SET email = s.email, plan = s.plan, score = s.score, updated_at = s.updated_at
+      WHEN NOT MATCHED THEN INSERT VALUES (s.user_id, s.email, s.plan, s.score, s.updated_at)`;
+    const runMerge = () => timed(() => dst.query(mergeSql));
+    const runWharf = () => timed(() => runSyncs(loaded));
+    let m;
+    let w;
+    if (round % 2) {
+      m = await runMerge();
+      await dst.query('CHECKPOINT');
+      w = await runWharf();
+    } else {
+      w = await runWharf();
+      await dst.query('CHECKPOINT');
+      m = await runMerge();
+    }
+    const s = w.r.syncs[0];
+    if (s.status !== 'ok') throw new Error(s.error);
+    watermark = s.watermark;
+    rounds.push({ wharfMs: Math.round(w.ms), mergeMs: Math.round(m.ms), ratio: +(w.ms / m.ms).toFixed(2), rows: s.rows });
+    log(`  round ${round}: wharf ${Math.round(w.ms)} ms (${s.rows.inserted} inserted, ${s.rows.updated} updated), MERGE ${Math.round(m.ms)} ms, ratio ${(w.ms / m.ms).toFixed(2)}`);
+  }
+  const same = await dst.query(`SELECT (SELECT count(*) FROM (SELECT * FROM analytics.users_wharf EXCEPT SELECT * FROM analytics.users_merge) x) AS diff`);
+  results.merge = { rounds, medianRatio: median(rounds.map((r) => r.ratio)), identicalResults: same.rows[0].diff === '0', target: '<= 1.3' };
+  log(`  median ratio wharf / MERGE: ${results.merge.medianRatio} (target <= 1.3); results identical: ${results.merge.identicalResults}`);
+}
+
+// ---- 2. cross-connection copy versus psql \copy | psql \copy -------------------------------
+if (ONLY.includes('copy')) {
+  log(`copy: ${ROWS.toLocaleString()} event rows across databases`);
+  const ddl = (t) => `CREATE TABLE ${t} (event_id bigint NOT NULL, user_id bigint NOT NULL, event_name text NOT NULL,
+      event_time timestamp NOT NULL, updated_at timestamp NOT NULL, properties jsonb)`;
+  await src.query(`CREATE SCHEMA raw; ${ddl('raw.events')};
+    INSERT INTO raw.events SELECT g, g % 5000, (ARRAY['login','click','pay'])[1 + g % 3], '2026-01-01'::timestamp + g * interval '1 s',
+      '2026-01-01'::timestamp + g * interval '1 ms', jsonb_build_object('amount', g % 1000, 'page', 'p' || (g % 50))
+      FROM generate_series(1, ${ROWS}) g;
+    CREATE INDEX ON raw.events (updated_at);`);
+  await src.query('VACUUM ANALYZE raw.events');
+  await dst.query(`CREATE SCHEMA IF NOT EXISTS analytics; ${ddl('analytics.events_wharf')}; ${ddl('analytics.events_psql')};`);
+  const bytes = (await src.query(`SELECT pg_size_pretty(pg_total_relation_size('raw.events')) AS s`)).rows[0].s;
+  let psqlMs = null;
+  if (PSQL) {
+    const env = { ...process.env, PGPASSWORD: server.password };
+    const conn = (db) => ['-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-q'];
+    const t0 = performance.now();
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${PSQL}" ${conn('bench_src').join(' ')} -c "\\copy (SELECT * FROM raw.events) to stdout" | "${PSQL}" ${conn('bench_dst').join(' ')} -c "\\copy analytics.events_psql from stdin"`,
+      ],
+      { env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    psqlMs = performance.now() - t0;
+    if (r.status !== 0) throw new Error('psql pipe failed');
+  }
+  await dst.query('CHECKPOINT');
+  const { file } = config(`  - name: events
+    from: { connection: source, table: raw.events }
+    to: { table: analytics.events_wharf }
+    mode: append
+    cursor: { column: updated_at }`);
+  // The real executable, in a child whose peak RSS it reports itself at exit.
+  const wrapper = `import { main } from ${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'main.js'))};
+    const code = await main(['sync', '-f', ${JSON.stringify(file)}, '--json']);
+    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exit(code);`;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise((r) => child.on('exit', r));
+  const wharfMs = performance.now() - t0;
+  if (code !== 0) throw new Error(`wharf sync failed: ${out} ${err}`);
+  const rssMb = Math.round(Number(/MAXRSS (\d+)/.exec(err)?.[1] ?? 0) / 1024);
+  const n = (await dst.query('SELECT count(*)::int AS n FROM analytics.events_wharf')).rows[0].n;
+  results.copy = {
+    rows: n,
+    tableSize: bytes,
+    wharfMs: Math.round(wharfMs),
+    wharfRowsPerSec: Math.round((n * 1000) / wharfMs),
+    psqlMs: psqlMs && Math.round(psqlMs),
+    psqlRowsPerSec: psqlMs && Math.round((ROWS * 1000) / psqlMs),
+    throughputRatio: psqlMs && +(psqlMs / wharfMs).toFixed(2),
+    peakRssMb: rssMb,
+    target: 'throughput >= 0.7x psql, peak RSS < 256 MB',
+  };
+  log(`  wharf ${Math.round(wharfMs)} ms (${results.copy.wharfRowsPerSec.toLocaleString()} rows/s, peak RSS ${rssMb} MB, ${n} rows)`);
+  log(psqlMs ? `  psql pipe ${Math.round(psqlMs)} ms; wharf throughput / psql: ${results.copy.throughputRatio} (target >= 0.7)` : '  psql not found: baseline skipped');
+}
+
+// ---- 3. an incremental run that finds nothing new (needs the copy section's tables) --------
+if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
+  log(`nothing new: incremental run over ${ROWS.toLocaleString()} source rows`);
+  await dst.query(`CREATE TABLE raw.events (LIKE analytics.events_wharf); INSERT INTO raw.events SELECT * FROM analytics.events_wharf;
+    CREATE INDEX ON raw.events (updated_at); CREATE INDEX ON analytics.events_wharf (updated_at);`);
+  await dst.query('VACUUM ANALYZE raw.events');
+  await dst.query('VACUUM ANALYZE analytics.events_wharf');
+  const same = config(`  - name: events-local
+    from: { table: raw.events }
+    to: { table: analytics.events_wharf }
+    mode: append
+    cursor: { column: updated_at }`);
+  const cross = config(`  - name: events
+    from: { connection: source, table: raw.events }
+    to: { table: analytics.events_wharf }
+    mode: append
+    cursor: { column: updated_at }`);
+  const out = {};
+  for (const [label, cfg] of [['same engine', same], ['across connections', cross]]) {
+    const loaded = cfg.loaded;
+    if (label === 'same engine') {
+      // Set the watermark without moving rows: the table already holds them all.
+      const w = (await dst.query('SELECT max(updated_at)::text AS w FROM raw.events')).rows[0].w;
+      await dst.query(`INSERT INTO wharf_state.syncs (name, mode, watermark) VALUES ('events-local', 'append', $1)`, [w]);
+    }
+    const runs = [];
+    for (let i = 0; i < 5; i++) runs.push(await timed(() => runSyncs(loaded)));
+    const last = runs[runs.length - 1].r.syncs[0];
+    if (last.status !== 'ok' || last.rows.inserted !== 0) throw new Error(`unexpected: ${JSON.stringify(last)}`);
+    // The engine's time for the statement the run executes, and how it reads the cursor.
+    const dry = (await runSyncs(loaded, { dryRun: true })).syncs[0].dryRun.statements;
+    const sql = label === 'same engine' ? dry[0] : /^COPY \((.*)\) TO STDOUT/s.exec(dry[0])[1];
+    const db = label === 'same engine' ? dst : src;
+    await db.query('BEGIN');
+    const plan = (await db.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`)).rows[0]['QUERY PLAN'][0];
+    await db.query('ROLLBACK');
+    const text = JSON.stringify(plan.Plan);
+    out[label] = {
+      engineMs: +plan['Execution Time'].toFixed(2),
+      planningMs: +plan['Planning Time'].toFixed(2),
+      cursorByIndex: /Index (Only )?Scan|Bitmap Index Scan/.test(text) && !/"Seq Scan","Parallel Aware":false,"Async Capable":false,"Relation Name":"events","Schema":"raw"/.test(text),
+      seqScanOnSource: /"Node Type":"Seq Scan"[^}]*"Relation Name":"events"/.test(text),
+      wallMsMedian: Math.round(median(runs.map((r) => r.ms))),
+    };
+    log(`  ${label}: engine ${out[label].engineMs} ms (+${out[label].planningMs} ms planning), cursor by index: ${out[label].cursorByIndex}, whole run ${out[label].wallMsMedian} ms (median of 5)`);
+  }
+  results.nothingNew = { ...out, target: '< 100 ms engine time' };
+}
+
+await src.end();
+await dst.end();
+await server.release();
+fs.rmSync(dir, { recursive: true, force: true });
+fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'sync.json'), `${JSON.stringify(results, null, 2)}\n`);
+log('results in bench/results/sync.json');
