@@ -133,15 +133,17 @@ roles:
     ]);
   });
 
-  it('a datashare on a non-Redshift connection is a clear error', () => {
+  it('a datashare on PostgreSQL is a publication: no consumers, nothing public, whole schemas need includeNew', () => {
     expect(
       problems(`
 version: 1
-schemas: [{ name: s }]
-datashares: [{ name: share, schemas: [s] }]
+schemas: [{ name: s }, { name: t }]
+datashares: [{ name: share, schemas: [s, { name: t, includeNew: true }], publicAccessible: true, consumers: [{ account: "388856629077" }] }]
 `),
     ).toEqual([
-      'error datashares[0] datashare share: datashares need a redshift connection; connection local is local (publications on PostgreSQL are not supported yet)',
+      'error datashares[0].schemas[0] datashare share: on local a publication holds tables; share schema s with includeNew: true (the whole schema) or list its tables',
+      'error datashares[0].publicAccessible datashare share: "publicAccessible" applies to Redshift only; on local a datashare is a publication',
+      'error datashares[0].consumers datashare share: consumers by account or namespace are Redshift-only; on local a datashare is a publication that subscribers connect to by name',
     ]);
   });
 

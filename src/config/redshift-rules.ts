@@ -198,12 +198,41 @@ export function checkRedshiftRules(
       return;
     }
     if (!isRedshift(conn)) {
-      err(
-        p,
-        'datashare',
-        `datashare ${name}: datashares need a redshift connection; connection ${conn} is ${connections[conn]!.type} (publications on PostgreSQL are not supported yet)`,
-      );
-      return;
+      const type = connections[conn]!.type;
+      if (type !== 'postgres' && type !== 'local') {
+        err(
+          p,
+          'datashare',
+          `datashare ${name}: datashares need a redshift, postgres or local connection; connection ${conn} is ${type}`,
+        );
+        return;
+      }
+      // On PostgreSQL a datashare is a publication: no consumers to name, nothing public.
+      if (d.publicAccessible !== undefined)
+        err(
+          [...p, 'publicAccessible'],
+          'datashare',
+          `datashare ${name}: "publicAccessible" applies to Redshift only; on ${type} a datashare is a publication`,
+        );
+      if (d.consumers?.length)
+        err(
+          [...p, 'consumers'],
+          'datashare',
+          `datashare ${name}: consumers by account or namespace are Redshift-only; on ${type} a datashare is a publication that subscribers connect to by name`,
+        );
+      const withTables = new Set([
+        ...(d.tables ?? []).map((t) => foldIdent(t.split('.')[0] ?? '')),
+        ...(d.allTablesInSchema ?? []).map(foldIdent),
+      ]);
+      (d.schemas ?? []).forEach((s, j) => {
+        const e = schemaEntry(s);
+        if (!e.includeNew && !withTables.has(foldIdent(e.name)))
+          err(
+            [...p, 'schemas', j],
+            'datashare',
+            `datashare ${name}: on ${type} a publication holds tables; share schema ${foldIdent(e.name)} with includeNew: true (the whole schema) or list its tables`,
+          );
+      });
     }
     const inConn = (schema: string) => schemaConn.get(schema) === conn;
     (d.schemas ?? []).forEach((s, j) => {
@@ -247,7 +276,7 @@ export function checkRedshiftRules(
             `datashare ${name}: table ${t} has an interleaved sort key, and Redshift does not share such tables; use a compound sort key`,
           );
     });
-    if (d.publicAccessible)
+    if (d.publicAccessible && isRedshift(conn))
       add(
         'warning',
         [...p, 'publicAccessible'],
@@ -255,7 +284,7 @@ export function checkRedshiftRules(
         `datashare ${name} is publicly accessible: consumer clusters that are reachable from the internet may use it; keep it only if the consumer requires it`,
       );
     const consumers = new Set<string>();
-    (d.consumers ?? []).forEach((c, j) => {
+    (isRedshift(conn) ? (d.consumers ?? []) : []).forEach((c, j) => {
       const cp: YamlPath = [...p, 'consumers', j];
       if ('account' in c) {
         if (NAMESPACE_RE.test(c.account))
