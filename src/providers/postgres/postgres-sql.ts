@@ -12,6 +12,7 @@ import type {
 } from '../../plan/model.js';
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
 import { quoteIdent as qi, quoteLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
+import { compilePublication } from './postgres-publications.js';
 
 /** Comment wharf puts on schemas it creates, so it may drop them once they leave the file. */
 export const OWNERSHIP_MARKER = 'managed by wharf';
@@ -30,6 +31,8 @@ export interface CompileContext {
 }
 
 export function compilePostgres(change: Change, ctx: CompileContext): Statement[] {
+  // A datashare is a publication here (postgres-publications.ts).
+  if (change.kind === 'datashare') return compilePublication(change);
   const { before, after } = change;
   switch (change.action) {
     case 'create':
