@@ -5,6 +5,7 @@
 import type { PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
 import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
 import type { LiveSnapshot, ReadScope } from '../provider.js';
+import { assemblePublications } from './postgres-publications.js';
 import { OWNERSHIP_MARKER, roleMarker } from './postgres-sql.js';
 
 export interface Queryable {
@@ -72,7 +73,13 @@ SELECT json_build_object(
                       CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE d.defaclnamespace::regnamespace::text END,
                       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type))), '[]')
                    FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a
-                   WHERE d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole)
+                   WHERE d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole),
+  'publications', (SELECT coalesce(json_agg(p.pubname ORDER BY p.pubname), '[]') FROM pg_publication p),
+  'publicationTables', (SELECT coalesce(json_agg(json_build_array(pt.pubname, pt.schemaname, pt.tablename)), '[]')
+                        FROM pg_publication_tables pt),
+  'publicationSchemas', (SELECT coalesce(json_agg(json_build_array(p.pubname, n.nspname)), '[]')
+                         FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid
+                         JOIN pg_namespace n ON n.oid = pn.pnnspid)
 ) AS state`;
 
 type Row<T extends unknown[]> = T;
@@ -92,6 +99,10 @@ interface CatalogDoc {
   tableGrants: Row<[string, string, string, string]>[];
   schemaGrants: Row<[string, string, string]>[];
   defaultPrivileges: Row<[string, string | null, string, string]>[];
+  /** Publications (datashares on PostgreSQL), their effective tables, and whole schemas. */
+  publications?: string[];
+  publicationTables?: Row<[string, string, string]>[];
+  publicationSchemas?: Row<[string, string]>[];
 }
 
 export async function readPostgres(db: Queryable, database: string, scope: ReadScope): Promise<LiveSnapshot> {
@@ -237,6 +248,13 @@ export function assemble(doc: CatalogDoc): Resource[] {
       privileges: normalizePrivileges(d.privs, []),
     });
   }
+  out.push(
+    ...assemblePublications(
+      doc.publications ?? [],
+      doc.publicationTables ?? [],
+      doc.publicationSchemas ?? [],
+    ),
+  );
   return out;
 }
 
