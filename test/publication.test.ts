@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigText } from '../src/config/load.js';
+import { CATALOG_QUERY, CATALOG_QUERY_BEFORE_15 } from '../src/providers/postgres/postgres-introspector.js';
 import type { WarehouseProvider } from '../src/providers/provider.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
@@ -86,5 +87,11 @@ describe('datashares on PostgreSQL are publications', () => {
     expect(r.result.ok).toBe(true);
     expect(r.again.changes).toEqual([]);
     expect(r.published).toEqual(['s1.a', 's1.b', 's2.c']);
+  });
+
+  it('reads servers older than PostgreSQL 15 without schema publications', () => {
+    expect(CATALOG_QUERY).toContain('pg_publication_namespace');
+    expect(CATALOG_QUERY_BEFORE_15).not.toContain('pg_publication_namespace');
+    expect(CATALOG_QUERY_BEFORE_15).toContain("'publicationSchemas', '[]'::json");
   });
 });

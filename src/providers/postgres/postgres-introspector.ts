@@ -82,6 +82,12 @@ SELECT json_build_object(
                          JOIN pg_namespace n ON n.oid = pn.pnnspid)
 ) AS state`;
 
+/** The same query for servers without pg_publication_namespace (PostgreSQL 14 and older). */
+export const CATALOG_QUERY_BEFORE_15 = CATALOG_QUERY.replace(
+  / {2}'publicationSchemas', \(SELECT[\s\S]*?pn\.pnnspid\)/,
+  "  'publicationSchemas', '[]'::json",
+);
+
 type Row<T extends unknown[]> = T;
 
 interface CatalogDoc {
@@ -106,12 +112,17 @@ interface CatalogDoc {
 }
 
 export async function readPostgres(db: Queryable, database: string, scope: ReadScope): Promise<LiveSnapshot> {
-  const { rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY, [
-    scope.schemas,
-    scope.roles,
-    OWNERSHIP_MARKER,
-    roleMarker(database),
-  ]);
+  const params = [scope.schemas, scope.roles, OWNERSHIP_MARKER, roleMarker(database)];
+  let rows: { state: CatalogDoc }[];
+  let roundTrips = 1;
+  try {
+    ({ rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY, params));
+  } catch (e) {
+    // PostgreSQL before 15 has no schema publications (pg_publication_namespace): read without.
+    if ((e as { code?: string }).code !== '42P01') throw e;
+    ({ rows } = await db.query<{ state: CatalogDoc }>(CATALOG_QUERY_BEFORE_15, params));
+    roundTrips = 2;
+  }
   const doc = rows[0]!.state;
   return {
     resources: assemble(doc),
@@ -124,7 +135,7 @@ export async function readPostgres(db: Queryable, database: string, scope: ReadS
             : DEFAULT_ALL_PRIVILEGES.table,
       },
     },
-    roundTrips: 1,
+    roundTrips,
     serverVersion: `PostgreSQL ${doc.version}`,
   };
 }
