@@ -39,7 +39,13 @@ const server = await acquireLocalServer({
 process.env.WHARF_BENCH_PASSWORD = server.password;
 const url = (db) => `postgres://${server.user}:\${env:WHARF_BENCH_PASSWORD}@127.0.0.1:${server.port}/${db}`;
 const client = async (db) => {
-  const c = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: db });
+  const c = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: db,
+  });
   await c.connect();
   return c;
 };
@@ -87,7 +93,8 @@ if (ONLY.includes('merge')) {
     CREATE TABLE analytics.users_merge (LIKE raw.users INCLUDING ALL);
     INSERT INTO analytics.users_wharf SELECT * FROM raw.users;
     INSERT INTO analytics.users_merge SELECT * FROM raw.users;`);
-  for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge']) await dst.query(`VACUUM ANALYZE ${t}`);
+  for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge'])
+    await dst.query(`VACUUM ANALYZE ${t}`);
   const { loaded } = config(`  - name: users
     from: { table: raw.users }
     to: { table: analytics.users_wharf }
@@ -101,10 +108,16 @@ if (ONLY.includes('merge')) {
   const rounds = [];
   for (let round = 1; round <= 3; round++) {
     const at = `2026-06-0${round}`;
-    await dst.query(`UPDATE raw.users SET plan = 'pro${round}', score = score + 1, updated_at = $1::timestamp + user_id * interval '1 us'
-                      WHERE user_id % 100 < 9 AND user_id <= ${ROWS}`, [at]);
-    await dst.query(`INSERT INTO raw.users SELECT ${ROWS} + (${round} - 1) * ${CHANGED / 10} + g, 'new' || g, 'free', 0,
-                       $1::timestamp + interval '1 hour' + g * interval '1 us' FROM generate_series(1, ${CHANGED / 10}) g`, [at]);
+    await dst.query(
+      `UPDATE raw.users SET plan = 'pro${round}', score = score + 1, updated_at = $1::timestamp + user_id * interval '1 us'
+                      WHERE user_id % 100 < 9 AND user_id <= ${ROWS}`,
+      [at],
+    );
+    await dst.query(
+      `INSERT INTO raw.users SELECT ${ROWS} + (${round} - 1) * ${CHANGED / 10} + g, 'new' || g, 'free', 0,
+                       $1::timestamp + interval '1 hour' + g * interval '1 us' FROM generate_series(1, ${CHANGED / 10}) g`,
+      [at],
+    );
     await dst.query('VACUUM ANALYZE raw.users');
     await dst.query('CHECKPOINT');
     const mergeSql = `MERGE INTO analytics.users_merge d
@@ -127,18 +140,36 @@ if (ONLY.includes('merge')) {
     const s = w.r.syncs[0];
     if (s.status !== 'ok') throw new Error(s.error);
     watermark = s.watermark;
-    rounds.push({ wharfMs: Math.round(w.ms), mergeMs: Math.round(m.ms), ratio: +(w.ms / m.ms).toFixed(2), rows: s.rows });
-    log(`  round ${round}: wharf ${Math.round(w.ms)} ms (${s.rows.inserted} inserted, ${s.rows.updated} updated), MERGE ${Math.round(m.ms)} ms, ratio ${(w.ms / m.ms).toFixed(2)}`);
+    rounds.push({
+      wharfMs: Math.round(w.ms),
+      mergeMs: Math.round(m.ms),
+      ratio: +(w.ms / m.ms).toFixed(2),
+      rows: s.rows,
+    });
+    log(
+      `  round ${round}: wharf ${Math.round(w.ms)} ms (${s.rows.inserted} inserted, ${s.rows.updated} updated), MERGE ${Math.round(m.ms)} ms, ratio ${(w.ms / m.ms).toFixed(2)}`,
+    );
   }
-  const same = await dst.query(`SELECT (SELECT count(*) FROM (SELECT * FROM analytics.users_wharf EXCEPT SELECT * FROM analytics.users_merge) x) AS diff`);
-  results.merge = { rounds, medianRatio: median(rounds.map((r) => r.ratio)), identicalResults: same.rows[0].diff === '0', target: '<= 1.3' };
-  log(`  median ratio wharf / MERGE: ${results.merge.medianRatio} (target <= 1.3); results identical: ${results.merge.identicalResults}`);
+  const same = await dst.query(
+    `SELECT (SELECT count(*) FROM (SELECT * FROM analytics.users_wharf EXCEPT SELECT * FROM analytics.users_merge) x) AS diff`,
+  );
+  results.merge = {
+    rounds,
+    medianRatio: median(rounds.map((r) => r.ratio)),
+    identicalResults: same.rows[0].diff === '0',
+    target: '<= 1.3',
+  };
+  log(
+    `  median ratio wharf / MERGE: ${results.merge.medianRatio} (target <= 1.3); results identical: ${results.merge.identicalResults}`,
+  );
 }
 
 // ---- 2. cross-connection copy versus psql \copy | psql \copy -------------------------------
 if (ONLY.includes('copy')) {
   log(`copy: ${ROWS.toLocaleString()} event rows across databases`);
-  const ddl = (t) => `CREATE TABLE ${t} (event_id bigint NOT NULL, user_id bigint NOT NULL, event_name text NOT NULL,
+  const ddl = (
+    t,
+  ) => `CREATE TABLE ${t} (event_id bigint NOT NULL, user_id bigint NOT NULL, event_name text NOT NULL,
       event_time timestamp NOT NULL, updated_at timestamp NOT NULL, properties jsonb)`;
   await src.query(`CREATE SCHEMA raw; ${ddl('raw.events')};
     INSERT INTO raw.events SELECT g, g % 5000, (ARRAY['login','click','pay'])[1 + g % 3], '2026-01-01'::timestamp + g * interval '1 s',
@@ -146,12 +177,27 @@ if (ONLY.includes('copy')) {
       FROM generate_series(1, ${ROWS}) g;
     CREATE INDEX ON raw.events (updated_at);`);
   await src.query('VACUUM ANALYZE raw.events');
-  await dst.query(`CREATE SCHEMA IF NOT EXISTS analytics; ${ddl('analytics.events_wharf')}; ${ddl('analytics.events_psql')};`);
-  const bytes = (await src.query(`SELECT pg_size_pretty(pg_total_relation_size('raw.events')) AS s`)).rows[0].s;
+  await dst.query(
+    `CREATE SCHEMA IF NOT EXISTS analytics; ${ddl('analytics.events_wharf')}; ${ddl('analytics.events_psql')};`,
+  );
+  const bytes = (await src.query(`SELECT pg_size_pretty(pg_total_relation_size('raw.events')) AS s`)).rows[0]
+    .s;
   let psqlMs = null;
   if (PSQL) {
     const env = { ...process.env, PGPASSWORD: server.password };
-    const conn = (db) => ['-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-q'];
+    const conn = (db) => [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(server.port),
+      '-U',
+      server.user,
+      '-d',
+      db,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-q',
+    ];
     const t0 = performance.now();
     const r = spawnSync(
       'bash',
@@ -175,7 +221,9 @@ if (ONLY.includes('copy')) {
     const code = await main(['sync', '-f', ${JSON.stringify(file)}, '--json']);
     process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exit(code);`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -196,8 +244,14 @@ if (ONLY.includes('copy')) {
     peakRssMb: rssMb,
     target: 'throughput >= 0.7x psql, peak RSS < 256 MB',
   };
-  log(`  wharf ${Math.round(wharfMs)} ms (${results.copy.wharfRowsPerSec.toLocaleString()} rows/s, peak RSS ${rssMb} MB, ${n} rows)`);
-  log(psqlMs ? `  psql pipe ${Math.round(psqlMs)} ms; wharf throughput / psql: ${results.copy.throughputRatio} (target >= 0.7)` : '  psql not found: baseline skipped');
+  log(
+    `  wharf ${Math.round(wharfMs)} ms (${results.copy.wharfRowsPerSec.toLocaleString()} rows/s, peak RSS ${rssMb} MB, ${n} rows)`,
+  );
+  log(
+    psqlMs
+      ? `  psql pipe ${Math.round(psqlMs)} ms; wharf throughput / psql: ${results.copy.throughputRatio} (target >= 0.7)`
+      : '  psql not found: baseline skipped',
+  );
 }
 
 // ---- 3. an incremental run that finds nothing new (needs the copy section's tables) --------
@@ -218,17 +272,24 @@ if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
     mode: append
     cursor: { column: updated_at }`);
   const out = {};
-  for (const [label, cfg] of [['same engine', same], ['across connections', cross]]) {
+  for (const [label, cfg] of [
+    ['same engine', same],
+    ['across connections', cross],
+  ]) {
     const loaded = cfg.loaded;
     if (label === 'same engine') {
       // Set the watermark without moving rows: the table already holds them all.
       const w = (await dst.query('SELECT max(updated_at)::text AS w FROM raw.events')).rows[0].w;
-      await dst.query(`INSERT INTO wharf_state.syncs (name, mode, watermark) VALUES ('events-local', 'append', $1)`, [w]);
+      await dst.query(
+        `INSERT INTO wharf_state.syncs (name, mode, watermark) VALUES ('events-local', 'append', $1)`,
+        [w],
+      );
     }
     const runs = [];
     for (let i = 0; i < 5; i++) runs.push(await timed(() => runSyncs(loaded)));
     const last = runs[runs.length - 1].r.syncs[0];
-    if (last.status !== 'ok' || last.rows.inserted !== 0) throw new Error(`unexpected: ${JSON.stringify(last)}`);
+    if (last.status !== 'ok' || last.rows.inserted !== 0)
+      throw new Error(`unexpected: ${JSON.stringify(last)}`);
     // The engine's time for the statement the run executes, and how it reads the cursor.
     const dry = (await runSyncs(loaded, { dryRun: true })).syncs[0].dryRun.statements;
     const sql = label === 'same engine' ? dry[0] : /^COPY \((.*)\) TO STDOUT/s.exec(dry[0])[1];
@@ -240,11 +301,17 @@ if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
     out[label] = {
       engineMs: +plan['Execution Time'].toFixed(2),
       planningMs: +plan['Planning Time'].toFixed(2),
-      cursorByIndex: /Index (Only )?Scan|Bitmap Index Scan/.test(text) && !/"Seq Scan","Parallel Aware":false,"Async Capable":false,"Relation Name":"events","Schema":"raw"/.test(text),
+      cursorByIndex:
+        /Index (Only )?Scan|Bitmap Index Scan/.test(text) &&
+        !/"Seq Scan","Parallel Aware":false,"Async Capable":false,"Relation Name":"events","Schema":"raw"/.test(
+          text,
+        ),
       seqScanOnSource: /"Node Type":"Seq Scan"[^}]*"Relation Name":"events"/.test(text),
       wallMsMedian: Math.round(median(runs.map((r) => r.ms))),
     };
-    log(`  ${label}: engine ${out[label].engineMs} ms (+${out[label].planningMs} ms planning), cursor by index: ${out[label].cursorByIndex}, whole run ${out[label].wallMsMedian} ms (median of 5)`);
+    log(
+      `  ${label}: engine ${out[label].engineMs} ms (+${out[label].planningMs} ms planning), cursor by index: ${out[label].cursorByIndex}, whole run ${out[label].wallMsMedian} ms (median of 5)`,
+    );
   }
   results.nothingNew = { ...out, target: '< 100 ms engine time' };
 }
