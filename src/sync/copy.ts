@@ -50,7 +50,7 @@ class CopyInQuery extends CopySubmittable {
     super(text);
   }
   override handleCopyInResponse(connection: PgConnection): void {
-    // Coalesce rows into ~256 KB messages: fewer, larger writes.
+    // Coalesce small chunks into ~256 KB messages: fewer, larger writes.
     let pending: Buffer[] = [];
     let size = 0;
     for (const c of this.chunks) {
@@ -83,24 +83,59 @@ export function copyIn(client: pg.Client, sql: string, rows: readonly Buffer[]):
   });
 }
 
+/** A batch of text-format COPY rows: the bytes in a few large chunks, the count and the last row. */
+export interface RowBatch {
+  chunks: Buffer[];
+  rows: number;
+  /** The last row (a complete line), e.g. to read its cursor. */
+  last: Buffer;
+}
+
+const SLAB = 1 << 20;
+
 class CopyOutQuery extends CopySubmittable {
-  private readonly queue: Buffer[] = [];
+  private readonly queue: RowBatch[] = [];
   private paused = false;
   private finished = false;
   private wake: (() => void) | undefined;
+  // Rows are copied into large slabs (the parser's buffer is reused, and one allocation per
+  // row would cost more than the copy): a batch is a list of slices of slabs.
+  private slab = Buffer.allocUnsafe(SLAB);
+  private offset = 0;
+  private start = 0;
+  private chunks: Buffer[] = [];
+  private rowsInBatch = 0;
+  private last: Buffer = Buffer.alloc(0);
   constructor(
     text: string,
-    private readonly highWater: number,
+    private readonly batchRows: number,
   ) {
     super(text);
   }
   override handleCopyData(msg: { chunk: Buffer }, connection: PgConnection): void {
-    // The chunk is a view into the parser's read buffer, which is reused: keep a copy.
-    this.queue.push(Buffer.from(msg.chunk));
-    if (!this.paused && this.queue.length >= this.highWater) {
+    const chunk = msg.chunk;
+    if (this.offset + chunk.length > this.slab.length) {
+      if (this.offset > this.start) this.chunks.push(this.slab.subarray(this.start, this.offset));
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB, chunk.length));
+      this.offset = 0;
+      this.start = 0;
+    }
+    chunk.copy(this.slab, this.offset);
+    this.last = this.slab.subarray(this.offset, this.offset + chunk.length);
+    this.offset += chunk.length;
+    if (++this.rowsInBatch >= this.batchRows) this.endBatch();
+    if (!this.paused && this.queue.length >= 2) {
       this.paused = true;
       connection.stream.pause();
     }
+  }
+  private endBatch() {
+    if (this.rowsInBatch === 0) return;
+    if (this.offset > this.start) this.chunks.push(this.slab.subarray(this.start, this.offset));
+    this.start = this.offset;
+    this.queue.push({ chunks: this.chunks, rows: this.rowsInBatch, last: this.last });
+    this.chunks = [];
+    this.rowsInBatch = 0;
     this.notify();
   }
   override handleError(err: Error): void {
@@ -110,6 +145,7 @@ class CopyOutQuery extends CopySubmittable {
     this.notify();
   }
   handleReadyForQuery(): void {
+    if (!this.error) this.endBatch();
     this.finished = true;
     this.notify();
   }
@@ -118,7 +154,7 @@ class CopyOutQuery extends CopySubmittable {
     this.wake = undefined;
     w?.();
   }
-  async *rows(): AsyncGenerator<Buffer[]> {
+  async *batches(): AsyncGenerator<RowBatch> {
     try {
       yield* this.drain();
     } finally {
@@ -127,15 +163,15 @@ class CopyOutQuery extends CopySubmittable {
       if (!this.finished) (this.connection?.stream as unknown as { destroy?: () => void })?.destroy?.();
     }
   }
-  private async *drain(): AsyncGenerator<Buffer[]> {
+  private async *drain(): AsyncGenerator<RowBatch> {
     for (;;) {
-      if (this.queue.length > 0) {
-        const out = this.queue.splice(0, this.queue.length);
-        if (this.paused) {
+      const b = this.queue.shift();
+      if (b) {
+        if (this.paused && this.queue.length < 2) {
           this.paused = false;
           this.connection?.stream.resume();
         }
-        yield out;
+        yield b;
         continue;
       }
       if (this.finished) {
@@ -150,15 +186,15 @@ class CopyOutQuery extends CopySubmittable {
 }
 
 /**
- * Streams `COPY (query) TO STDOUT` as arrays of rows (text format, one line each). At most
- * about `highWater` rows are buffered: beyond that the socket is paused until the consumer
- * catches up, so memory stays bounded whatever the table size.
+ * Streams `COPY (query) TO STDOUT` in batches of `batchRows` rows (text format). At most about
+ * three batches are held: beyond that the socket is paused until the consumer catches up, so
+ * memory stays bounded whatever the table size.
  */
-export function copyOut(client: pg.Client, sql: string, highWater: number): AsyncGenerator<Buffer[]> {
-  const q = new CopyOutQuery(sql, highWater);
+export function copyOut(client: pg.Client, sql: string, batchRows: number): AsyncGenerator<RowBatch> {
+  const q = new CopyOutQuery(sql, batchRows);
   // biome-ignore lint/suspicious/noExplicitAny: pg accepts any submittable object.
   client.query(q as any);
-  return q.rows();
+  return q.batches();
 }
 
 /** The value of field `index` of a text-format COPY line (null for \N). */

@@ -12,7 +12,7 @@ import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
 import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
-import { copyField, copyIn, copyOut } from './copy.js';
+import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
 import {
   applyStatement,
   CDC_CUR,
@@ -407,20 +407,10 @@ function stagingType(ctx: RunCtx, column: string): string {
 async function streamBatches(
   ctx: RunCtx,
   select: string,
-  onBatch: (rows: Buffer[]) => Promise<void>,
+  onBatch: (batch: RowBatch) => Promise<void>,
 ): Promise<void> {
-  let batch: Buffer[] = [];
-  for await (const chunk of copyOut(ctx.sides.src, `COPY (${select}) TO STDOUT`, ctx.batchRows)) {
-    for (const row of chunk) {
-      batch.push(row);
-      if (batch.length >= ctx.batchRows) {
-        const full = batch;
-        batch = [];
-        await onBatch(full);
-      }
-    }
-  }
-  if (batch.length > 0) await onBatch(batch);
+  for await (const batch of copyOut(ctx.sides.src, `COPY (${select}) TO STDOUT`, ctx.batchRows))
+    await onBatch(batch);
 }
 
 async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
@@ -464,14 +454,18 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       return r;
     });
 
-  /** Loads rows into the staging table and applies them with the mode's statement. */
-  const applyStaged = async (rows: Buffer[]) => {
-    await dst.query(stagingDdl(STAGE, stage));
-    await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, rows);
+  /** Applies what the staging table holds with the mode's statement. */
+  const applyFromStage = async () => {
     const r = (await dst.query<Applied>(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0)))
       .rows[0]!;
     checkApplied(ctx, r);
     return { rows: counts(r), read: Number(r.read), high: r.high, highSeq: r.high_seq };
+  };
+  /** Loads rows into a fresh staging table and applies them. */
+  const applyStaged = async (batch: RowBatch) => {
+    await dst.query(stagingDdl(STAGE, stage));
+    await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, batch.chunks);
+    return applyFromStage();
   };
 
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -485,14 +479,15 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       // them (as a multiset) with the destination's boundary window. Rows above it were never
       // loaded, so they go straight into the destination, batch by batch, in cursor order.
       if (w0 !== null) {
-        const boundary: Buffer[] = [];
-        for await (const chunk of copyOut(
-          src,
-          `COPY (${readQuery(shape, relation, w0, { upTo: w0 })}) TO STDOUT`,
-          ctx.batchRows,
-        ))
-          for (const row of chunk) boundary.push(row);
-        const r = await commit(() => applyStaged(boundary));
+        // The window is streamed into the staging table (memory stays bounded) and compared
+        // in one statement, so identical rows are counted against the destination once.
+        const r = await commit(async () => {
+          await dst.query(stagingDdl(STAGE, stage));
+          await streamBatches(ctx, readQuery(shape, relation, w0, { upTo: w0 }), async (batch) => {
+            await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, batch.chunks);
+          });
+          return applyFromStage();
+        });
         await track(r.high);
       }
       const curIndex = shape.columns.indexOf(shape.cursor!.column);
@@ -500,18 +495,18 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       await streamBatches(
         ctx,
         readQuery(shape, relation, null, { above: w0, ordered: true }),
-        async (rows) => {
-          const high = copyField(rows[rows.length - 1]!, curIndex);
+        async (batch) => {
+          const high = copyField(batch.last, curIndex);
           const r = await commit(async () => {
-            const n = await copyIn(dst, `COPY ${T} (${cols}) FROM STDIN`, rows);
-            return { rows: { inserted: n, updated: 0, deleted: 0 }, read: rows.length, high };
+            const n = await copyIn(dst, `COPY ${T} (${cols}) FROM STDIN`, batch.chunks);
+            return { rows: { inserted: n, updated: 0, deleted: 0 }, read: batch.rows, high };
           });
           await track(r.high);
         },
       );
     } else {
-      await streamBatches(ctx, readQuery(shape, relation, w0, { ordered: true }), async (rows) => {
-        const r = await commit(() => applyStaged(rows));
+      await streamBatches(ctx, readQuery(shape, relation, w0, { ordered: true }), async (batch) => {
+        const r = await commit(() => applyStaged(batch));
         await track(r.high);
       });
     }
@@ -539,8 +534,8 @@ async function runFull(ctx: RunCtx): Promise<SyncResult> {
     } else {
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
-        await streamBatches(ctx, select, async (rows) => {
-          loaded += await copyIn(dst, `COPY ${quoteIdent(STAGE)} (${cols}) FROM STDIN`, rows);
+        await streamBatches(ctx, select, async (batch) => {
+          loaded += await copyIn(dst, `COPY ${quoteIdent(STAGE)} (${cols}) FROM STDIN`, batch.chunks);
           ctx.options.hooks?.onProgress?.(name, loaded);
         });
       } finally {
