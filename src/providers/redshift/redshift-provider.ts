@@ -11,7 +11,8 @@
 // Lock: Redshift has no advisory locks. wharf keeps one row in `wharf_meta.apply_lock`
 // (holder, expiry), taken in a transaction that LOCKs the table, deletes an expired row and
 // inserts its own only if the table is empty. The row expires after LOCK_LEASE_MINUTES, so a
-// crashed apply blocks others for at most that long; release deletes the row by holder token.
+// crashed apply blocks others for at most that long; a running apply renews it every third of
+// that; release deletes the row by holder token.
 import { randomUUID } from 'node:crypto';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Resource } from '../../plan/model.js';
@@ -179,8 +180,21 @@ export class RedshiftProvider implements WarehouseProvider {
       if (Date.now() >= deadline) throw new LockTimeoutError(current || 'an unknown apply');
       await this.sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     }
+    // A long apply renews its lease, so the row never expires while it still runs.
+    const renew = setInterval(
+      () => {
+        this.transport
+          .query(
+            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteLiteral(token)}`,
+          )
+          .catch(() => {});
+      },
+      (LOCK_LEASE_MINUTES / 3) * 60_000,
+    );
+    renew.unref();
     return {
       release: async () => {
+        clearInterval(renew);
         await this.transport
           .query(`DELETE FROM ${table} WHERE holder = ${quoteLiteral(token)}`)
           .catch(() => {});
