@@ -16,7 +16,10 @@ const KEYS_BY_TYPE: Record<string, readonly (keyof ConnectionConfig)[]> = {
 };
 
 /** Keys another connection type takes too (a Redshift connection has a region as well). */
-const ALSO_ON: Partial<Record<keyof ConnectionConfig, readonly string[]>> = { region: ['redshift'] };
+const ALSO_ON: Partial<Record<keyof ConnectionConfig, readonly string[]>> = {
+  region: ['redshift'],
+  endpoint: ['redshift'],
+};
 
 /** The connection a bucket belongs to: its own, else the file's only bucket connection. */
 export function bucketConnectionOf(
