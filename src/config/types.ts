@@ -19,7 +19,7 @@ export interface ConnectionConfig {
   database?: string;
   /** s3, redshift: AWS region (e.g. `eu-west-1`); default from the AWS environment. */
   region?: string;
-  /** s3: endpoint of an S3-compatible server, e.g. `http://127.0.0.1:4569`. */
+  /** s3: endpoint of an S3-compatible server, e.g. `http://127.0.0.1:4569`; redshift: of the Data API. */
   endpoint?: string;
   /** s3: path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
   forcePathStyle?: boolean;
