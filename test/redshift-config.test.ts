@@ -37,7 +37,7 @@ defaultConnection: a
       problems(`
 version: 1
 connections:
-  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin, region: eu-west-1 }
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin, region: eu-west-1, endpoint: "https://vpce-1.redshift-data.eu-west-1.vpce.amazonaws.com" }
 `),
     ).toEqual([]);
   });
