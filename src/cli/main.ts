@@ -201,6 +201,7 @@ function cmdValidate(ctx: Ctx): number {
     [c.grants?.length ?? 0, 'grant'],
     [c.defaultPrivileges?.length ?? 0, 'default privilege'],
     ...(c.buckets?.length ? ([[c.buckets.length, 'bucket']] as const) : []),
+    ...(c.syncs?.length ? ([[c.syncs.length, 'sync']] as const) : []),
     ...(c.datashares?.length ? ([[c.datashares.length, 'datashare']] as const) : []),
   ] as const;
   ctx.io.stdout.write(
