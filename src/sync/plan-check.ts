@@ -66,7 +66,8 @@ export async function checkSyncsForPlan(
           srcInfo = await describeQuery(src, sourceRelation(sync.from));
         } catch (e) {
           // Before the first apply the query may name tables the file is about to create.
-          const pending = (e as { code?: string }).code === '42P01' && (loaded.config.tables ?? []).length > 0;
+          const pending =
+            (e as { code?: string }).code === '42P01' && (loaded.config.tables ?? []).length > 0;
           push({
             severity: pending ? 'warning' : 'error',
             message: `sync ${sync.name}: the source query fails: ${(e as Error).message}${pending ? ' (checked again at sync time)' : ''}`,
