@@ -111,8 +111,12 @@ if (ONLY.includes('merge')) {
     CREATE TABLE analytics.users_merge (LIKE raw.users INCLUDING ALL);
     INSERT INTO analytics.users_wharf SELECT * FROM raw.users;
     INSERT INTO analytics.users_merge SELECT * FROM raw.users;`);
-  for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge'])
+  // Autovacuum would run on one copy while the other is being merged (2 cores): off here, and
+  // both copies are vacuumed before every round instead.
+  for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge']) {
+    await dst.query(`ALTER TABLE ${t} SET (autovacuum_enabled = off)`);
     await dst.query(`VACUUM ANALYZE ${t}`);
+  }
   const { loaded } = config(`  - name: users
     from: { table: raw.users }
     to: { table: analytics.users_wharf }
@@ -136,7 +140,8 @@ if (ONLY.includes('merge')) {
                        $1::timestamp + interval '1 hour' + g * interval '1 us' FROM generate_series(1, ${CHANGED / 10}) g`,
       [at],
     );
-    await dst.query('VACUUM ANALYZE raw.users');
+    for (const t of ['raw.users', 'analytics.users_wharf', 'analytics.users_merge'])
+      await dst.query(`VACUUM ANALYZE ${t}`);
     await dst.query('CHECKPOINT');
     const mergeSql = `MERGE INTO analytics.users_merge d
       USING (SELECT * FROM raw.users WHERE updated_at >= '${watermark}'::timestamp) s ON d.user_id = s.user_id
