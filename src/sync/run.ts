@@ -586,6 +586,19 @@ async function dryRun(
   } else if (s.sameEngine) {
     statements.push(applyStatement(shape, readQuery(shape, relation, w), w));
     count = `SELECT count(*) AS n FROM ${relation} s WHERE ${readFilter(shape, w)}`;
+  } else if (sync.mode === 'append' && shape.key.length === 0) {
+    if (w !== null) {
+      statements.push(
+        `COPY (${readQuery(shape, relation, w, { upTo: w })}) TO STDOUT  -- on the source: the boundary window`,
+      );
+      statements.push(`COPY ${quoteIdent(STAGE)} FROM STDIN  -- then:`);
+      statements.push(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w));
+    }
+    statements.push(
+      `COPY (${readQuery(shape, relation, null, { above: w, ordered: true })}) TO STDOUT  -- on the source, in batches of ${batchRows} rows`,
+    );
+    statements.push(`COPY ${T} (${shape.columns.map(quoteIdent).join(', ')}) FROM STDIN  -- per batch`);
+    count = `SELECT count(*) AS n FROM ${relation} s WHERE ${readFilter(shape, w)}`;
   } else {
     statements.push(
       `COPY (${readQuery(shape, relation, w, { ordered: true })}) TO STDOUT  -- on the source, in batches of ${batchRows} rows`,
