@@ -67,6 +67,14 @@ export function checkSync(sync: SyncConfig, src: RelationInfo, dst: RelationInfo
       error(`column ${d.name}: ${what} has type ${s.type}, which does not load into ${d.type}`);
   }
   const key = (sync.primaryKey ?? []).map(foldIdent);
+  // merge compares rows before rewriting them, append without a key compares re-read rows
+  // with the destination's: both need equality, which json (unlike jsonb) does not have.
+  if (sync.mode === 'merge' || (sync.mode === 'append' && key.length === 0))
+    for (const d of dst.columns)
+      if (d.type === 'json')
+        error(
+          `column ${d.name} is json, which has no equality for ${sync.mode} to compare rows with; use jsonb`,
+        );
   for (const k of key) {
     if (!dstCols.has(k)) error(`primary key column ${k} is not a column of ${sync.to.table}`);
     else if (!srcCols.has(k)) error(`primary key column ${k} is not in the ${what}`);
