@@ -102,10 +102,12 @@ describe.each([
 });
 
 describe('bad input', () => {
-  it('a destination column missing from the source, an incompatible type and a missing cursor fail before data moves; plan reports them', async () => {
+  it('a destination column missing from the source, an incompatible type, a json column and a missing cursor fail before data moves; plan reports them', async () => {
     await withFixture(false, async (f) => {
       await f.dst.query('ALTER TABLE analytics.events ADD COLUMN country text');
       await f.dst.query('ALTER TABLE analytics.users ALTER COLUMN plan TYPE bigint USING NULL');
+      await f.dst.query('ALTER TABLE analytics.users ADD COLUMN meta json');
+      await f.src.query('ALTER TABLE raw.users ADD COLUMN meta json');
       await f.src.query(`INSERT INTO raw.events VALUES (1, 1, 'a', '2026-01-01')`);
       const loaded = f.config(`- name: events
   from: { table: raw.events }
@@ -128,6 +130,9 @@ describe('bad input', () => {
         'column plan: source table raw.users has type text, which does not load into bigint',
       );
       expect(res.syncs[1]!.error).toContain('cursor column changed_at is not in the source table raw.users');
+      expect(res.syncs[1]!.error).toContain(
+        'column meta is json, which has no equality for merge to compare rows with; use jsonb',
+      );
       expect(await rowsOf(f.dst, 'SELECT e::text AS r FROM analytics.events e')).toEqual([]);
       const plan = await runCli(['plan', '-f', f.file]);
       expect(plan.code).toBe(1);
