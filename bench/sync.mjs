@@ -318,7 +318,8 @@ if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
       // Set the watermark without moving rows: the table already holds them all.
       const w = (await dst.query('SELECT max(updated_at)::text AS w FROM raw.events')).rows[0].w;
       await dst.query(
-        `INSERT INTO wharf_state.syncs (name, mode, watermark) VALUES ('events-local', 'append', $1)`,
+        `INSERT INTO wharf_state.sync_state (target, name, mode, watermark)
+         VALUES ('"analytics"."events_wharf"', 'events-local', 'append', $1)`,
         [w],
       );
     }

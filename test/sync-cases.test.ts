@@ -239,7 +239,7 @@ describe('runs', () => {
   cursor: { column: updated_at }`);
       const holder = await server.client(f.dst.database!);
       try {
-        await holder.query(`SELECT pg_advisory_lock(${0x77737963}, hashtext('events'))`);
+        await holder.query(`SELECT pg_advisory_lock(${0x77737963}, hashtext('"analytics"."events" events'))`);
         const res = await runSyncs(loaded);
         expect(res.syncs.map((s) => s.status)).toEqual(['failed', 'ok']);
         expect(res.syncs[0]!.error).toMatch(/sync events is already running/);

@@ -76,7 +76,7 @@ describe.each([
           (
             await f.dst
               .query<{ n: string }>(
-                "SELECT coalesce(sum(rows_loaded), 0) AS n FROM wharf_state.syncs WHERE to_regclass('wharf_state.syncs') IS NOT NULL",
+                "SELECT coalesce(sum(rows_loaded), 0) AS n FROM wharf_state.sync_state WHERE to_regclass('wharf_state.sync_state') IS NOT NULL",
               )
               .catch(() => ({ rows: [{ n: '0' }] }))
           ).rows[0]!.n,

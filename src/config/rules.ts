@@ -107,6 +107,12 @@ export function checkRules(
     else schemas.set(key, { conn, index: i });
     if (key.startsWith('pg_') || key === 'information_schema')
       err([...p, 'name'], 'reserved-name', `schema "${key}" is a system schema and cannot be managed`);
+    else if (key === 'wharf_state' || key === 'wharf_meta')
+      err(
+        [...p, 'name'],
+        'reserved-name',
+        `schema "${key}" is where wharf keeps its own state (sync watermarks, locks) and cannot be declared`,
+      );
   });
 
   // Roles.

@@ -28,7 +28,18 @@ import {
   sourceRelation,
   stagingDdl,
 } from './sql.js';
-import { clearState, ensureStateTable, lockSync, readState, STATE_SCHEMA, writeState } from './state.js';
+import {
+  clearState,
+  ensureStateTable,
+  keysTableName,
+  lockSync,
+  readState,
+  STATE_SCHEMA,
+  STATE_TABLE,
+  type SyncKey,
+  syncKey,
+  writeState,
+} from './state.js';
 
 export interface RowCounts {
   inserted: number;
@@ -194,15 +205,17 @@ async function runOne(
     const sides = await describe(sync, src, dst, sameEngine);
     const batchRows = options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS;
     if (options.dryRun) return await dryRun(sync, sides, options, batchRows);
-    const unlock = await lockSync(dst, sync.name, options.lockTimeoutMs ?? 0);
+    const key = syncKey(sync.name, sides.shape.target);
+    const unlock = await lockSync(dst, key, options.lockTimeoutMs ?? 0);
     try {
       await ensureStateTable(dst);
       if (sides.shape.cdc) {
+        await adoptLegacyKeysTable(dst, sync.name, sides.shape.cdc.keysTable.name);
         const keyTypes = sides.shape.key.map((k) => sides.dstInfo.columns.find((c) => c.name === k)!.type);
         const seqType = sides.srcInfo.columns.find((c) => c.name === sides.shape.cdc!.sequence)!.type;
         await dst.query(keysTableDdl(sides.shape, keyTypes, seqType));
       }
-      const ctx: RunCtx = { sync, sides, options, batchRows };
+      const ctx: RunCtx = { sync, key, sides, options, batchRows };
       if (sync.mode === 'full') return await runFull(ctx);
       return sameEngine ? await runSameEngine(ctx) : await runCrossConnection(ctx);
     } finally {
@@ -211,6 +224,20 @@ async function runOne(
   } finally {
     for (const s of sessions) await s.end().catch(() => {});
   }
+}
+
+/** A cdc key table of the earlier layout (`cdc_<name>`) is renamed to this sync's, once. */
+async function adoptLegacyKeysTable(client: pg.Client, name: string, current: string): Promise<void> {
+  const legacy = `cdc_${name}`.slice(0, 63);
+  if (legacy === current) return;
+  const { rows } = await client.query<{ move: boolean }>(
+    'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NULL AS move',
+    [quoteQualified(STATE_SCHEMA, legacy), quoteQualified(STATE_SCHEMA, current)],
+  );
+  if (rows[0]?.move)
+    await client.query(
+      `ALTER TABLE ${quoteQualified(STATE_SCHEMA, legacy)} RENAME TO ${quoteIdent(current)}`,
+    );
 }
 
 async function describe(
@@ -268,13 +295,14 @@ export function shapeOf(sync: SyncConfig, srcInfo: RelationInfo, dstInfo: Relati
       insert: sync.cdc.insert ?? 'I',
       update: sync.cdc.update ?? 'U',
       delete: sync.cdc.delete ?? 'D',
-      keysTable: { schema: STATE_SCHEMA, name: `cdc_${sync.name}`.slice(0, 63) },
+      keysTable: { schema: STATE_SCHEMA, name: keysTableName(target, sync.name) },
     };
   return shape;
 }
 
 interface RunCtx {
   sync: SyncConfig;
+  key: SyncKey;
   sides: Sides;
   options: SyncRunOptions;
   batchRows: number;
@@ -321,7 +349,7 @@ async function reset(ctx: RunCtx): Promise<void> {
   await dst.query(`TRUNCATE ${quoteQualified(shape.target.schema, shape.target.name)}`);
   if (shape.cdc)
     await dst.query(`TRUNCATE ${quoteQualified(shape.cdc.keysTable.schema, shape.cdc.keysTable.name)}`);
-  await clearState(dst, ctx.sync.name);
+  await clearState(dst, ctx.key);
 }
 
 /** greatest(a, b) of two cursor values (text), compared as the cursor's type. */
@@ -373,7 +401,7 @@ async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
   const { dst, shape, relation } = ctx.sides;
   const name = ctx.sync.name;
   return inTransaction(dst, async () => {
-    let state = await readState(dst, name);
+    let state = await readState(dst, ctx.key);
     if (ctx.options.fullRefresh) {
       await reset(ctx);
       state = { watermark: null, lastSequence: null };
@@ -389,9 +417,9 @@ async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
     const rows = counts(r);
     await writeState(
       dst,
-      name,
+      ctx.key,
       shape.mode,
-      { watermark, lastSequence },
+      { watermark, lastSequence, ...(state.legacy ? { legacy: true } : {}) },
       rows.inserted + rows.updated + rows.deleted,
     );
     ctx.options.hooks?.onProgress?.(name, Number(r.read));
@@ -416,8 +444,9 @@ async function streamBatches(
 async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
   const { src, dst, shape, relation } = ctx.sides;
   const name = ctx.sync.name;
-  const stored = await readState(dst, name);
+  const stored = await readState(dst, ctx.key);
   const start = ctx.options.fullRefresh ? { watermark: null, lastSequence: null } : stored;
+  let legacy = Boolean(stored.legacy);
   const w0 = start.watermark;
   let pendingReset = Boolean(ctx.options.fullRefresh);
   let watermark = w0;
@@ -440,10 +469,17 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
         ? await greatest(dst, stagingType(ctx, CDC_SEQ), lastSequence, r.highSeq ?? null)
         : null;
       const n = r.rows.inserted + r.rows.updated + r.rows.deleted;
-      await writeState(dst, name, shape.mode, { watermark: nextWatermark, lastSequence: nextSeq }, n);
+      await writeState(
+        dst,
+        ctx.key,
+        shape.mode,
+        { watermark: nextWatermark, lastSequence: nextSeq, ...(legacy ? { legacy } : {}) },
+        n,
+      );
       return { r, nextWatermark, nextSeq };
     }).then(({ r, nextWatermark, nextSeq }) => {
       pendingReset = false;
+      legacy = false;
       watermark = nextWatermark;
       lastSequence = nextSeq;
       totals.inserted += r.rows.inserted;
@@ -546,7 +582,7 @@ async function runFull(ctx: RunCtx): Promise<SyncResult> {
     const { rows } = await dst.query<{ n: string }>(`SELECT count(*) AS n FROM ${T}`);
     const before = Number(rows[0]!.n);
     for (const sql of fullSwapStatements(shape, STAGE)) await dst.query(sql);
-    await writeState(dst, name, 'full', { watermark: null, lastSequence: null }, loaded);
+    await writeState(dst, ctx.key, 'full', { watermark: null, lastSequence: null }, loaded);
     ctx.options.hooks?.onProgress?.(name, loaded);
     return {
       name,
@@ -567,7 +603,7 @@ async function dryRun(
   batchRows: number,
 ): Promise<SyncResult> {
   const { dst, src, shape, relation } = s;
-  const state = await readState(dst, sync.name);
+  const state = await readState(dst, syncKey(sync.name, shape.target));
   const w = options.fullRefresh ? null : state.watermark;
   const T = quoteQualified(shape.target.schema, shape.target.name);
   const statements: string[] = [];
@@ -607,7 +643,7 @@ async function dryRun(
     statements.push(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w));
     count = `SELECT count(*) AS n FROM ${relation} s WHERE ${readFilter(shape, w)}`;
   }
-  statements.push(`-- then, in the same transaction: the watermark in ${STATE_SCHEMA}.syncs`);
+  statements.push(`-- then, in the same transaction: the watermark in ${STATE_TABLE}`);
   const { rows } = await src.query<{ n: string }>(count);
   return {
     name: sync.name,

@@ -1,6 +1,7 @@
 // Reads the live state of a PostgreSQL database in ONE catalog query: every schema and role,
 // and the tables, columns, keys, partitions, grants and default privileges of the managed
-// scope, as flat JSON arrays assembled here. Grants come from aclexplode() over the
+// scope, as flat JSON arrays assembled here. wharf's own schemas (wharf_state: sync
+// watermarks; wharf_meta: locks) are never reported. Grants come from aclexplode() over the
 // catalogs, never from parsing ACL strings.
 import type { PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
 import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
@@ -31,7 +32,7 @@ SELECT json_build_object(
   'versionNum', current_setting('server_version_num')::int,
   'schemas', (SELECT coalesce(json_agg(json_build_array(n.nspname, pg_get_userbyid(n.nspowner),
                  coalesce(obj_description(n.oid, 'pg_namespace') = $3, false))), '[]')
-              FROM pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'),
+              FROM pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'wharf_state', 'wharf_meta')),
   'roles', (SELECT coalesce(json_agg(json_build_array(r.rolname, r.rolcanlogin,
                  coalesce(shobj_description(r.oid, 'pg_authid') = $4, false))), '[]')
             FROM pg_roles r WHERE r.rolname !~ '^pg_'),
@@ -67,7 +68,7 @@ SELECT json_build_object(
                       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type))), '[]')
                    FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
                    WHERE n.nspacl IS NOT NULL AND a.grantee <> n.nspowner
-                     AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+                     AND n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'wharf_state', 'wharf_meta')
                      AND (n.oid IN (SELECT oid FROM scope) OR a.grantee IN (SELECT oid FROM managed_roles))),
   'defaultPrivileges', (SELECT coalesce(json_agg(json_build_array(pg_get_userbyid(d.defaclrole),
                       CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE d.defaclnamespace::regnamespace::text END,

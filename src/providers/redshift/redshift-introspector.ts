@@ -31,8 +31,15 @@ export interface CatalogScope {
   roles: string[];
 }
 
-/** Schemas Redshift keeps for itself; never reported. */
-const SYSTEM_SCHEMAS = ['information_schema', 'catalog_history', 'pg_automv', 'pg_auto_copy'];
+/** Schemas Redshift keeps for itself, and wharf's own (sync state, locks); never reported. */
+const SYSTEM_SCHEMAS = [
+  'information_schema',
+  'catalog_history',
+  'pg_automv',
+  'pg_auto_copy',
+  'wharf_state',
+  'wharf_meta',
+];
 
 function list(values: readonly string[]): string {
   return values.length === 0 ? "''" : values.map(quoteLiteral).join(', ');
