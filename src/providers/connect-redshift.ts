@@ -39,8 +39,9 @@ export async function openRedshiftConnection(
   } catch {
     resolvedRegion = undefined;
   }
+  const transport = new transportMod.DataApiTransport(data, target);
   const provider = new providerMod.RedshiftProvider(
-    new transportMod.DataApiTransport(data, target),
+    transport,
     new cpMod.RedshiftControlPlane(control),
     target,
     resolvedRegion ? { region: resolvedRegion } : {},
@@ -50,6 +51,7 @@ export async function openRedshiftConnection(
     name,
     config,
     provider,
+    dataApi: transport,
     description: `Redshift ${where}, database ${target.database}${resolvedRegion ? ` (${resolvedRegion})` : ''}, through the Data API`,
     close: async () => {
       data.destroy();

@@ -9,6 +9,7 @@ import { openRedshiftConnection } from './connect-redshift.js';
 import { acquireLocalServer } from './local/local-server.js';
 import { PostgresProvider } from './postgres/postgres-provider.js';
 import type { WarehouseProvider } from './provider.js';
+import type { DataApiTransport } from './redshift/data-api-transport.js';
 
 export interface OpenedConnection {
   name: string;
@@ -18,6 +19,8 @@ export interface OpenedConnection {
   description: string;
   /** PostgreSQL engines: opens another session (the sync runner's sessions); the caller ends it. */
   connectSql?: () => Promise<pg.Client>;
+  /** Redshift: the Data API transport statements run through (the sync runner's push-down). */
+  dataApi?: DataApiTransport;
   close(): Promise<void>;
 }
 

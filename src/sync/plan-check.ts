@@ -12,6 +12,8 @@ import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredRelation, type SyncIssue } from './check.js';
 import { splitTable } from './config.js';
+import { describeOnRedshift } from './redshift-run.js';
+import { crossEngineMessage } from './run.js';
 import { sourceRelation } from './sql.js';
 
 export async function checkSyncsForPlan(
@@ -44,13 +46,33 @@ export async function checkSyncsForPlan(
   try {
     for (const [index, sync] of syncs.entries()) {
       const push = (issue: SyncIssue) => out.push({ index, issue });
-      const src = await session(sync.from.connection ?? loaded.defaultConnection);
-      const dst = await session(sync.to.connection ?? loaded.defaultConnection);
+      const srcName = sync.from.connection ?? loaded.defaultConnection;
+      const dstName = sync.to.connection ?? loaded.defaultConnection;
+      const src = await session(srcName);
+      const dst = await session(dstName);
+      const redshift = connections.get(dstName)?.dataApi;
+      if (redshift && srcName === dstName) {
+        // Inside Redshift: both sides and the state through the Data API, changing nothing.
+        let d: Awaited<ReturnType<typeof describeOnRedshift>>;
+        try {
+          d = await describeOnRedshift(redshift, sync, sourceRelation(sync.from), '', sync.name, false);
+        } catch (e) {
+          // Before the first apply the query may name tables the file is about to create.
+          const pending = (loaded.config.tables ?? []).length > 0;
+          push({
+            severity: pending ? 'warning' : 'error',
+            message: `${(e as Error).message}${pending ? ' (checked again at sync time)' : ''}`,
+          });
+          continue;
+        }
+        const dstInfo = d.dst.exists ? d.dst : (declared(sync.to.table) ?? d.dst);
+        const srcInfo = d.src.exists || !sync.from.table ? d.src : (declared(sync.from.table) ?? d.src);
+        for (const issue of checkSync(sync, srcInfo, dstInfo))
+          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
+        continue;
+      }
       if (!src || !dst) {
-        push({
-          severity: 'error',
-          message: `sync ${sync.name}: syncs run between PostgreSQL connections only`,
-        });
+        push({ severity: 'error', message: `sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}` });
         continue;
       }
       const table = async (client: pg.Client, qualified: string): Promise<RelationInfo> => {

@@ -13,6 +13,7 @@ import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
+import { runOnRedshift } from './redshift-run.js';
 import {
   applyStatement,
   CDC_CUR,
@@ -62,7 +63,7 @@ export interface SyncResult {
   /** Problems found before any data moved. */
   issues?: SyncIssue[];
   /** --dry-run: what would run, and how many source rows it would read. */
-  dryRun?: { statements: string[]; rows: number };
+  dryRun?: { statements: string[]; rows: number; would?: RowCounts };
 }
 
 export interface SyncRunResult {
@@ -105,6 +106,14 @@ export class SyncError extends Error {
 }
 
 const DEFAULT_BATCH_ROWS = 50_000;
+
+/** Why a sync between these two connections cannot run. */
+export function crossEngineMessage(from: string, to: string): string {
+  return (
+    `rows stream across connections between PostgreSQL engines (local, postgres) only; ${from} -> ${to} involves another engine. ` +
+    'On Redshift a sync runs inside the warehouse: give "from" and "to" the same Redshift connection.'
+  );
+}
 const STAGE = 'wharf_stage';
 
 export async function runSyncs(loaded: LoadedConfig, options: SyncRunOptions = {}): Promise<SyncRunResult> {
@@ -191,10 +200,9 @@ async function runOne(
   const dstName = sync.to.connection ?? loaded.defaultConnection;
   const dstConn = await connection(dstName);
   const srcConn = await connection(srcName);
+  if (dstConn.dataApi && srcName === dstName) return runOnRedshift(sync, dstConn, options);
   if (!dstConn.connectSql || !srcConn.connectSql)
-    throw new SyncError(
-      `sync ${sync.name}: syncs run between PostgreSQL connections (local or postgres) only`,
-    );
+    throw new SyncError(`sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}`);
   const sessions: pg.Client[] = [];
   try {
     const dst = await dstConn.connectSql();

@@ -117,7 +117,14 @@ export async function startRedshiftHarness(
       region: 'us-east-1',
       sleep: async () => {},
     });
-    return { name, config, provider, description: 'emulated Redshift', close: () => provider.close() };
+    return {
+      name,
+      config,
+      provider,
+      dataApi: transport,
+      description: 'emulated Redshift',
+      close: () => provider.close(),
+    };
   };
   return {
     fake,

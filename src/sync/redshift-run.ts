@@ -1,0 +1,290 @@
+// A sync whose source and destination are on one Redshift connection runs inside Redshift:
+// two Data API round trips (plus polling) whatever the data size. The first reads both sides'
+// columns and the stored state (creating the state table if needed); the second is the whole
+// run as one batch, which Redshift runs as one transaction (see redshift-sql.ts). Killing wharf
+// does not stop a submitted batch: it commits completely or not at all, and the next run
+// starts from whatever it committed.
+import { randomUUID } from 'node:crypto';
+import type { OpenedConnection } from '../providers/connect.js';
+import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
+import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
+import { quoteLiteral } from '../providers/sql-quote.js';
+import type { ColumnInfo, RelationInfo } from './catalog.js';
+import { checkSync, declaredCategory } from './check.js';
+import { type SyncConfig, splitTable } from './config.js';
+import {
+  REDSHIFT_STATE_DDL,
+  type RedshiftRunResult,
+  redshiftRunStatements,
+  type StoredState,
+} from './redshift-sql.js';
+import { SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
+import { CDC_CUR, CDC_OP, CDC_SEQ, readNames, sourceRelation } from './sql.js';
+import { STATE_SCHEMA, STATE_TABLE, syncKey } from './state.js';
+
+/** How many times a run that lost a race with another run of the same sync starts again. */
+const MAX_RACES = 5;
+
+export async function runOnRedshift(
+  sync: SyncConfig,
+  conn: OpenedConnection,
+  options: SyncRunOptions,
+): Promise<SyncResult> {
+  const api = conn.dataApi!;
+  for (let attempt = 1; ; attempt++) {
+    const r = await attemptRun(sync, api, options);
+    if (r) return r;
+    if (attempt >= MAX_RACES)
+      throw new SyncError(
+        `sync ${sync.name}: another run of this sync committed ${MAX_RACES} times while this one ran; nothing was changed by this run`,
+      );
+    options.hooks?.onProgress?.(sync.name, 0);
+  }
+}
+
+interface Described {
+  src: RelationInfo;
+  dst: RelationInfo;
+  stored: StoredState;
+  stateExists: boolean;
+  /** Tables in wharf_state. */
+  stateTables: Set<string>;
+}
+
+/** One run; null when another run of the same sync committed first (nothing was written). */
+async function attemptRun(
+  sync: SyncConfig,
+  api: DataApiTransport,
+  options: SyncRunOptions,
+): Promise<SyncResult | null> {
+  const dryRun = Boolean(options.dryRun);
+  const relation = sourceRelation(sync.from);
+  const target = splitTable(sync.to.table);
+  const key = syncKey(sync.name, target);
+  const d = await describeOnRedshift(api, sync, relation, key.target, key.name, !dryRun);
+  const issues = checkSync(sync, d.src, d.dst);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length)
+    throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
+  const shape = shapeOf(sync, d.src, d.dst);
+  const typeOf = (info: RelationInfo, c: string) => info.columns.find((x) => x.name === c)!;
+  const readColumns: ColumnInfo[] = readNames(shape).map((name) => {
+    if (shape.cdc) {
+      if (name === CDC_OP) return { ...typeOf(d.src, shape.cdc.op), name };
+      if (name === CDC_SEQ) return { ...typeOf(d.src, shape.cdc.sequence), name };
+      if (name === CDC_CUR) return { ...typeOf(d.src, shape.cursor!.column), name };
+    }
+    return typeOf(d.dst, name);
+  });
+  const { sqls, resultIndex } = redshiftRunStatements({
+    shape,
+    relation,
+    key,
+    readColumns,
+    stored: d.stored,
+    fullRefresh: Boolean(options.fullRefresh),
+    dryRun,
+    runId: randomUUID(),
+    stateExists: d.stateExists,
+    keysExist: shape.cdc ? d.stateTables.has(shape.cdc.keysTable.name) : false,
+    ...(shape.cdc
+      ? {
+          keyTypes: shape.key.map((k) => typeOf(d.dst, k).type),
+          seqType: typeOf(d.src, shape.cdc.sequence).type,
+        }
+      : {}),
+  });
+  let results: DataApiResult[];
+  try {
+    results = await api.batchQuery(sqls);
+  } catch (e) {
+    if (e instanceof DataApiStatementError && e.sql.startsWith('CREATE TEMP TABLE wharf_src'))
+      throw new SyncError(`sync ${sync.name}: reading the source fails: ${e.message}; nothing was changed`);
+    throw e;
+  }
+  const row = results[resultIndex]?.rows[0];
+  if (!row) throw new Error(`sync ${sync.name}: the run's result row is missing`);
+  const r = parseResult(row);
+  if (!dryRun && !r.fresh) return null;
+  if (r.bad_ops > 0) {
+    const c = shape.cdc!;
+    throw new SyncError(
+      `sync ${sync.name}: ${r.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); nothing was applied`,
+    );
+  }
+  if (r.backwards)
+    throw new SyncError(
+      `sync ${sync.name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${r.high ?? '(no rows)'}, below the stored watermark ${d.stored.watermark}. ` +
+        'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
+    );
+  options.hooks?.onProgress?.(sync.name, r.read);
+  const rows = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
+  const watermark =
+    sync.mode === 'full' ? null : (r.high ?? (options.fullRefresh ? null : d.stored.watermark));
+  return {
+    name: sync.name,
+    mode: sync.mode,
+    status: 'ok',
+    rows: dryRun ? { inserted: 0, updated: 0, deleted: 0 } : rows,
+    read: r.read,
+    durationMs: 0,
+    watermark: dryRun ? (options.fullRefresh ? null : d.stored.watermark) : watermark,
+    ...(dryRun
+      ? {
+          dryRun: {
+            statements: [
+              ...(d.stateExists ? [] : REDSHIFT_STATE_DDL),
+              ...redshiftRunStatements({
+                shape,
+                relation,
+                key,
+                readColumns,
+                stored: d.stored,
+                fullRefresh: Boolean(options.fullRefresh),
+                dryRun: false,
+                runId: '<run id>',
+                stateExists: true,
+                keysExist: true,
+                ...(shape.cdc
+                  ? {
+                      keyTypes: shape.key.map((k) => typeOf(d.dst, k).type),
+                      seqType: typeOf(d.src, shape.cdc.sequence).type,
+                    }
+                  : {}),
+              }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
+            ],
+            rows: r.read,
+            would: rows,
+          },
+        }
+      : {}),
+  };
+}
+
+function parseResult(row: Record<string, unknown>): RedshiftRunResult {
+  const num = (v: unknown) => Number(v ?? 0);
+  const bool = (v: unknown) => v === true || v === 't' || v === 'true';
+  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    read: num(row.read),
+    high: str(row.high),
+    high_seq: str(row.high_seq),
+    bad_ops: num(row.bad_ops),
+    backwards: bool(row.backwards),
+    fresh: bool(row.fresh),
+    ok: bool(row.ok),
+    inserted: num(row.inserted),
+    updated: num(row.updated),
+    deleted: num(row.deleted),
+  };
+}
+
+const COLUMNS_SQL = (schema: string, table: string) =>
+  `SELECT column_name, data_type, is_nullable, sortkey FROM svv_redshift_columns
+    WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(table)}
+    ORDER BY ordinal_position`;
+
+/** A table's columns from SVV_REDSHIFT_COLUMNS; the leading sort key column stands for an index. */
+function tableInfo(result: DataApiResult | undefined): RelationInfo {
+  const rows = result?.rows ?? [];
+  return {
+    exists: rows.length > 0,
+    columns: rows.map((r) => {
+      const type = String(r.data_type);
+      return {
+        name: String(r.column_name),
+        type,
+        category: declaredCategory(type),
+        notNull: String(r.is_nullable).toUpperCase() === 'NO',
+      };
+    }),
+    indexLeads: rows.filter((r) => Math.abs(Number(r.sortkey)) === 1).map((r) => String(r.column_name)),
+    primaryKey: [],
+    estimatedRows: 0,
+  };
+}
+
+/** Data API type names (pg_type names) as DDL types. */
+const TYPE_NAMES: Record<string, string> = {
+  int2: 'smallint',
+  int4: 'integer',
+  int8: 'bigint',
+  float4: 'real',
+  float8: 'double precision',
+  numeric: 'numeric',
+  bool: 'boolean',
+  varchar: 'character varying(65535)',
+  bpchar: 'character(1)',
+  text: 'character varying(65535)',
+  date: 'date',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+  time: 'time without time zone',
+  timetz: 'time with time zone',
+  super: 'super',
+};
+
+function queryInfo(result: DataApiResult | undefined): RelationInfo {
+  return {
+    exists: true,
+    columns: (result?.columns ?? []).map((c) => {
+      const type = TYPE_NAMES[c.typeName] ?? c.typeName;
+      return { name: c.name, type, category: declaredCategory(type), notNull: false };
+    }),
+    indexLeads: [],
+    primaryKey: [],
+    estimatedRows: 0,
+  };
+}
+
+/**
+ * Both sides' columns and the stored state in one batch. `create`: make sure the state table
+ * exists first (a real run); otherwise (dry run, plan) only look.
+ */
+export async function describeOnRedshift(
+  api: DataApiTransport,
+  sync: SyncConfig,
+  relation: string,
+  target: string,
+  name: string,
+  create: boolean,
+): Promise<Described> {
+  const dst = splitTable(sync.to.table);
+  const sqls = [
+    ...(create ? REDSHIFT_STATE_DDL : []),
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(STATE_SCHEMA)}`,
+    COLUMNS_SQL(dst.schema, dst.name),
+  ];
+  if (sync.from.table) {
+    const s = splitTable(sync.from.table);
+    sqls.push(COLUMNS_SQL(s.schema, s.name));
+  } else sqls.push(`SELECT * FROM ${relation} s LIMIT 0`);
+  const stateSql = `SELECT watermark, last_sequence, run_id FROM ${STATE_TABLE} WHERE target = ${quoteLiteral(target)} AND name = ${quoteLiteral(name)}`;
+  if (create) sqls.push(stateSql);
+  let results: DataApiResult[];
+  try {
+    results = await api.batchQuery(sqls);
+  } catch (e) {
+    if (e instanceof DataApiStatementError && e.sql.startsWith('SELECT * FROM ('))
+      throw new SyncError(`sync ${sync.name}: the source query fails: ${e.message}`);
+    throw e;
+  }
+  const at = create ? REDSHIFT_STATE_DDL.length : 0;
+  const tables = new Set((results[at]?.rows ?? []).map((r) => String(r.name)));
+  const stateExists = create || tables.has('sync_state');
+  let state = create ? results[at + 3] : undefined;
+  if (!create && stateExists) state = await api.query(stateSql);
+  const row = state?.rows[0];
+  return {
+    dst: tableInfo(results[at + 1]),
+    src: sync.from.table ? tableInfo(results[at + 2]) : queryInfo(results[at + 2]),
+    stored: {
+      watermark: row?.watermark == null ? null : String(row.watermark),
+      lastSequence: row?.last_sequence == null ? null : String(row.last_sequence),
+      exists: Boolean(row),
+      runId: row?.run_id == null ? null : String(row.run_id),
+    },
+    stateExists,
+    stateTables: tables,
+  };
+}
