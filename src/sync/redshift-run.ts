@@ -14,6 +14,7 @@ import { checkSync, declaredCategory } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import {
   REDSHIFT_STATE_DDL,
+  type RedshiftRunInput,
   type RedshiftRunResult,
   redshiftRunStatements,
   type StoredState,
@@ -76,7 +77,7 @@ async function attemptRun(
     }
     return typeOf(d.dst, name);
   });
-  const { sqls, resultIndex } = redshiftRunStatements({
+  const input: RedshiftRunInput = {
     shape,
     relation,
     key,
@@ -93,7 +94,8 @@ async function attemptRun(
           seqType: typeOf(d.src, shape.cdc.sequence).type,
         }
       : {}),
-  });
+  };
+  const { sqls, resultIndex } = redshiftRunStatements(input);
   let results: DataApiResult[];
   try {
     results = await api.batchQuery(sqls);
@@ -134,23 +136,13 @@ async function attemptRun(
           dryRun: {
             statements: [
               ...(d.stateExists ? [] : REDSHIFT_STATE_DDL),
+              // What the real run would execute (its DDL included).
               ...redshiftRunStatements({
-                shape,
-                relation,
-                key,
-                readColumns,
-                stored: d.stored,
-                fullRefresh: Boolean(options.fullRefresh),
+                ...input,
                 dryRun: false,
                 runId: '<run id>',
                 stateExists: true,
                 keysExist: true,
-                ...(shape.cdc
-                  ? {
-                      keyTypes: shape.key.map((k) => typeOf(d.dst, k).type),
-                      seqType: typeOf(d.src, shape.cdc.sequence).type,
-                    }
-                  : {}),
               }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
             ],
             rows: r.read,
