@@ -215,3 +215,22 @@ export function copyField(line: Buffer, index: number): string | null {
     (_, c: string) => ({ t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', v: '\v' })[c] ?? c,
   );
 }
+
+/** Every field of a text-format COPY line, unescaped (null for \N). */
+export function copyFields(line: Buffer): (string | null)[] {
+  let end = line.length;
+  if (line[end - 1] === 10) end -= 1;
+  return line
+    .toString('utf8', 0, end)
+    .split('\t')
+    .map((raw) => (raw === '\\N' ? null : unescapeCopy(raw)));
+}
+
+function unescapeCopy(raw: string): string {
+  if (!raw.includes('\\')) return raw;
+  return raw.replace(/\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)/g, (_, c: string) => {
+    if (/^[0-7]/.test(c)) return String.fromCharCode(Number.parseInt(c, 8));
+    if (c[0] === 'x' && c.length > 1) return String.fromCharCode(Number.parseInt(c.slice(1), 16));
+    return ({ t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', v: '\v' } as Record<string, string>)[c] ?? c;
+  });
+}

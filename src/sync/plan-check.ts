@@ -51,6 +51,11 @@ export async function checkSyncsForPlan(
       const src = await session(srcName);
       const dst = await session(dstName);
       const redshift = connections.get(dstName)?.dataApi;
+      const table = async (client: pg.Client, qualified: string): Promise<RelationInfo> => {
+        const { schema, name } = splitTable(qualified);
+        const live = await describeTable(client, schema, name);
+        return live.exists ? live : (declared(qualified) ?? live);
+      };
       if (redshift && srcName === dstName) {
         // Inside Redshift: both sides and the state through the Data API, changing nothing.
         let d: Awaited<ReturnType<typeof describeOnRedshift>>;
@@ -71,15 +76,37 @@ export async function checkSyncsForPlan(
           push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
         continue;
       }
+      if (redshift && src) {
+        // From PostgreSQL into Redshift: the destination through the Data API.
+        let d: Awaited<ReturnType<typeof describeOnRedshift>>;
+        try {
+          d = await describeOnRedshift(redshift, sync, '', '', sync.name, false, false);
+        } catch (e) {
+          push({ severity: 'error', message: `sync ${sync.name}: ${(e as Error).message}` });
+          continue;
+        }
+        const dstInfo = d.dst.exists ? d.dst : (declared(sync.to.table) ?? d.dst);
+        let srcInfo: RelationInfo;
+        if (sync.from.table) srcInfo = await table(src, sync.from.table);
+        else {
+          try {
+            srcInfo = await describeQuery(src, sourceRelation(sync.from));
+          } catch (e) {
+            push({
+              severity: 'error',
+              message: `sync ${sync.name}: the source query fails: ${(e as Error).message}`,
+            });
+            continue;
+          }
+        }
+        for (const issue of checkSync(sync, srcInfo, dstInfo))
+          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
+        continue;
+      }
       if (!src || !dst) {
         push({ severity: 'error', message: `sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}` });
         continue;
       }
-      const table = async (client: pg.Client, qualified: string): Promise<RelationInfo> => {
-        const { schema, name } = splitTable(qualified);
-        const live = await describeTable(client, schema, name);
-        return live.exists ? live : (declared(qualified) ?? live);
-      };
       const dstInfo = await table(dst, sync.to.table);
       let srcInfo: RelationInfo;
       if (sync.from.table) srcInfo = await table(src, sync.from.table);

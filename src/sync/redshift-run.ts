@@ -43,7 +43,7 @@ export async function runOnRedshift(
   }
 }
 
-interface Described {
+export interface Described {
   src: RelationInfo;
   dst: RelationInfo;
   stored: StoredState;
@@ -240,6 +240,8 @@ export async function describeOnRedshift(
   target: string,
   name: string,
   create: boolean,
+  /** false: the source is on another connection (only the destination and state are read). */
+  withSource = true,
 ): Promise<Described> {
   const dst = splitTable(sync.to.table);
   const sqls = [
@@ -247,7 +249,8 @@ export async function describeOnRedshift(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(STATE_SCHEMA)}`,
     COLUMNS_SQL(dst.schema, dst.name),
   ];
-  if (sync.from.table) {
+  if (!withSource) sqls.push('SELECT 1 AS none');
+  else if (sync.from.table) {
     const s = splitTable(sync.from.table);
     sqls.push(COLUMNS_SQL(s.schema, s.name));
   } else sqls.push(`SELECT * FROM ${relation} s LIMIT 0`);

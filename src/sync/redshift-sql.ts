@@ -51,7 +51,7 @@ export const REDSHIFT_STATE_DDL = [
 export interface StoredState {
   watermark: string | null;
   lastSequence: string | null;
-  /** Whether the row exists, and the run that wrote it. */
+  /** Whether the row exists, and the run that wrote it (the previous batch's, across connections). */
   exists: boolean;
   runId: string | null;
 }
@@ -74,6 +74,14 @@ export interface RedshiftRunInput {
   /** cdc: the key table's DDL types. */
   keyTypes?: string[];
   seqType?: string;
+  /**
+   * Rows streamed from another connection: the rows read are not selected from `relation` but
+   * inserted by these statements into the temporary table (or, for `table`, already loaded
+   * into that table). `watermark` is the one stored when the run began: it decides which rows
+   * may have been loaded before (rows at or below it), batch after batch. The cursor going
+   * backwards is checked by the caller on the source before any batch.
+   */
+  staged?: { ddl: string; inserts: string[]; watermark: string | null } | { table: string };
 }
 
 /** The facts and counts a run's last statement returns (Data API values, as text or numbers). */
@@ -111,10 +119,14 @@ export function fingerprint(alias: string, columns: ColumnInfo[]): string {
 
 /** The statements of one run, in order; the result row is the last statement but the drops. */
 export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]; resultIndex: number } {
-  const { shape, key, stored, dryRun } = input;
+  const { shape, key, stored, dryRun, staged } = input;
   const T = quoteQualified(shape.target.schema, shape.target.name);
   const cols = shape.columns.map(q).join(', ');
-  const w = input.fullRefresh || shape.mode === 'full' ? null : stored.watermark;
+  const incremental = !input.fullRefresh && shape.mode !== 'full';
+  /** The stored watermark, and the one rows at or below which may have been loaded before. */
+  const stw = incremental ? stored.watermark : null;
+  const w = !incremental ? null : staged && 'inserts' in staged ? staged.watermark : stw;
+  const SRC = staged && 'table' in staged ? staged.table : RS_SRC;
   const byName = new Map(input.readColumns.map((c) => [c.name, c]));
   const info = (name: string) => byName.get(name)!;
   const okWhere = `EXISTS (SELECT 1 FROM ${RS_RUN} WHERE ok)`;
@@ -128,11 +140,13 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
   if (shape.cdc && !dryRun) sqls.push(keysTableDdl(shape, input.keyTypes!, input.seqType!));
 
   // 1. The rows read, in one snapshot.
-  const select =
-    shape.mode === 'full'
-      ? `SELECT ${readList(shape)}\n  FROM ${input.relation} s`
-      : readQuery(shape, input.relation, w);
-  sqls.push(`CREATE TEMP TABLE ${RS_SRC} AS\n${select}`);
+  if (!staged) {
+    const select =
+      shape.mode === 'full'
+        ? `SELECT ${readList(shape)}\n  FROM ${input.relation} s`
+        : readQuery(shape, input.relation, w);
+    sqls.push(`CREATE TEMP TABLE ${RS_SRC} AS\n${select}`);
+  } else if ('inserts' in staged) sqls.push(staged.ddl, ...staged.inserts);
 
   // 2. The facts, and whether to write.
   const stateWhere = `target = ${quoteLiteral(key.target)} AND name = ${quoteLiteral(key.name)}`;
@@ -149,17 +163,17 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
   let badOps = '0';
   let backwards = 'false';
   if (shape.mode !== 'full') {
-    const cur = col(RS_SRC, cursorName(shape));
+    const cur = col(SRC, cursorName(shape));
     high = `MAX(${cur})::VARCHAR(256)`;
-    if (w !== null) {
+    if (w !== null && !staged) {
       const typed = `${quoteLiteral(w)}::${shape.cursor!.type}`;
       backwards = `COALESCE(MAX(${cur}) < ${typed}, true)`;
     }
   }
   if (shape.cdc) {
     const c = shape.cdc;
-    const op = col(RS_SRC, CDC_OP);
-    highSeq = `MAX(${col(RS_SRC, CDC_SEQ)})::VARCHAR(256)`;
+    const op = col(SRC, CDC_OP);
+    highSeq = `MAX(${col(SRC, CDC_SEQ)})::VARCHAR(256)`;
     const values = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
     badOps = `SUM(CASE WHEN ${op} IS NULL OR ${op} NOT IN (${values}) THEN 1 ELSE 0 END)`;
   }
@@ -169,7 +183,7 @@ SELECT f.read, f.high, f.high_seq, f.bad_ops, f.backwards, ${fresh} AS fresh, st
        ${dryRun ? 'false' : `(${fresh} AND f.bad_ops = 0 AND NOT f.backwards)`} AS ok
   FROM (SELECT COUNT(*) AS read, ${high} AS high, ${highSeq} AS high_seq, COALESCE(${badOps}, 0) AS bad_ops,
                ${backwards} AS backwards
-          FROM ${RS_SRC}) f
+          FROM ${SRC}) f
  CROSS JOIN ${state} st`,
   );
 
@@ -189,7 +203,7 @@ SELECT f.read, f.high, f.high_seq, f.bad_ops, f.backwards, ${fresh} AS fresh, st
   const nonKey = dstCols.filter((c) => !shape.key.includes(c.name));
   const srcCols = (a: string) => shape.columns.map((c) => col(a, c)).join(', ');
   const latest = (order: string) =>
-    `SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${shape.key.map((k) => col('s', k)).join(', ')} ORDER BY ${order}) AS _wharf_rn FROM ${RS_SRC} s) l WHERE l._wharf_rn = 1`;
+    `SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${shape.key.map((k) => col('s', k)).join(', ')} ORDER BY ${order}) AS _wharf_rn FROM ${SRC} s) l WHERE l._wharf_rn = 1`;
   let counts: string;
   switch (shape.mode) {
     case 'append': {
@@ -202,7 +216,7 @@ SELECT ${srcCols('l')}
 ${compareDst ? ` WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')})` : ''}`,
         );
       } else if (w === null) {
-        sqls.push(`CREATE TEMP TABLE ${RS_NEW} AS SELECT ${cols} FROM ${RS_SRC}`);
+        sqls.push(`CREATE TEMP TABLE ${RS_NEW} AS SELECT ${cols} FROM ${SRC}`);
       } else {
         // Rows above the old watermark were never loaded. Rows at or below it are compared as
         // a multiset with the destination's rows in the same window: the n-th copy of a row
@@ -214,10 +228,10 @@ ${compareDst ? ` WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')}
      FROM (SELECT ${srcCols('r')}, ${fingerprint('r', dstCols)} AS _wharf_fp FROM ${rel} r WHERE ${where}) x`;
         sqls.push(
           `CREATE TEMP TABLE ${RS_NEW} AS
-SELECT ${cols} FROM ${RS_SRC} WHERE ${cur} > ${wt}
+SELECT ${cols} FROM ${SRC} WHERE ${cur} > ${wt}
 UNION ALL
 SELECT ${srcCols('s')}
-  FROM (${numbered(RS_SRC, `r.${cur} <= ${wt}`)}) s
+  FROM (${numbered(SRC, `r.${cur} <= ${wt}`)}) s
   LEFT JOIN (${numbered(T, `r.${cur} >= ${lowerBound(shape, w)} AND r.${cur} <= ${wt}`)}) d
     ON d._wharf_fp = s._wharf_fp AND d._wharf_n = s._wharf_n
  WHERE d._wharf_n IS NULL`,
@@ -285,7 +299,7 @@ ${seenKeys ? `  LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n` : ''}${compareDst ? ` 
     case 'full': {
       // Loaded first (a failing source fails the batch: the old rows stay), then swapped in
       // by DELETE + INSERT in the same transaction: TRUNCATE would commit it halfway.
-      sqls.push(`CREATE TEMP TABLE ${RS_NEW} AS SELECT ${cols} FROM ${RS_SRC}`);
+      sqls.push(`CREATE TEMP TABLE ${RS_NEW} AS SELECT ${cols} FROM ${SRC}`);
       if (!dryRun) {
         sqls.push(`DELETE FROM ${T} WHERE ${okWhere}`);
         sqls.push(`INSERT INTO ${T} (${cols}) SELECT ${cols} FROM ${RS_NEW} WHERE ${okWhere}`);
@@ -307,18 +321,17 @@ ${seenKeys ? `  LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n` : ''}${compareDst ? ` 
     sqls.splice(swapAt, 0, `CREATE TEMP TABLE wharf_counts AS ${counts}`);
     counts = 'SELECT * FROM wharf_counts';
   }
+  let seq = 'NULL';
+  if (shape.cdc) {
+    const last = input.fullRefresh ? null : stored.lastSequence;
+    seq =
+      last === null
+        ? 'r.high_seq'
+        : `CASE WHEN r.high_seq IS NULL THEN ${quoteLiteral(last)} WHEN r.high_seq::${input.seqType} > ${quoteLiteral(last)}::${input.seqType} THEN r.high_seq ELSE ${quoteLiteral(last)} END`;
+  }
   if (!dryRun) {
     const c = 'COALESCE(c.inserted, 0) + COALESCE(c.updated, 0) + COALESCE(c.deleted, 0)';
-    const watermark =
-      shape.mode === 'full' ? 'NULL' : `COALESCE(r.high, ${w === null ? 'NULL' : quoteLiteral(w)})`;
-    let seq = 'NULL';
-    if (shape.cdc) {
-      const last = input.fullRefresh ? null : stored.lastSequence;
-      seq =
-        last === null
-          ? 'r.high_seq'
-          : `CASE WHEN r.high_seq IS NULL THEN ${quoteLiteral(last)} WHEN r.high_seq::${input.seqType} > ${quoteLiteral(last)}::${input.seqType} THEN r.high_seq ELSE ${quoteLiteral(last)} END`;
-    }
+    const watermark = shape.mode === 'full' ? 'NULL' : newWatermark(shape.cursor!.type, stw);
     sqls.push(`DELETE FROM ${STATE_TABLE} WHERE ${stateWhere} AND ${okWhere}`);
     sqls.push(
       `INSERT INTO ${STATE_TABLE} (target, name, mode, watermark, last_sequence, rows_loaded, run_id, updated_at)
@@ -330,10 +343,19 @@ SELECT ${quoteLiteral(key.target)}, ${quoteLiteral(key.name)}, ${quoteLiteral(sh
   const resultIndex = sqls.length;
   sqls.push(
     `SELECT r.read, r.high, r.high_seq, r.bad_ops, r.backwards, r.fresh, r.ok,
+       ${shape.mode === 'full' ? 'NULL' : newWatermark(shape.cursor!.type, stw)} AS watermark, ${seq} AS last_sequence,
        COALESCE(c.inserted, 0) AS inserted, COALESCE(c.updated, 0) AS updated, COALESCE(c.deleted, 0) AS deleted
   FROM ${RS_RUN} r CROSS JOIN (${counts}) c`,
   );
-  sqls.push(`DROP TABLE ${RS_SRC}`, `DROP TABLE ${RS_RUN}`, `DROP TABLE ${RS_NEW}`);
+  if (SRC === RS_SRC) sqls.push(`DROP TABLE ${RS_SRC}`);
+  sqls.push(`DROP TABLE ${RS_RUN}`, `DROP TABLE ${RS_NEW}`);
   if (shape.mode === 'full' && !dryRun) sqls.push('DROP TABLE wharf_counts');
   return { sqls, resultIndex };
+}
+
+/** greatest(stored watermark, highest cursor read), as text, from the run's facts `r`. */
+function newWatermark(type: string, stored: string | null): string {
+  if (stored === null) return 'r.high';
+  const w = quoteLiteral(stored);
+  return `CASE WHEN r.high IS NULL THEN ${w} WHEN r.high::${type} > ${w}::${type} THEN r.high ELSE ${w} END`;
 }

@@ -13,6 +13,7 @@ import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
+import { runIntoRedshift } from './redshift-load.js';
 import { runOnRedshift } from './redshift-run.js';
 import {
   applyStatement,
@@ -110,8 +111,8 @@ const DEFAULT_BATCH_ROWS = 50_000;
 /** Why a sync between these two connections cannot run. */
 export function crossEngineMessage(from: string, to: string): string {
   return (
-    `rows stream across connections between PostgreSQL engines (local, postgres) only; ${from} -> ${to} involves another engine. ` +
-    'On Redshift a sync runs inside the warehouse: give "from" and "to" the same Redshift connection.'
+    `rows stream from PostgreSQL (local, postgres) into PostgreSQL or Redshift, but not out of Redshift: ${from} -> ${to}. ` +
+    'A sync from Redshift runs inside it: give "to" the same Redshift connection as "from".'
   );
 }
 const STAGE = 'wharf_stage';
@@ -201,6 +202,14 @@ async function runOne(
   const dstConn = await connection(dstName);
   const srcConn = await connection(srcName);
   if (dstConn.dataApi && srcName === dstName) return runOnRedshift(sync, dstConn, options);
+  if (dstConn.dataApi && srcConn.connectSql)
+    return runIntoRedshift(
+      sync,
+      srcConn,
+      dstConn,
+      options,
+      options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS,
+    );
   if (!dstConn.connectSql || !srcConn.connectSql)
     throw new SyncError(`sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}`);
   const sessions: pg.Client[] = [];

@@ -172,8 +172,12 @@ export async function lockSync(
 }
 
 /** The cdc per-key table of a sync: named after its destination table and name (at most 63 bytes). */
-export function keysTableName(target: { schema: string; name: string }, name: string): string {
-  const full = `cdc_${target.schema}_${target.name}_${name}`;
+export function keysTableName(
+  target: { schema: string; name: string },
+  name: string,
+  prefix = 'cdc',
+): string {
+  const full = `${prefix}_${target.schema}_${target.name}_${name}`;
   if (Buffer.byteLength(full) <= 63) return full;
   let h = 0;
   for (const ch of full) h = (Math.imul(h, 31) + ch.codePointAt(0)!) >>> 0;

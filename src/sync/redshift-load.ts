@@ -1,0 +1,323 @@
+// Rows from a PostgreSQL connection into Redshift. The source is read in one REPEATABLE READ
+// snapshot with COPY … TO STDOUT, ordered by the cursor; the rows go to Redshift through the
+// Data API as multi-row INSERTs into a temporary table, and each batch is one
+// BatchExecuteStatement that also applies them (the same statements as a sync inside Redshift,
+// see redshift-sql.ts) and records the watermark: each batch is committed with its watermark.
+// Memory stays bounded by one batch (about 1 MB of SQL).
+//
+// `full` loads the rows into a staging table in wharf_state batch after batch (the destination
+// is untouched meanwhile), then swaps them in with DELETE + INSERT in one last batch.
+//
+// The Data API limits a statement to 100 KB and a batch to 40 statements; this path suits
+// moderate volumes (it moves about 1 MB per round trip). A bulk path would stage files in S3
+// and COPY them.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { OpenedConnection } from '../providers/connect.js';
+import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
+import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../providers/sql-quote.js';
+import { type ColumnInfo, describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import { checkSync } from './check.js';
+import { type SyncConfig, splitTable } from './config.js';
+import { copyFields, copyOut } from './copy.js';
+import { type Described, describeOnRedshift } from './redshift-run.js';
+import { type RedshiftRunInput, RS_SRC, redshiftRunStatements, type StoredState } from './redshift-sql.js';
+import { SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
+import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from './sql.js';
+import { keysTableName, STATE_SCHEMA, syncKey } from './state.js';
+
+/** Under the Data API's 100 KB per statement, with room for multi-byte characters. */
+const MAX_INSERT_BYTES = 60_000;
+const MAX_RACES = 5;
+
+export async function runIntoRedshift(
+  sync: SyncConfig,
+  srcConn: OpenedConnection,
+  dstConn: OpenedConnection,
+  options: SyncRunOptions,
+  batchRows: number,
+): Promise<SyncResult> {
+  const src = await srcConn.connectSql!();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const r = await attemptLoad(sync, src, dstConn.dataApi!, options, batchRows);
+      if (r) return r;
+      if (attempt >= MAX_RACES)
+        throw new SyncError(
+          `sync ${sync.name}: another run of this sync kept committing while this one ran; run it again`,
+        );
+    }
+  } finally {
+    await src.end().catch(() => {});
+  }
+}
+
+/** PostgreSQL types as Redshift DDL types (for the columns only the source has: cdc's). */
+function redshiftType(pgType: string): string {
+  if (pgType === 'text') return 'VARCHAR(65535)';
+  if (/^character varying$/.test(pgType)) return 'VARCHAR(65535)';
+  if (pgType === 'jsonb' || pgType === 'json') return 'SUPER';
+  return pgType;
+}
+
+/** A COPY text value as a SQL literal; backslashes through CHR(92), read alike by both engines. */
+function sqlValue(v: string | null): string {
+  if (v === null) return 'NULL';
+  if (!v.includes('\\')) return quoteLiteral(v);
+  return v
+    .split('\\')
+    .map((part) => quoteLiteral(part))
+    .join(' || CHR(92) || ');
+}
+
+async function describeSource(src: pg.Client, sync: SyncConfig, relation: string): Promise<RelationInfo> {
+  if (sync.from.table) {
+    const s = splitTable(sync.from.table);
+    return describeTable(src, s.schema, s.name);
+  }
+  try {
+    return await describeQuery(src, relation);
+  } catch (e) {
+    throw new SyncError(`sync ${sync.name}: the source query fails: ${(e as Error).message}`);
+  }
+}
+
+async function attemptLoad(
+  sync: SyncConfig,
+  src: pg.Client,
+  api: DataApiTransport,
+  options: SyncRunOptions,
+  batchRows: number,
+): Promise<SyncResult | null> {
+  const dryRun = Boolean(options.dryRun);
+  const fullRefresh = Boolean(options.fullRefresh);
+  const relation = sourceRelation(sync.from);
+  const target = splitTable(sync.to.table);
+  const key = syncKey(sync.name, target);
+  const d: Described = await describeOnRedshift(api, sync, relation, key.target, key.name, !dryRun, false);
+  const srcInfo = await describeSource(src, sync, relation);
+  const issues = checkSync(sync, srcInfo, d.dst);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length)
+    throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
+  const shape = shapeOf(sync, srcInfo, d.dst);
+  const find = (info: RelationInfo, c: string) => info.columns.find((x) => x.name === c)!;
+  const fromSource = (c: string, name: string): ColumnInfo => {
+    const x = find(srcInfo, c);
+    return { ...x, name, type: redshiftType(x.type) };
+  };
+  const readColumns: ColumnInfo[] = readNames(shape).map((name) => {
+    if (shape.cdc) {
+      if (name === CDC_OP) return fromSource(shape.cdc.op, name);
+      if (name === CDC_SEQ) return fromSource(shape.cdc.sequence, name);
+      if (name === CDC_CUR) return fromSource(shape.cursor!.column, name);
+    }
+    return find(d.dst, name);
+  });
+  const w0 = fullRefresh || sync.mode === 'full' ? null : d.stored.watermark;
+  const q = quoteIdent;
+  const stageDdl = (table: string, temp: boolean) =>
+    `CREATE ${temp ? 'TEMP ' : ''}TABLE ${table} (${readColumns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`;
+
+  // The query that reads the source, in cursor order. Identical rows end up next to each other
+  // (append without a key orders by every column too), and a batch never ends between two of
+  // them: each batch compares whole groups of identical rows with the destination.
+  let select: string;
+  if (sync.mode === 'full') select = `SELECT ${readList(shape)} FROM ${relation} s`;
+  else {
+    const order =
+      sync.mode === 'append' && shape.key.length === 0
+        ? readNames(shape)
+            .map((_, i) => String(i + 1))
+            .join(', ')
+        : `s.${q(shape.cursor!.column)}`;
+    select = `${readQuery(shape, relation, w0)}\n ORDER BY ${order}`;
+  }
+  const stage = quoteQualified(STATE_SCHEMA, keysTableName(shape.target, sync.name, 'stage'));
+
+  let stored: StoredState = d.stored;
+  const totals = { inserted: 0, updated: 0, deleted: 0 };
+  let read = 0;
+  let watermark = w0;
+  let batches = 0;
+  const base: Omit<RedshiftRunInput, 'stored' | 'fullRefresh' | 'runId' | 'staged'> = {
+    shape,
+    relation,
+    key,
+    readColumns,
+    dryRun: false,
+    stateExists: true,
+    keysExist: shape.cdc ? d.stateTables.has(shape.cdc.keysTable.name) : false,
+    ...(shape.cdc
+      ? {
+          keyTypes: shape.key.map((k) => find(d.dst, k).type),
+          seqType: readColumns.find((c) => c.name === CDC_SEQ)!.type,
+        }
+      : {}),
+  };
+
+  /** One committed batch; false when another run changed the state first (nothing written). */
+  const apply = async (staged: RedshiftRunInput['staged']): Promise<boolean> => {
+    const runId = randomUUID();
+    const { sqls, resultIndex } = redshiftRunStatements({
+      ...base,
+      stored,
+      fullRefresh: fullRefresh && batches === 0,
+      runId,
+      staged,
+      keysExist: base.keysExist || batches > 0 || !dryRun,
+    });
+    const results = await api.batchQuery(sqls);
+    const row = results[resultIndex]?.rows[0] ?? {};
+    const bool = (v: unknown) => v === true || v === 't' || v === 'true';
+    if (!bool(row.fresh)) return false;
+    if (Number(row.bad_ops ?? 0) > 0) {
+      const c = shape.cdc!;
+      throw new SyncError(
+        `sync ${sync.name}: ${row.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); ${batches} earlier batch(es) of this run were applied, this one was not`,
+      );
+    }
+    batches++;
+    totals.inserted += Number(row.inserted ?? 0);
+    totals.updated += Number(row.updated ?? 0);
+    totals.deleted += Number(row.deleted ?? 0);
+    read += Number(row.read ?? 0);
+    watermark = row.watermark == null ? watermark : String(row.watermark);
+    stored = {
+      watermark,
+      lastSequence: row.last_sequence == null ? null : String(row.last_sequence),
+      exists: true,
+      runId,
+    };
+    options.hooks?.onProgress?.(sync.name, read);
+    return true;
+  };
+
+  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    if (w0 !== null) {
+      // The cursor going backwards is checked on the source before anything is written.
+      const cur = `s.${q(shape.cursor!.column)}`;
+      const { rows } = await src.query<{ high: string | null; back: boolean }>(
+        `SELECT max(${cur})::text AS high, coalesce(max(${cur}) < $1::${shape.cursor!.type}, true) AS back FROM ${relation} s`,
+        [w0],
+      );
+      if (rows[0]?.back)
+        throw new SyncError(
+          `sync ${sync.name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${rows[0].high ?? '(no rows)'}, below the stored watermark ${w0}. ` +
+            'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
+        );
+    }
+    if (dryRun) {
+      // Counting what each batch would write needs the earlier batches written; a dry run
+      // across connections reports the statements and the rows it would read.
+      const { rows } = await src.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) x`);
+      return {
+        name: sync.name,
+        mode: sync.mode,
+        status: 'ok',
+        rows: { inserted: 0, updated: 0, deleted: 0 },
+        read: 0,
+        durationMs: 0,
+        watermark: w0,
+        dryRun: {
+          statements: [
+            `COPY (${select}) TO STDOUT  -- on the source, then per batch of up to ${batchRows} rows (about 1 MB):`,
+            ...redshiftRunStatements({
+              ...base,
+              stored,
+              fullRefresh,
+              runId: '<run id>',
+              staged:
+                sync.mode === 'full'
+                  ? { table: stage }
+                  : {
+                      ddl: stageDdl(RS_SRC, true),
+                      inserts: ['INSERT INTO wharf_src VALUES (…), (…)'],
+                      watermark: w0,
+                    },
+            }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
+          ],
+          rows: Number(rows[0]!.n),
+        },
+      };
+    }
+
+    const full = sync.mode === 'full';
+    const into = full ? stage : RS_SRC;
+    // Statements per batch: a load batch of `full` is inserts only; an incremental batch
+    // shares the 40 with about 20 statements of its own.
+    const soft = full ? 38 : 18;
+    const hard = full ? 40 : 20;
+    if (full) await api.batch([`DROP TABLE IF EXISTS ${stage}`, stageDdl(stage, false)]);
+    let inserts: string[] = [];
+    let tuples: string[] = [];
+    let bytes = 0;
+    let rows = 0;
+    let prev: Buffer | undefined;
+    const closeInsert = () => {
+      if (tuples.length) inserts.push(`INSERT INTO ${into} VALUES ${tuples.join(', ')}`);
+      tuples = [];
+      bytes = 0;
+    };
+    /** Sends the rows gathered so far; false when another run changed the state first. */
+    const flush = async (): Promise<boolean> => {
+      closeInsert();
+      if (inserts.length === 0) return true;
+      const batch = inserts;
+      inserts = [];
+      rows = 0;
+      if (!full) return apply({ ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 });
+      await api.batch(batch);
+      return true;
+    };
+    for await (const b of copyOut(src, `COPY (${select}) TO STDOUT`, Math.min(batchRows, 10_000))) {
+      const text = Buffer.concat(b.chunks);
+      for (let start = 0; start < text.length; ) {
+        let end = text.indexOf(10, start);
+        if (end < 0) end = text.length;
+        const line = text.subarray(start, end);
+        start = end + 1;
+        const tuple = `(${copyFields(line).map(sqlValue).join(', ')})`;
+        const size = Buffer.byteLength(tuple) + 2;
+        const overflows = bytes + size > MAX_INSERT_BYTES && tuples.length > 0;
+        const same = prev?.equals(line) ?? false;
+        prev = Buffer.from(line);
+        if (!same && rows > 0 && (inserts.length + (overflows ? 2 : 1) > soft || rows >= batchRows))
+          if (!(await flush())) return null;
+        if (bytes + size > MAX_INSERT_BYTES && tuples.length > 0) closeInsert();
+        if (inserts.length + 1 > hard)
+          throw new SyncError(
+            `sync ${sync.name}: more identical rows in a row than one Data API batch holds (about 1 MB); they cannot be loaded as one group`,
+          );
+        tuples.push(tuple);
+        bytes += size;
+        rows++;
+      }
+    }
+    if (!(await flush())) return null;
+    if (full) {
+      if (!(await apply({ table: stage }))) return null;
+      await api.batch([`DROP TABLE IF EXISTS ${stage}`]);
+    } else if (batches === 0 && fullRefresh) {
+      // Nothing to read, but the reset still happens (and is recorded).
+      if (!(await apply({ ddl: stageDdl(RS_SRC, true), inserts: [], watermark: null }))) return null;
+    }
+  } catch (e) {
+    if (e instanceof DataApiStatementError && sync.mode === 'full')
+      await api.batch([`DROP TABLE IF EXISTS ${stage}`]).catch(() => {});
+    throw e;
+  } finally {
+    await src.query('ROLLBACK').catch(() => {});
+  }
+  return {
+    name: sync.name,
+    mode: sync.mode,
+    status: 'ok',
+    rows: totals,
+    read,
+    durationMs: 0,
+    watermark: sync.mode === 'full' ? null : watermark,
+  };
+}

@@ -1,0 +1,201 @@
+// Syncs from PostgreSQL into Redshift: the source is a real PostgreSQL database read with
+// COPY; the destination is the emulated Redshift behind the loopback fake Data API (the real
+// SDK client). Small batches force many Data API batches per run; each is committed with its
+// watermark, and every mode must still end exactly at the reference computed from the source.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { planConfig } from '../src/commands/plan.js';
+import { loadConfigText } from '../src/config/load.js';
+import type { ConnectionConfig, LoadedConfig } from '../src/config/types.js';
+import { openConnection } from '../src/providers/connect.js';
+import { runSyncs } from '../src/sync/run.js';
+import { startTestServer, type TestServer } from './support/pg.js';
+import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+import {
+  ALL_SYNCS,
+  DEST_DDL,
+  DESTINATION,
+  REFERENCE,
+  rng,
+  rowsOf,
+  SOURCE_DDL,
+  SourceWriter,
+} from './support/sync-data.js';
+
+let server: TestServer;
+let harness: RedshiftHarness | undefined;
+const clients: pg.Client[] = [];
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  for (const c of clients.splice(0)) await c.end().catch(() => {});
+});
+afterAll(async () => {
+  await server?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+interface Fixture {
+  h: RedshiftHarness;
+  src: pg.Client;
+  dst: pg.Client;
+  config(syncs: string): LoadedConfig;
+  open: typeof openConnection;
+}
+
+async function setup(): Promise<Fixture> {
+  const srcDb = await server.createDatabase('pgsrc');
+  const dstDb = await server.createDatabase('rsdst');
+  const src = await server.client(srcDb);
+  const emu = await server.client(dstDb);
+  const dst = await server.client(dstDb);
+  clients.push(src, emu, dst);
+  harness = await startRedshiftHarness(emu);
+  await src.query(SOURCE_DDL);
+  await dst.query(DEST_DDL);
+  const h = harness;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-rsload-'));
+  dirs.push(dir);
+  return {
+    h,
+    src,
+    dst,
+    open: (name: string, cfg: ConnectionConfig, baseDir: string) =>
+      cfg.type === 'redshift' ? h.open(name, cfg) : openConnection(name, cfg, baseDir),
+    config(syncs) {
+      const text = `version: 1
+connections:
+  app: { type: postgres, url: "${server.urlFor(srcDb)}" }
+  warehouse: { type: redshift, cluster: analytics, database: dev, dbUser: wharf }
+defaultConnection: warehouse
+syncs:
+${syncs
+  .replace(/\$FROM/g, 'connection: app, ')
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+`;
+      const file = path.join(dir, 'wharf.yaml');
+      fs.writeFileSync(file, text);
+      const r = loadConfigText(text, file);
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return r.loaded!;
+    },
+  };
+}
+
+async function expectMatches(f: Fixture, names: (keyof typeof REFERENCE)[]) {
+  for (const n of names)
+    expect({ n, rows: await rowsOf(f.dst, DESTINATION[n]) }).toEqual({
+      n,
+      rows: await rowsOf(f.src, REFERENCE[n]),
+    });
+}
+
+describe('syncs from PostgreSQL into Redshift (emulated)', () => {
+  it('append, merge, cdc and full equal their references after every round, batch after batch', async () => {
+    const f = await setup();
+    const loaded = f.config(ALL_SYNCS);
+    const w = new SourceWriter(f.src, rng(17));
+    for (let round = 0; round < 5; round++) {
+      await w.round(round === 2 ? 0 : 40);
+      if (round === 4) await w.flush();
+      const before = f.h.fake.count('BatchExecuteStatement');
+      const res = await runSyncs(loaded, { open: f.open, batchRows: 9 });
+      expect(res.syncs.map((s) => [s.name, s.status, s.error])).toEqual([
+        ['events', 'ok', undefined],
+        ['users', 'ok', undefined],
+        ['cart', 'ok', undefined],
+        ['users_full', 'ok', undefined],
+      ]);
+      // Rows were sent in several committed batches, not one.
+      if (round === 0) expect(f.h.fake.count('BatchExecuteStatement') - before).toBeGreaterThan(12);
+      await expectMatches(
+        f,
+        round === 4 ? ['events', 'users', 'cart', 'users_full'] : ['events', 'users', 'users_full'],
+      );
+    }
+    const again = await runSyncs(loaded, { open: f.open, batchRows: 9 });
+    for (const s of again.syncs.filter((x) => x.mode !== 'full'))
+      expect({ name: s.name, rows: s.rows }).toEqual({
+        name: s.name,
+        rows: { inserted: 0, updated: 0, deleted: 0 },
+      });
+    // --full-refresh reloads everything and ends at the same place.
+    const refreshed = await runSyncs(loaded, { open: f.open, fullRefresh: true });
+    expect(refreshed.ok).toBe(true);
+    await expectMatches(f, ['events', 'users', 'cart', 'users_full']);
+  });
+
+  it('values survive the trip exactly: quotes, backslashes, tabs, newlines, unicode, NULLs, duplicate rows', async () => {
+    const f = await setup();
+    const tricky = ["it's", 'back\\slash \\N', 'tab\there', 'new\nline\r', 'ünïcødé ✓', '', null, "''\\\\'"];
+    for (const [i, email] of tricky.entries())
+      await f.src.query('INSERT INTO raw.users VALUES ($1, $2, $3, $4)', [
+        i,
+        email,
+        i % 2 ? null : 'pro',
+        '2026-01-01 00:00:00',
+      ]);
+    // Three identical events straddling any batch boundary must stay three.
+    for (let i = 0; i < 3; i++)
+      await f.src.query(`INSERT INTO raw.events VALUES (7, 7, 'dup', '2026-01-01 00:00:00')`);
+    const loaded = f.config(ALL_SYNCS.split('- name: cart')[0]!);
+    expect((await runSyncs(loaded, { open: f.open, batchRows: 2 })).ok).toBe(true);
+    await expectMatches(f, ['users', 'events']);
+    // Loaded again at the same watermark (inclusive bound): nothing is doubled.
+    expect(
+      (await runSyncs(loaded, { open: f.open, batchRows: 2 })).syncs.map((s) => s.rows.inserted),
+    ).toEqual([0, 0]);
+    await expectMatches(f, ['users', 'events']);
+    // A fourth identical event at the watermark is new: the copies are compared as one group
+    // even with batches of two rows.
+    await f.src.query(`INSERT INTO raw.events VALUES (7, 7, 'dup', '2026-01-01 00:00:00')`);
+    expect(
+      (await runSyncs(loaded, { open: f.open, batchRows: 2 })).syncs.map((s) => s.rows.inserted),
+    ).toEqual([1, 0]);
+    await expectMatches(f, ['users', 'events']);
+  });
+
+  it('a cursor going backwards is refused on the source before anything is written', async () => {
+    const f = await setup();
+    await f.src.query(`INSERT INTO raw.events VALUES (1, 1, 'a', '2026-01-02')`);
+    const loaded = f.config(ALL_SYNCS.split('- name: users')[0]!);
+    expect((await runSyncs(loaded, { open: f.open })).ok).toBe(true);
+    await f.src.query(`UPDATE raw.events SET updated_at = '2025-01-01'`);
+    await f.src.query(`INSERT INTO raw.events VALUES (2, 1, 'b', '2025-01-01')`);
+    const before = await rowsOf(f.dst, 'SELECT * FROM analytics.events');
+    const r = await runSyncs(loaded, { open: f.open });
+    expect(r.syncs[0]!.error).toMatch(/cursor updated_at went backwards/);
+    expect(await rowsOf(f.dst, 'SELECT * FROM analytics.events')).toEqual(before);
+  });
+
+  it('wharf plan checks a sync into Redshift against both catalogs; a sync out of Redshift is an error', async () => {
+    const f = await setup();
+    const loaded = f.config(`- name: users
+  from: { $FROMtable: raw.users }
+  to: { table: analytics.users }
+  mode: merge
+  primaryKey: [user_id]
+  cursor: { column: no_such_column }
+- name: back
+  from: { table: analytics.users }
+  to: { connection: app, table: raw.users }
+  mode: full`);
+    const run = await planConfig(loaded, { open: f.open });
+    await run.close();
+    const messages = run.plan.diagnostics.map((d) => d.message);
+    expect(messages).toContain(
+      'sync users: cursor column no_such_column is not in the source table raw.users',
+    );
+    expect(messages.some((m) => m.startsWith('sync back: rows stream from PostgreSQL'))).toBe(true);
+  });
+});
