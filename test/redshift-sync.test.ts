@@ -165,7 +165,12 @@ describe('syncs inside Redshift (emulated)', () => {
     const real = await runSyncs(loaded, { open: h.open });
     for (const [i, s] of dry.syncs.entries()) {
       expect(s.status).toBe('ok');
-      expect({ name: s.name, would: s.dryRun!.would }).toEqual({ name: s.name, would: real.syncs[i]!.rows });
+      expect({ name: s.name, would: s.rows, read: s.read }).toEqual({
+        name: s.name,
+        would: real.syncs[i]!.rows,
+        read: real.syncs[i]!.read,
+      });
+      expect(s.dryRun!.watermark).toBe(real.syncs[i]!.watermark);
       expect(s.dryRun!.statements.some((x) => x.includes('wharf_state.sync_state'))).toBe(true);
     }
     // A full refresh from an empty destination ends where incremental runs did.

@@ -263,7 +263,7 @@ describe('runs', () => {
     });
   });
 
-  it('--dry-run prints the SQL and the rows it would read and changes nothing; --full-refresh reloads', async () => {
+  it('--dry-run prints the SQL and the rows it would write and changes nothing; --full-refresh reloads', async () => {
     await withFixture(false, async (f) => {
       await f.src.query(
         `INSERT INTO raw.events SELECT g, 1, 'e', '2026-01-01'::timestamp + g * interval '1 s' FROM generate_series(1, 30) g`,
@@ -275,12 +275,14 @@ describe('runs', () => {
   cursor: { column: updated_at }`);
       const dry = await runCli(['sync', '-f', f.file, '--dry-run']);
       expect(dry.code).toBe(0);
-      expect(dry.stdout).toContain('would read 30 source rows');
+      expect(dry.stdout).toContain('would insert 30, update 0, delete 0 (reads 30 rows)');
       expect(dry.stdout).toContain('INSERT INTO "analytics"."events"');
       expect(await rowsOf(f.dst, 'SELECT count(*)::text AS r FROM analytics.events')).toEqual(['0']);
       expect((await runCli(['sync', '-f', f.file])).code).toBe(0);
       const dry2 = await runCli(['sync', '-f', f.file, '--dry-run']);
-      expect(dry2.stdout).toContain('watermark 2026-01-01 00:00:30; would read 1 source rows');
+      expect(dry2.stdout).toContain(
+        'watermark 2026-01-01 00:00:30; would insert 0, update 0, delete 0 (reads 1 rows)',
+      );
       await f.dst.query(`DELETE FROM analytics.events WHERE event_id <= 10`);
       const plain = await runCli(['sync', '-f', f.file]);
       expect(plain.stdout).toContain('0 inserted'); // the watermark says they were loaded

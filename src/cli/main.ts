@@ -49,7 +49,7 @@ Options:
   --allow-widen          apply: allow changes that widen access (bucket policies, public access)
   --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s);
                          sync: for another run of the same sync
-  --dry-run              sync: print the SQL and the rows it would read; change nothing
+  --dry-run              sync: print the SQL and the rows it would write; change nothing
   --full-refresh         sync: forget the watermark, empty the destination and reload
   --fail-fast            sync: stop at the first failed sync
   --batch-rows N         sync: rows per committed batch across connections

@@ -17,8 +17,7 @@ export function progressLine(name: string, rows: number, elapsedMs: number): str
 export function resultLine(r: SyncResult, style: Style): string {
   switch (r.status) {
     case 'ok': {
-      if (r.dryRun)
-        return `sync ${r.name} (${r.mode}): dry run, would read ${fmt(r.dryRun.rows)} source rows`;
+      if (r.dryRun) return `sync ${r.name} (${r.mode}): dry run, ${wouldLine(r)}`;
       const { inserted, updated, deleted } = r.rows;
       return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}`;
     }
@@ -35,9 +34,17 @@ export function resultLine(r: SyncResult, style: Style): string {
   }
 }
 
+/** What a dry run found: `would insert 10, update 3, delete 0 (reads 14 rows)`. */
+export function wouldLine(r: SyncResult): string {
+  const { inserted, updated, deleted } = r.rows;
+  if (r.dryRun?.counted === false)
+    return `would read ${fmt(r.read)} rows (what it would write is counted only as it runs)`;
+  return `would insert ${fmt(inserted)}, update ${fmt(updated)}, delete ${fmt(deleted)} (reads ${fmt(r.read)} rows)`;
+}
+
 export function renderDryRun(r: SyncResult): string {
   if (!r.dryRun) return '';
-  const head = `-- sync ${r.name} (${r.mode}), watermark ${r.watermark ?? '(none: first run)'}; would read ${fmt(r.dryRun.rows)} source rows`;
+  const head = `-- sync ${r.name} (${r.mode}), watermark ${r.watermark ?? '(none: first run)'}; ${wouldLine(r)}`;
   return `${head}\n${r.dryRun.statements.map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n\n')}\n\n`;
 }
 

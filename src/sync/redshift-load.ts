@@ -240,6 +240,7 @@ async function attemptLoad(
             }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
           ],
           rows: Number(rows[0]!.n),
+          watermark: w0,
         },
       };
     }

@@ -121,13 +121,13 @@ async function attemptRun(
     );
   options.hooks?.onProgress?.(sync.name, r.read);
   const rows = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
-  const watermark =
-    sync.mode === 'full' ? null : (r.high ?? (options.fullRefresh ? null : d.stored.watermark));
+  /** The watermark the run stored (or, dry, would store). */
+  const watermark = sync.mode === 'full' ? null : r.watermark;
   return {
     name: sync.name,
     mode: sync.mode,
     status: 'ok',
-    rows: dryRun ? { inserted: 0, updated: 0, deleted: 0 } : rows,
+    rows,
     read: r.read,
     durationMs: 0,
     watermark: dryRun ? (options.fullRefresh ? null : d.stored.watermark) : watermark,
@@ -146,7 +146,7 @@ async function attemptRun(
               }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
             ],
             rows: r.read,
-            would: rows,
+            watermark,
           },
         }
       : {}),
@@ -161,6 +161,7 @@ function parseResult(row: Record<string, unknown>): RedshiftRunResult {
     read: num(row.read),
     high: str(row.high),
     high_seq: str(row.high_seq),
+    watermark: str(row.watermark),
     bad_ops: num(row.bad_ops),
     backwards: bool(row.backwards),
     fresh: bool(row.fresh),

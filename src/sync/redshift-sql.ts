@@ -89,6 +89,8 @@ export interface RedshiftRunResult {
   read: number;
   high: string | null;
   high_seq: string | null;
+  /** The watermark the run stores: the stored one or the highest cursor read, whichever is later. */
+  watermark: string | null;
   bad_ops: number;
   backwards: boolean;
   fresh: boolean;

@@ -259,3 +259,134 @@ function indent(s: string): string {
     .map((l) => `  ${l}`)
     .join('\n');
 }
+
+/**
+ * --dry-run on one connection: the counts `applyStatement` would return (same columns),
+ * computed by one read-only SELECT with the same de-duplication rules, so it takes no row
+ * locks and writes nothing. Every statement of `applyStatement` reads the snapshot taken
+ * before it (its sub-statements do not see each other's writes), so each count is a join
+ * against the destination as it is now. Keep in step with `applyStatement`; the dry-run
+ * tests compare the two on every mode.
+ * `emptyDestination`: as if the destination and the key table were empty (--full-refresh).
+ * `keysTable`: the cdc key table to read; null when none exists yet (every change is fresh).
+ */
+export function countStatement(
+  shape: SyncShape,
+  src: string,
+  watermark: string | null,
+  opts: { emptyDestination?: boolean; keysTable?: { schema: string; name: string } | null } = {},
+): string {
+  const cols = shape.columns.map(q).join(', ');
+  const table = quoteQualified(shape.target.schema, shape.target.name);
+  const T = opts.emptyDestination ? `(SELECT ${cols} FROM ${table} WHERE false)` : table;
+  const srcCols = shape.columns.map((c) => col('src', c)).join(', ');
+  const cur = q(cursorName(shape));
+  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
+  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
+  const nonKey = shape.columns.filter((c) => !shape.key.includes(c));
+  const ctes: string[] = [`src AS MATERIALIZED (\n${indent(src)}\n)`];
+  let inserted = '(SELECT count(*) FROM src)';
+  let updated = '0';
+  let deleted = '0';
+  let badOps = '0';
+  let highSeq = 'NULL';
+  switch (shape.mode) {
+    case 'append': {
+      if (shape.key.length > 0) {
+        inserted = `(SELECT count(*) FROM (\n  SELECT DISTINCT ON (${keyList('src')}) 1\n    FROM src\n   WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'src')})\n) i)`;
+      } else if (watermark !== null) {
+        const w = `${quoteLiteral(watermark)}::${shape.cursor!.type}`;
+        const dCur = col('d', shape.cursor!.column);
+        const dCols = shape.columns.map((c) => col('d', c)).join(', ');
+        inserted = `(SELECT count(*) FROM (\n  SELECT ${srcCols} FROM src WHERE src.${cur} > ${w}\n  UNION ALL\n  (SELECT ${srcCols} FROM src WHERE src.${cur} <= ${w}\n   EXCEPT ALL\n   SELECT ${dCols} FROM ${T} d WHERE ${dCur} >= ${lowerBound(shape, watermark)} AND ${dCur} <= ${w})\n) i)`;
+      }
+      break;
+    }
+    case 'merge': {
+      let rel = 'src';
+      if (!shape.sourceUniqueKey) {
+        rel = 'latest';
+        ctes.push(
+          `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, md5(ROW(${srcCols})::text) DESC\n)`,
+        );
+      }
+      // One row per key in `rel`, so a join counts each destination row it would update once
+      // (the UPDATE … FROM and the MERGE alike).
+      if (nonKey.length > 0) {
+        const differs = `ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})`;
+        updated = `(SELECT count(*) FROM ${T} d JOIN ${rel} l ON ${keyEq('d', 'l')}\n   WHERE ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)} AND ${differs})`;
+      }
+      inserted = `(SELECT count(*) FROM ${rel} l WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')}))`;
+      break;
+    }
+    case 'cdc': {
+      const c = shape.cdc!;
+      const op = col('f', CDC_OP);
+      const del = quoteLiteral(c.delete);
+      const ops = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
+      ctes.push(
+        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) src.*\n    FROM src\n   ORDER BY ${keyList('src')}, src.${q(CDC_SEQ)} DESC, md5(ROW(src.*)::text) DESC\n)`,
+      );
+      if (opts.keysTable && !opts.emptyDestination) {
+        const K = quoteQualified(opts.keysTable.schema, opts.keysTable.name);
+        ctes.push(
+          `fresh AS (\n  SELECT l.* FROM latest l LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n   WHERE k.${q(CDC_SEQ)} IS NULL OR l.${q(CDC_SEQ)} > k.${q(CDC_SEQ)}\n)`,
+        );
+      } else {
+        ctes.push('fresh AS (\n  SELECT l.* FROM latest l\n)');
+      }
+      deleted = `(SELECT count(*) FROM ${T} d JOIN fresh f ON ${keyEq('d', 'f')} WHERE ${op} = ${del})`;
+      if (nonKey.length > 0)
+        updated = `(SELECT count(*) FROM ${T} d JOIN fresh f ON ${keyEq('d', 'f')} WHERE ${op} <> ${del})`;
+      inserted = `(SELECT count(*) FROM fresh f\n   WHERE ${op} <> ${del} AND NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'f')}))`;
+      highSeq = `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)`;
+      badOps = `(SELECT count(*) FROM src WHERE src.${q(CDC_OP)} IS NULL OR src.${q(CDC_OP)}::text NOT IN (${ops}))`;
+      break;
+    }
+    case 'full':
+      throw new Error('mode full has no incremental statement');
+    default: {
+      const never: never = shape.mode;
+      throw new Error(`unknown mode ${String(never)}`);
+    }
+  }
+  return `WITH ${ctes.join(',\n')}\nSELECT ${inserted} AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+}
+
+/**
+ * --dry-run across connections: before a batch (staged in `stage`) is applied to the shadow
+ * tables, copy in the destination rows (and cdc key-table rows) with the batch's keys that
+ * are not there yet (`seen` records the keys copied so far, so a row the shadow already holds,
+ * or deleted, is never fetched again). Only those rows can take part in the batch's statement.
+ */
+export function shadowFetchStatements(
+  shape: SyncShape,
+  names: {
+    stage: string;
+    seen: string;
+    shadow: string;
+    keysTable?: { schema: string; name: string } | null;
+    shadowKeys?: string;
+  },
+): string[] {
+  const T = quoteQualified(shape.target.schema, shape.target.name);
+  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
+  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
+  const keyCols = shape.key.map(q).join(', ');
+  const cols = shape.columns.map(q).join(', ');
+  const wanted = (a: string) =>
+    `EXISTS (SELECT 1 FROM ${q(names.stage)} s WHERE ${keyEq('s', a)})\n   AND NOT EXISTS (SELECT 1 FROM ${q(names.seen)} x WHERE ${keyEq('x', a)})`;
+  const out = [
+    `INSERT INTO ${q(names.shadow)} (${cols})\n  SELECT ${shape.columns.map((c) => col('d', c)).join(', ')} FROM ${T} d\n WHERE ${wanted('d')}`,
+  ];
+  if (names.keysTable && names.shadowKeys) {
+    const K = quoteQualified(names.keysTable.schema, names.keysTable.name);
+    out.push(
+      `INSERT INTO ${q(names.shadowKeys)} (${keyCols}, ${q(CDC_SEQ)}, deleted)\n  SELECT ${keyList('k')}, k.${q(CDC_SEQ)}, k.deleted FROM ${K} k\n WHERE ${wanted('k')}`,
+    );
+  }
+  out.push(
+    `INSERT INTO ${q(names.seen)} (${keyCols})\n  SELECT DISTINCT ${keyList('s')} FROM ${q(names.stage)} s\n WHERE NOT EXISTS (SELECT 1 FROM ${q(names.seen)} x WHERE ${keyEq('x', 's')})`,
+  );
+  return out;
+}
