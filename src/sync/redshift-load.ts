@@ -15,14 +15,20 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
-import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../providers/sql-quote.js';
+import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
+import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
 import { type ColumnInfo, describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyFields, copyOut } from './copy.js';
-import { type Described, describeOnRedshift } from './redshift-run.js';
-import { type RedshiftRunInput, RS_SRC, redshiftRunStatements, type StoredState } from './redshift-sql.js';
+import { type Described, describeOnRedshift, lostRace } from './redshift-run.js';
+import {
+  type RedshiftRunInput,
+  RS_SRC,
+  redshiftLiteral,
+  redshiftRunStatements,
+  type StoredState,
+} from './redshift-sql.js';
 import { SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
 import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from './sql.js';
 import { keysTableName, STATE_SCHEMA, syncKey } from './state.js';
@@ -61,14 +67,9 @@ function redshiftType(pgType: string): string {
   return pgType;
 }
 
-/** A COPY text value as a SQL literal; backslashes through CHR(92), read alike by both engines. */
+/** A COPY text value as a SQL literal. */
 function sqlValue(v: string | null): string {
-  if (v === null) return 'NULL';
-  if (!v.includes('\\')) return quoteLiteral(v);
-  return v
-    .split('\\')
-    .map((part) => quoteLiteral(part))
-    .join(' || CHR(92) || ');
+  return v === null ? 'NULL' : redshiftLiteral(v);
 }
 
 async function describeSource(src: pg.Client, sync: SyncConfig, relation: string): Promise<RelationInfo> {
@@ -168,7 +169,13 @@ async function attemptLoad(
       staged,
       keysExist: base.keysExist || batches > 0 || !dryRun,
     });
-    const results = await api.batchQuery(sqls);
+    let results: DataApiResult[];
+    try {
+      results = await api.batchQuery(sqls);
+    } catch (e) {
+      if (lostRace(e)) return false;
+      throw e;
+    }
     const row = results[resultIndex]?.rows[0] ?? {};
     const bool = (v: unknown) => v === true || v === 't' || v === 'true';
     if (!bool(row.fresh)) return false;

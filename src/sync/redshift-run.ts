@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
-import { quoteLiteral } from '../providers/sql-quote.js';
 import type { ColumnInfo, RelationInfo } from './catalog.js';
 import { checkSync, declaredCategory } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
@@ -16,6 +15,7 @@ import {
   REDSHIFT_STATE_DDL,
   type RedshiftRunInput,
   type RedshiftRunResult,
+  redshiftLiteral,
   redshiftRunStatements,
   type StoredState,
 } from './redshift-sql.js';
@@ -100,6 +100,7 @@ async function attemptRun(
   try {
     results = await api.batchQuery(sqls);
   } catch (e) {
+    if (lostRace(e)) return null;
     if (e instanceof DataApiStatementError && e.sql.startsWith('CREATE TEMP TABLE wharf_src'))
       throw new SyncError(`sync ${sync.name}: reading the source fails: ${e.message}; nothing was changed`);
     throw e;
@@ -153,6 +154,14 @@ async function attemptRun(
   };
 }
 
+/**
+ * Redshift aborts one of two transactions that wrote the same tables concurrently (error 1023,
+ * serializable isolation): nothing of it was kept, and the run starts again.
+ */
+export function lostRace(e: unknown): boolean {
+  return e instanceof DataApiStatementError && /\b1023\b|serializable isolation violation/i.test(e.message);
+}
+
 function parseResult(row: Record<string, unknown>): RedshiftRunResult {
   const num = (v: unknown) => Number(v ?? 0);
   const bool = (v: unknown) => v === true || v === 't' || v === 'true';
@@ -174,7 +183,7 @@ function parseResult(row: Record<string, unknown>): RedshiftRunResult {
 
 const COLUMNS_SQL = (schema: string, table: string) =>
   `SELECT column_name, data_type, is_nullable, sortkey FROM svv_redshift_columns
-    WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(table)}
+    WHERE database_name = current_database() AND schema_name = ${redshiftLiteral(schema)} AND table_name = ${redshiftLiteral(table)}
     ORDER BY ordinal_position`;
 
 /** A table's columns from SVV_REDSHIFT_COLUMNS; the leading sort key column stands for an index. */
@@ -231,8 +240,10 @@ function queryInfo(result: DataApiResult | undefined): RelationInfo {
 }
 
 /**
- * Both sides' columns and the stored state in one batch. `create`: make sure the state table
- * exists first (a real run); otherwise (dry run, plan) only look.
+ * Both sides' columns and the stored state in one batch (the state's own SELECT included, as
+ * it exists after the first run). When the state table is missing: `create` makes it (a real
+ * run; DDL is sent only then, so a user without CREATE rights on the database can run syncs
+ * once it exists) and reads again; otherwise (dry run, plan) the state is empty.
  */
 export async function describeOnRedshift(
   api: DataApiTransport,
@@ -246,8 +257,7 @@ export async function describeOnRedshift(
 ): Promise<Described> {
   const dst = splitTable(sync.to.table);
   const sqls = [
-    ...(create ? REDSHIFT_STATE_DDL : []),
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(STATE_SCHEMA)}`,
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${redshiftLiteral(STATE_SCHEMA)}`,
     COLUMNS_SQL(dst.schema, dst.name),
   ];
   if (!withSource) sqls.push('SELECT 1 AS none');
@@ -255,32 +265,39 @@ export async function describeOnRedshift(
     const s = splitTable(sync.from.table);
     sqls.push(COLUMNS_SQL(s.schema, s.name));
   } else sqls.push(`SELECT * FROM ${relation} s LIMIT 0`);
-  const stateSql = `SELECT watermark, last_sequence, run_id FROM ${STATE_TABLE} WHERE target = ${quoteLiteral(target)} AND name = ${quoteLiteral(name)}`;
-  if (create) sqls.push(stateSql);
+  const stateSql = `SELECT watermark, last_sequence, run_id FROM ${STATE_TABLE} WHERE target = ${redshiftLiteral(target)} AND name = ${redshiftLiteral(name)}`;
   let results: DataApiResult[];
+  let stateExists = true;
   try {
-    results = await api.batchQuery(sqls);
+    results = await api.batchQuery([...sqls, stateSql]);
   } catch (e) {
-    if (e instanceof DataApiStatementError && e.sql.startsWith('SELECT * FROM ('))
+    if (!(e instanceof DataApiStatementError)) throw e;
+    if (e.sql.startsWith('SELECT * FROM ('))
       throw new SyncError(`sync ${sync.name}: the source query fails: ${e.message}`);
-    throw e;
+    if (e.sql !== stateSql) throw e;
+    // No state table yet (the first run on this database).
+    stateExists = false;
+    if (create) await api.batch(REDSHIFT_STATE_DDL);
+    try {
+      results = await api.batchQuery(sqls);
+    } catch (again) {
+      if (again instanceof DataApiStatementError && again.sql.startsWith('SELECT * FROM ('))
+        throw new SyncError(`sync ${sync.name}: the source query fails: ${again.message}`);
+      throw again;
+    }
   }
-  const at = create ? REDSHIFT_STATE_DDL.length : 0;
-  const tables = new Set((results[at]?.rows ?? []).map((r) => String(r.name)));
-  const stateExists = create || tables.has('sync_state');
-  let state = create ? results[at + 3] : undefined;
-  if (!create && stateExists) state = await api.query(stateSql);
-  const row = state?.rows[0];
+  const tables = new Set((results[0]?.rows ?? []).map((r) => String(r.name)));
+  const row = stateExists ? results[3]?.rows[0] : undefined;
   return {
-    dst: tableInfo(results[at + 1]),
-    src: sync.from.table ? tableInfo(results[at + 2]) : queryInfo(results[at + 2]),
+    dst: tableInfo(results[1]),
+    src: sync.from.table ? tableInfo(results[2]) : queryInfo(results[2]),
     stored: {
       watermark: row?.watermark == null ? null : String(row.watermark),
       lastSequence: row?.last_sequence == null ? null : String(row.last_sequence),
       exists: Boolean(row),
       runId: row?.run_id == null ? null : String(row.run_id),
     },
-    stateExists,
+    stateExists: stateExists || create,
     stateTables: tables,
   };
 }

@@ -105,18 +105,32 @@ const col = (a: string, c: string) => `${a}.${q(c)}`;
 /** A column's text form, NULL kept as NULL (Redshift cannot cast BOOLEAN to VARCHAR). */
 function textOf(expr: string, c: ColumnInfo): string {
   if (c.category === 'B') return `CASE WHEN ${expr} THEN 't' WHEN NOT ${expr} THEN 'f' END`;
-  if (/^super$/i.test(c.type) || /\.super$/.test(c.type)) return `JSON_SERIALIZE(${expr})`;
+  // JSON_SERIALIZE(NULL) is the string 'null', the same as a JSON null: keep SQL NULL apart.
+  if (/^super$/i.test(c.type) || /\.super$/.test(c.type))
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE JSON_SERIALIZE(${expr}) END`;
   return `${expr}::VARCHAR(65535)`;
 }
 
-/** MD5 over the length-prefixed text of each column: equal iff every column is (NULL-safe). */
+/**
+ * MD5 over each column's own MD5 (or `~` for NULL): equal iff every column is, NULL-safe, and
+ * the string hashed stays short (33 bytes a column) however wide the values are.
+ */
 export function fingerprint(alias: string, columns: ColumnInfo[]): string {
   if (columns.length === 0) return `MD5('')`;
-  const parts = columns.map((c) => {
-    const t = textOf(col(alias, c.name), c);
-    return `COALESCE(OCTET_LENGTH(${t})::VARCHAR(16) || ':' || ${t}, '~')`;
-  });
+  const parts = columns.map((c) => `COALESCE(MD5(${textOf(col(alias, c.name), c)}), '~')`);
   return `MD5(${parts.join(" || ',' || ")})`;
+}
+
+/**
+ * A string literal both Redshift and PostgreSQL read alike: Redshift may treat a backslash as
+ * an escape and has no E'' strings, so backslashes are spelled CHR(92).
+ */
+export function redshiftLiteral(v: string): string {
+  if (!v.includes('\\')) return quoteLiteral(v);
+  return v
+    .split('\\')
+    .map((part) => quoteLiteral(part))
+    .join(' || CHR(92) || ');
 }
 
 /** The statements of one run, in order; the result row is the last statement but the drops. */
@@ -132,11 +146,12 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
   const byName = new Map(input.readColumns.map((c) => [c.name, c]));
   const info = (name: string) => byName.get(name)!;
   const okWhere = `EXISTS (SELECT 1 FROM ${RS_RUN} WHERE ok)`;
-  const sqls: string[] = [
-    `DROP TABLE IF EXISTS ${RS_SRC}`,
-    `DROP TABLE IF EXISTS ${RS_RUN}`,
-    `DROP TABLE IF EXISTS ${RS_NEW}`,
-  ];
+  // LOCK first: on Redshift the transaction's snapshot starts with its first statement, so a
+  // run that waited for another sees what that one committed. No temporary table exists at
+  // the start of a Data API batch (each batch is a new session; the ones made here are
+  // dropped at its end), so none is dropped first: `DROP TABLE IF EXISTS wharf_src` would
+  // find a user's permanent table of that name instead.
+  const sqls: string[] = [];
   if (!dryRun) sqls.push(`LOCK ${STATE_TABLE}`);
   const K = shape.cdc ? quoteQualified(shape.cdc.keysTable.schema, shape.cdc.keysTable.name) : '';
   if (shape.cdc && !dryRun) sqls.push(keysTableDdl(shape, input.keyTypes!, input.seqType!));
@@ -151,7 +166,7 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
   } else if ('inserts' in staged) sqls.push(staged.ddl, ...staged.inserts);
 
   // 2. The facts, and whether to write.
-  const stateWhere = `target = ${quoteLiteral(key.target)} AND name = ${quoteLiteral(key.name)}`;
+  const stateWhere = `target = ${redshiftLiteral(key.target)} AND name = ${redshiftLiteral(key.name)}`;
   const state = input.stateExists
     ? `(SELECT COUNT(*) AS n, MAX(run_id) AS run_id, COALESCE(MAX(rows_loaded), 0) AS rows_before FROM ${STATE_TABLE} WHERE ${stateWhere})`
     : '(SELECT 0 AS n, NULL::VARCHAR(64) AS run_id, 0 AS rows_before)';
@@ -159,7 +174,7 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
     ? 'st.n = 0'
     : stored.runId === null
       ? '(st.n = 1 AND st.run_id IS NULL)'
-      : `(st.n = 1 AND st.run_id = ${quoteLiteral(stored.runId)})`;
+      : `(st.n = 1 AND st.run_id = ${redshiftLiteral(stored.runId)})`;
   let high = 'NULL::VARCHAR(256)';
   let highSeq = 'NULL::VARCHAR(256)';
   let badOps = '0';
@@ -168,7 +183,7 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
     const cur = col(SRC, cursorName(shape));
     high = `MAX(${cur})::VARCHAR(256)`;
     if (w !== null && !staged) {
-      const typed = `${quoteLiteral(w)}::${shape.cursor!.type}`;
+      const typed = `${redshiftLiteral(w)}::${shape.cursor!.type}`;
       backwards = `COALESCE(MAX(${cur}) < ${typed}, true)`;
     }
   }
@@ -176,7 +191,7 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
     const c = shape.cdc;
     const op = col(SRC, CDC_OP);
     highSeq = `MAX(${col(SRC, CDC_SEQ)})::VARCHAR(256)`;
-    const values = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
+    const values = [c.insert, c.update, c.delete].map(redshiftLiteral).join(', ');
     badOps = `SUM(CASE WHEN ${op} IS NULL OR ${op} NOT IN (${values}) THEN 1 ELSE 0 END)`;
   }
   sqls.push(
@@ -223,7 +238,7 @@ ${compareDst ? ` WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')}
         // Rows above the old watermark were never loaded. Rows at or below it are compared as
         // a multiset with the destination's rows in the same window: the n-th copy of a row
         // is new only if the destination has fewer than n copies.
-        const wt = `${quoteLiteral(w)}::${shape.cursor!.type}`;
+        const wt = `${redshiftLiteral(w)}::${shape.cursor!.type}`;
         const cur = q(shape.cursor!.column);
         const numbered = (rel: string, where: string) =>
           `SELECT ${srcCols('x')}, x._wharf_fp, ROW_NUMBER() OVER (PARTITION BY x._wharf_fp ORDER BY x._wharf_fp) AS _wharf_n
@@ -269,7 +284,7 @@ ${
     }
     case 'cdc': {
       const c = shape.cdc!;
-      const del = quoteLiteral(c.delete);
+      const del = redshiftLiteral(c.delete);
       const all = [...dstCols, info(CDC_OP), info(CDC_SEQ), info(CDC_CUR)];
       const readCols = all.map((x) => col('l', x.name)).join(', ');
       const exists = compareDst ? `d.${q(shape.key[0]!)} IS NOT NULL` : 'false';
@@ -329,7 +344,7 @@ ${seenKeys ? `  LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n` : ''}${compareDst ? ` 
     seq =
       last === null
         ? 'r.high_seq'
-        : `CASE WHEN r.high_seq IS NULL THEN ${quoteLiteral(last)} WHEN r.high_seq::${input.seqType} > ${quoteLiteral(last)}::${input.seqType} THEN r.high_seq ELSE ${quoteLiteral(last)} END`;
+        : `CASE WHEN r.high_seq IS NULL THEN ${redshiftLiteral(last)} WHEN r.high_seq::${input.seqType} > ${redshiftLiteral(last)}::${input.seqType} THEN r.high_seq ELSE ${redshiftLiteral(last)} END`;
   }
   if (!dryRun) {
     const c = 'COALESCE(c.inserted, 0) + COALESCE(c.updated, 0) + COALESCE(c.deleted, 0)';
@@ -337,8 +352,8 @@ ${seenKeys ? `  LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n` : ''}${compareDst ? ` 
     sqls.push(`DELETE FROM ${STATE_TABLE} WHERE ${stateWhere} AND ${okWhere}`);
     sqls.push(
       `INSERT INTO ${STATE_TABLE} (target, name, mode, watermark, last_sequence, rows_loaded, run_id, updated_at)
-SELECT ${quoteLiteral(key.target)}, ${quoteLiteral(key.name)}, ${quoteLiteral(shape.mode)}, ${watermark}, ${seq},
-       ${input.fullRefresh ? '0' : 'r.rows_before'} + ${c}, ${quoteLiteral(input.runId)}, GETDATE()
+SELECT ${redshiftLiteral(key.target)}, ${redshiftLiteral(key.name)}, ${redshiftLiteral(shape.mode)}, ${watermark}, ${seq},
+       ${input.fullRefresh ? '0' : 'r.rows_before'} + ${c}, ${redshiftLiteral(input.runId)}, GETDATE()
   FROM ${RS_RUN} r CROSS JOIN (${counts}) c WHERE r.ok`,
     );
   }
@@ -358,6 +373,6 @@ SELECT ${quoteLiteral(key.target)}, ${quoteLiteral(key.name)}, ${quoteLiteral(sh
 /** greatest(stored watermark, highest cursor read), as text, from the run's facts `r`. */
 function newWatermark(type: string, stored: string | null): string {
   if (stored === null) return 'r.high';
-  const w = quoteLiteral(stored);
+  const w = redshiftLiteral(stored);
   return `CASE WHEN r.high IS NULL THEN ${w} WHEN r.high::${type} > ${w}::${type} THEN r.high ELSE ${w} END`;
 }
