@@ -26,7 +26,6 @@ const BIN = path.join(import.meta.dirname, '..', 'bin', 'wharf.js');
 const TRIALS = 8;
 // The fake answers any credentials; the SDK only needs some to sign with.
 const ENV = {
-  ...process.env,
   NO_COLOR: '1',
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
@@ -39,6 +38,8 @@ let db: pg.Client;
 let data: pg.Client;
 let dir: string;
 let file: string;
+let crossFile: string;
+let pgSrc: pg.Client;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -48,7 +49,32 @@ beforeAll(async () => {
   harness = await startRedshiftHarness(db);
   await data.query(SOURCE_DDL);
   await data.query(DEST_DDL);
+  const srcDb = await server.createDatabase('pgsrc');
+  pgSrc = await server.client(srcDb);
+  await pgSrc.query(SOURCE_DDL);
+  await data.query(
+    DEST_DDL.replace(/analytics\./g, 'analytics2.').replace(
+      'SCHEMA IF NOT EXISTS analytics',
+      'SCHEMA analytics2',
+    ),
+  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-rscli-'));
+  crossFile = path.join(dir, 'cross.yaml');
+  fs.writeFileSync(
+    crossFile,
+    `version: 1
+connections:
+  app: { type: postgres, url: "${server.urlFor(srcDb)}" }
+  warehouse: { type: redshift, cluster: analytics, database: dev, dbUser: wharf, endpoint: "${harness.fake.endpoint}" }
+defaultConnection: warehouse
+syncs:
+${ALL_SYNCS.replace(/\$FROM/g, 'connection: app, ')
+  .replace(/analytics\./g, 'analytics2.')
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+`,
+  );
   file = path.join(dir, 'wharf.yaml');
   fs.writeFileSync(
     file,
@@ -66,6 +92,7 @@ ${ALL_SYNCS.replace(/\$FROM/g, '')
 afterAll(async () => {
   await harness?.close();
   await data?.end();
+  await pgSrc?.end();
   await db?.end();
   await server?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -76,7 +103,10 @@ function wharf(
   killAfterMs?: number,
 ): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...ENV },
+    });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -138,5 +168,33 @@ describe('wharf sync on Redshift (the real executable, emulated Data API)', () =
     }
     // Most trials must have been cut short, or the test proves little.
     expect(killed).toBeGreaterThanOrEqual(TRIALS / 2);
+  });
+
+  it('from PostgreSQL into Redshift, 5 runs killed between batches leave nothing lost or doubled', async () => {
+    const rand = rng(37);
+    const w = new SourceWriter(pgSrc, rand);
+    const dest = (n: keyof typeof DESTINATION) => DESTINATION[n].replace(/analytics\./g, 'analytics2.');
+    let killed = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      await w.round(40);
+      const r = await wharf(['sync', '-f', crossFile, '--batch-rows', '12'], Math.floor(rand() * 600));
+      if (r.killed) killed++;
+      else expect(r.code, r.stdout + r.stderr).toBe(0);
+      await w.round(10);
+      if (trial === 4) await w.flush();
+      const done = await wharf(['sync', '-f', crossFile, '--batch-rows', '12']);
+      expect(done.code, done.stderr).toBe(0);
+      const names =
+        trial === 4
+          ? (['events', 'users', 'cart', 'users_full'] as const)
+          : (['events', 'users', 'users_full'] as const);
+      for (const n of names)
+        expect({ trial, n, rows: await rowsOf(data, dest(n)) }).toEqual({
+          trial,
+          n,
+          rows: await rowsOf(pgSrc, REFERENCE[n]),
+        });
+    }
+    expect(killed).toBeGreaterThanOrEqual(3);
   });
 });
