@@ -155,6 +155,41 @@ export class DataApiTransport {
     return this.fetchResult(id);
   }
 
+  /**
+   * Runs one statement and yields its result page by page (as the service pages it), so a
+   * large result is never held whole. The statement runs once, in one snapshot.
+   */
+  async *stream(sql: string): AsyncGenerator<DataApiResult> {
+    const submittedAt = this.now();
+    const token = this.clientToken();
+    const out = await this.withRetry('ExecuteStatement', () =>
+      this.client.send(new ExecuteStatementCommand({ ...this.targetInput(), Sql: sql, ClientToken: token })),
+    );
+    const id = requireId(out.Id, 'ExecuteStatement');
+    const done = await this.settle(id, [sql], submittedAt);
+    if (!done.HasResultSet) return;
+    let columns: DataApiColumn[] = [];
+    let nextToken: string | undefined;
+    do {
+      const pageToken = nextToken;
+      const page = await this.withRetry('GetStatementResult', () =>
+        this.client.send(
+          new GetStatementResultCommand({ Id: id, ...(pageToken ? { NextToken: pageToken } : {}) }),
+        ),
+      );
+      if (columns.length === 0 && page.ColumnMetadata) columns = page.ColumnMetadata.map(toColumn);
+      const rows = (page.Records ?? []).map((record) => {
+        const row: Record<string, unknown> = {};
+        record.forEach((field, i) => {
+          row[columns[i]?.name ?? `column${i + 1}`] = fieldValue(field);
+        });
+        return row;
+      });
+      yield { columns, rows };
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+  }
+
   /** Runs the statements as one transaction (Redshift's semantics for a batch). */
   async batch(sqls: string[]): Promise<void> {
     await this.submitBatch(sqls);
