@@ -18,6 +18,12 @@ export interface OpenedConnection {
   description: string;
   /** PostgreSQL engines: opens another session (the sync runner's sessions); the caller ends it. */
   connectSql?: () => Promise<pg.Client>;
+  /**
+   * PostgreSQL engines: hands the session opened with the connection over to the caller, once
+   * (later calls return undefined), so a caller that never uses `provider` (the sync runner)
+   * does not pay for a second login. The caller ends it; `provider` is unusable afterwards.
+   */
+  takeSession?: () => pg.Client | undefined;
   close(): Promise<void>;
 }
 
@@ -74,6 +80,7 @@ export async function openConnection(
         config,
         provider,
         connectSql: connectClient,
+        takeSession: handOver(client),
         description: `embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${path.relative(process.cwd(), dir) || '.'}`,
         close: async () => {
           await provider.close();
@@ -107,6 +114,7 @@ export async function openConnection(
         config,
         provider,
         connectSql: connectClient,
+        takeSession: handOver(client),
         description: describeUrl(url),
         close: () => provider.close(),
       };
@@ -119,6 +127,16 @@ export async function openConnection(
     default:
       throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
   }
+}
+
+/** Returns `client` on the first call, undefined after. */
+function handOver(client: pg.Client): () => pg.Client | undefined {
+  let held: pg.Client | undefined = client;
+  return () => {
+    const c = held;
+    held = undefined;
+    return c;
+  };
 }
 
 /** host:port/db of a URL, without credentials. */

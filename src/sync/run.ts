@@ -197,10 +197,11 @@ async function runOne(
     );
   const sessions: pg.Client[] = [];
   try {
-    const dst = await dstConn.connectSql();
+    // The session each connection opened at connect time serves the first sync run on it.
+    const dst = dstConn.takeSession?.() ?? (await dstConn.connectSql());
     sessions.push(dst);
     const sameEngine = srcName === dstName;
-    const src = sameEngine ? dst : await srcConn.connectSql();
+    const src = sameEngine ? dst : (srcConn.takeSession?.() ?? (await srcConn.connectSql()));
     if (!sameEngine) sessions.push(src);
     const sides = await describe(sync, src, dst, sameEngine);
     const batchRows = options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS;
