@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import { describeQuery, describeTable, describeTables, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
@@ -249,12 +249,16 @@ async function describe(
 ): Promise<Sides> {
   const target = splitTable(sync.to.table);
   const relation = sourceRelation(sync.from);
-  const dstInfo = await describeTable(dst, target.schema, target.name);
+  // One catalog query on the destination: its table, the source table too on the same engine,
+  // and the server's version.
+  const srcTable = sync.from.table ? splitTable(sync.from.table) : undefined;
+  const both = sameEngine && srcTable !== undefined;
+  const described = await describeTables(dst, both ? [target, srcTable] : [target]);
+  const dstInfo = described.relations[0]!;
   let srcInfo: RelationInfo;
-  if (sync.from.table) {
-    const s = splitTable(sync.from.table);
-    srcInfo = await describeTable(src, s.schema, s.name);
-  } else {
+  if (both) srcInfo = described.relations[1]!;
+  else if (srcTable) srcInfo = await describeTable(src, srcTable.schema, srcTable.name);
+  else {
     try {
       srcInfo = await describeQuery(src, relation);
     } catch (e) {
@@ -265,9 +269,8 @@ async function describe(
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length)
     throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
-  const { rows } = await dst.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
   const shape = shapeOf(sync, srcInfo, dstInfo);
-  shape.mergeReturning = (rows[0]?.v ?? 0) >= 170000;
+  shape.mergeReturning = described.serverVersion >= 170000;
   return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape };
 }
 
