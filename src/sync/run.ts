@@ -30,7 +30,6 @@ import {
 } from './sql.js';
 import {
   clearState,
-  ensureStateTable,
   keysTableName,
   lockSync,
   readState,
@@ -207,9 +206,8 @@ async function runOne(
     const batchRows = options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS;
     if (options.dryRun) return await dryRun(sync, sides, options, batchRows);
     const key = syncKey(sync.name, sides.shape.target);
-    const unlock = await lockSync(dst, key, options.lockTimeoutMs ?? 0);
+    const unlock = await lockSync(dst, key, options.lockTimeoutMs ?? 0, { ensureState: true });
     try {
-      await ensureStateTable(dst);
       if (sides.shape.cdc) {
         await adoptLegacyKeysTable(dst, sync.name, sides.shape.cdc.keysTable.name);
         const keyTypes = sides.shape.key.map((k) => sides.dstInfo.columns.find((c) => c.name === k)!.type);
