@@ -370,6 +370,25 @@ async function greatest(
   return rows[0]!.g;
 }
 
+/**
+ * The watermark after a run that read up to `high` from `old`: greatest(old, high), and whether
+ * `high` went below `old` (or no row reached it), in one round trip.
+ */
+async function advance(
+  client: pg.Client,
+  type: string,
+  old: string | null,
+  high: string | null,
+): Promise<{ watermark: string | null; backwards: boolean }> {
+  if (old === null) return { watermark: high, backwards: false };
+  if (high === null) return { watermark: old, backwards: true };
+  const { rows } = await client.query<{ g: string; lt: boolean }>(
+    `SELECT greatest($1::${type}, $2::${type})::text AS g, $2::${type} < $1::${type} AS lt`,
+    [old, high],
+  );
+  return { watermark: rows[0]!.g, backwards: rows[0]!.lt };
+}
+
 async function below(client: pg.Client, type: string, a: string, b: string): Promise<boolean> {
   const { rows } = await client.query<{ lt: boolean }>(`SELECT $1::${type} < $2::${type} AS lt`, [a, b]);
   return rows[0]!.lt;
@@ -389,10 +408,15 @@ async function checkNotBackwards(ctx: RunCtx, watermark: string | null, high: st
   if (watermark === null) return;
   const s = ctx.sides.shape;
   if (high === null || (await below(ctx.sides.dst, s.cursor!.type, high, watermark)))
-    throw new SyncError(
-      `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
-        'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
-    );
+    throw backwardsError(ctx, watermark, high);
+}
+
+function backwardsError(ctx: RunCtx, watermark: string, high: string | null): SyncError {
+  const s = ctx.sides.shape;
+  return new SyncError(
+    `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
+      'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
+  );
 }
 
 function counts(r: Applied): RowCounts {
@@ -411,8 +435,8 @@ async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
     const sql = applyStatement(shape, readQuery(shape, relation, state.watermark), state.watermark);
     const r = (await dst.query<Applied>(sql)).rows[0]!;
     checkApplied(ctx, r);
-    await checkNotBackwards(ctx, state.watermark, r.high);
-    const watermark = await greatest(dst, shape.cursor!.type, state.watermark, r.high);
+    const { watermark, backwards } = await advance(dst, shape.cursor!.type, state.watermark, r.high);
+    if (backwards) throw backwardsError(ctx, state.watermark!, r.high);
     const lastSequence = shape.cdc
       ? await greatest(dst, stagingType(ctx, CDC_SEQ), state.lastSequence, r.high_seq)
       : null;
