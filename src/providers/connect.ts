@@ -21,6 +21,12 @@ export interface OpenedConnection {
   connectSql?: () => Promise<pg.Client>;
   /** Redshift: the Data API transport statements run through (the sync runner's push-down). */
   dataApi?: DataApiTransport;
+  /**
+   * PostgreSQL engines: hands the session opened with the connection over to the caller, once
+   * (later calls return undefined), so a caller that never uses `provider` (the sync runner)
+   * does not pay for a second login. The caller ends it; `provider` is unusable afterwards.
+   */
+  takeSession?: () => pg.Client | undefined;
   close(): Promise<void>;
 }
 
@@ -77,6 +83,7 @@ export async function openConnection(
         config,
         provider,
         connectSql: connectClient,
+        takeSession: handOver(client),
         description: `embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${path.relative(process.cwd(), dir) || '.'}`,
         close: async () => {
           await provider.close();
@@ -110,6 +117,7 @@ export async function openConnection(
         config,
         provider,
         connectSql: connectClient,
+        takeSession: handOver(client),
         description: describeUrl(url),
         close: () => provider.close(),
       };
@@ -122,6 +130,16 @@ export async function openConnection(
     default:
       throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
   }
+}
+
+/** Returns `client` on the first call, undefined after. */
+function handOver(client: pg.Client): () => pg.Client | undefined {
+  let held: pg.Client | undefined = client;
+  return () => {
+    const c = held;
+    held = undefined;
+    return c;
+  };
 }
 
 /** host:port/db of a URL, without credentials. */

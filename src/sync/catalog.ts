@@ -1,5 +1,5 @@
 // What a sync needs to know about its source and destination, read from the PostgreSQL
-// catalogs in one query per side: columns with their types and type categories, whether a
+// catalogs in one query per database: columns with their types and type categories, whether a
 // table exists, which columns lead an index (the cursor must use one), the primary key.
 import type pg from 'pg';
 
@@ -23,39 +23,58 @@ export interface RelationInfo {
 }
 
 export async function describeTable(client: pg.Client, schema: string, name: string): Promise<RelationInfo> {
+  return (await describeTables(client, [{ schema, name }])).relations[0]!;
+}
+
+/**
+ * Several tables of one database and the server's version (`server_version_num`), in one round
+ * trip: a sync describes its destination and, on the same engine, its source with one query.
+ */
+export async function describeTables(
+  client: pg.Client,
+  tables: { schema: string; name: string }[],
+): Promise<{ relations: RelationInfo[]; serverVersion: number }> {
   const { rows } = await client.query<{
-    name: string;
+    rel: number;
+    name: string | null;
     type: string;
     category: string;
     not_null: boolean;
     lead: boolean;
     pk: number | null;
     est: number;
+    version: number;
   }>(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory AS category,
-            a.attnotnull AS not_null,
+    `SELECT r.i::int AS rel, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            t.typcategory AS category, a.attnotnull AS not_null,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum) AS lead,
             (SELECT array_position(con.conkey, a.attnum) FROM pg_constraint con
               WHERE con.conrelid = c.oid AND con.contype = 'p') AS pk,
-            greatest(c.reltuples, 0)::float8 AS est
-       FROM pg_class c
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       JOIN pg_type t ON t.oid = a.atttypid
-      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-      ORDER BY a.attnum`,
-    [schema, name],
+            greatest(c.reltuples, 0)::float8 AS est,
+            current_setting('server_version_num')::int AS version
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(nspname, relname, i)
+       LEFT JOIN (pg_class c
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                  JOIN pg_type t ON t.oid = a.atttypid)
+         ON n.nspname = r.nspname AND c.relname = r.relname AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      ORDER BY r.i, a.attnum`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
-  return {
-    exists: rows.length > 0,
-    columns: rows.map((r) => ({ name: r.name, type: r.type, category: r.category, notNull: r.not_null })),
-    indexLeads: rows.filter((r) => r.lead).map((r) => r.name),
-    primaryKey: rows
-      .filter((r) => r.pk !== null)
-      .sort((a, b) => a.pk! - b.pk!)
-      .map((r) => r.name),
-    estimatedRows: rows[0]?.est ?? 0,
-  };
+  const relations = tables.map((_, i) => {
+    const cols = rows.filter((r) => r.rel === i + 1 && r.name !== null);
+    return {
+      exists: cols.length > 0,
+      columns: cols.map((r) => ({ name: r.name!, type: r.type, category: r.category, notNull: r.not_null })),
+      indexLeads: cols.filter((r) => r.lead).map((r) => r.name!),
+      primaryKey: cols
+        .filter((r) => r.pk !== null)
+        .sort((a, b) => a.pk! - b.pk!)
+        .map((r) => r.name!),
+      estimatedRows: cols[0]?.est ?? 0,
+    };
+  });
+  return { relations, serverVersion: rows[0]?.version ?? 0 };
 }
 
 /** The columns a query returns (it is planned, not run: LIMIT 0). Throws the engine's error. */

@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import { describeQuery, describeTable, describeTables, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
@@ -33,7 +33,6 @@ import {
 } from './sql.js';
 import {
   clearState,
-  ensureStateTable,
   keysTableName,
   lockSync,
   readState,
@@ -225,18 +224,18 @@ async function runOne(
     throw new SyncError(`sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}`);
   const sessions: pg.Client[] = [];
   try {
-    const dst = await dstConn.connectSql();
+    // The session each connection opened at connect time serves the first sync run on it.
+    const dst = dstConn.takeSession?.() ?? (await dstConn.connectSql());
     sessions.push(dst);
     const sameEngine = srcName === dstName;
-    const src = sameEngine ? dst : await srcConn.connectSql();
+    const src = sameEngine ? dst : (srcConn.takeSession?.() ?? (await srcConn.connectSql()));
     if (!sameEngine) sessions.push(src);
     const sides = await describe(sync, src, dst, sameEngine);
     const batchRows = options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS;
     if (options.dryRun) return await dryRun(sync, sides, options, batchRows);
     const key = syncKey(sync.name, sides.shape.target);
-    const unlock = await lockSync(dst, key, options.lockTimeoutMs ?? 0);
+    const unlock = await lockSync(dst, key, options.lockTimeoutMs ?? 0, { ensureState: true });
     try {
-      await ensureStateTable(dst);
       if (sides.shape.cdc) {
         await adoptLegacyKeysTable(dst, sync.name, sides.shape.cdc.keysTable.name);
         const keyTypes = sides.shape.key.map((k) => sides.dstInfo.columns.find((c) => c.name === k)!.type);
@@ -276,12 +275,16 @@ async function describe(
 ): Promise<Sides> {
   const target = splitTable(sync.to.table);
   const relation = sourceRelation(sync.from);
-  const dstInfo = await describeTable(dst, target.schema, target.name);
+  // One catalog query on the destination: its table, the source table too on the same engine,
+  // and the server's version.
+  const srcTable = sync.from.table ? splitTable(sync.from.table) : undefined;
+  const both = sameEngine && srcTable !== undefined;
+  const described = await describeTables(dst, both ? [target, srcTable] : [target]);
+  const dstInfo = described.relations[0]!;
   let srcInfo: RelationInfo;
-  if (sync.from.table) {
-    const s = splitTable(sync.from.table);
-    srcInfo = await describeTable(src, s.schema, s.name);
-  } else {
+  if (both) srcInfo = described.relations[1]!;
+  else if (srcTable) srcInfo = await describeTable(src, srcTable.schema, srcTable.name);
+  else {
     try {
       srcInfo = await describeQuery(src, relation);
     } catch (e) {
@@ -292,9 +295,8 @@ async function describe(
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length)
     throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
-  const { rows } = await dst.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
   const shape = shapeOf(sync, srcInfo, dstInfo);
-  shape.mergeReturning = (rows[0]?.v ?? 0) >= 170000;
+  shape.mergeReturning = described.serverVersion >= 170000;
   return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape };
 }
 
@@ -396,6 +398,25 @@ async function greatest(
   return rows[0]!.g;
 }
 
+/**
+ * The watermark after a run that read up to `high` from `old`: greatest(old, high), and whether
+ * `high` went below `old` (or no row reached it), in one round trip.
+ */
+async function advance(
+  client: pg.Client,
+  type: string,
+  old: string | null,
+  high: string | null,
+): Promise<{ watermark: string | null; backwards: boolean }> {
+  if (old === null) return { watermark: high, backwards: false };
+  if (high === null) return { watermark: old, backwards: true };
+  const { rows } = await client.query<{ g: string; lt: boolean }>(
+    `SELECT greatest($1::${type}, $2::${type})::text AS g, $2::${type} < $1::${type} AS lt`,
+    [old, high],
+  );
+  return { watermark: rows[0]!.g, backwards: rows[0]!.lt };
+}
+
 async function below(client: pg.Client, type: string, a: string, b: string): Promise<boolean> {
   const { rows } = await client.query<{ lt: boolean }>(`SELECT $1::${type} < $2::${type} AS lt`, [a, b]);
   return rows[0]!.lt;
@@ -415,10 +436,15 @@ async function checkNotBackwards(ctx: RunCtx, watermark: string | null, high: st
   if (watermark === null) return;
   const s = ctx.sides.shape;
   if (high === null || (await below(ctx.sides.dst, s.cursor!.type, high, watermark)))
-    throw new SyncError(
-      `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
-        'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
-    );
+    throw backwardsError(ctx, watermark, high);
+}
+
+function backwardsError(ctx: RunCtx, watermark: string, high: string | null): SyncError {
+  const s = ctx.sides.shape;
+  return new SyncError(
+    `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
+      'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
+  );
 }
 
 function counts(r: Applied): RowCounts {
@@ -437,8 +463,8 @@ async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
     const sql = applyStatement(shape, readQuery(shape, relation, state.watermark), state.watermark);
     const r = (await dst.query<Applied>(sql)).rows[0]!;
     checkApplied(ctx, r);
-    await checkNotBackwards(ctx, state.watermark, r.high);
-    const watermark = await greatest(dst, shape.cursor!.type, state.watermark, r.high);
+    const { watermark, backwards } = await advance(dst, shape.cursor!.type, state.watermark, r.high);
+    if (backwards) throw backwardsError(ctx, state.watermark!, r.high);
     const lastSequence = shape.cdc
       ? await greatest(dst, stagingType(ctx, CDC_SEQ), state.lastSequence, r.high_seq)
       : null;

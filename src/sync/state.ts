@@ -141,20 +141,34 @@ export async function clearState(client: pg.Client, key: SyncKey): Promise<void>
   if (rows[0]?.exists) await client.query(`DELETE FROM ${LEGACY_TABLE} WHERE name = $1`, [key.name]);
 }
 
-/** Takes the per-sync lock on this session, waiting up to `timeoutMs`. */
+/**
+ * Takes the per-sync lock on this session, waiting up to `timeoutMs`; with `ensureState`, then
+ * makes sure the state table exists (checked in the lock's round trip: see ensureStateTable).
+ */
 export async function lockSync(
   client: pg.Client,
   key: SyncKey,
   timeoutMs: number,
+  opts: { ensureState?: boolean } = {},
 ): Promise<() => Promise<void>> {
   const id = `${key.target} ${key.name}`;
   const deadline = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    const { rows } = await client.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
+    const { rows } = await client.query<{ ok: boolean; state: boolean }>(
+      `SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, to_regclass('${STATE_TABLE}') IS NOT NULL AS state`,
       [LOCK_CLASS, id],
     );
-    if (rows[0]?.ok) break;
+    if (rows[0]?.ok) {
+      if (opts.ensureState && !rows[0].state) {
+        try {
+          await ensureStateTable(client);
+        } catch (e) {
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id]).catch(() => {});
+          throw e;
+        }
+      }
+      break;
+    }
     if (Date.now() >= deadline) {
       const who = await client.query<{ holder: string }>(
         `SELECT format('%s, pid %s', a.application_name, a.pid) AS holder
