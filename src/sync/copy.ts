@@ -241,5 +241,8 @@ export function copyText(v: unknown): string {
   if (typeof v === 'boolean') return v ? 't' : 'f';
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (v instanceof Uint8Array) return `\\\\x${Buffer.from(v).toString('hex')}`;
-  return String(v).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+  return String(v).replace(
+    /[\\\t\n\r]/g,
+    (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!,
+  );
 }

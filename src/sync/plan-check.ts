@@ -12,7 +12,7 @@ import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredRelation, type SyncIssue } from './check.js';
 import { splitTable } from './config.js';
-import { describeOnRedshift } from './redshift-run.js';
+import { describeOnRedshift, describeRedshiftSource } from './redshift-run.js';
 import { crossEngineMessage } from './run.js';
 import { sourceRelation } from './sql.js';
 
@@ -100,6 +100,21 @@ export async function checkSyncsForPlan(
           }
         }
         for (const issue of checkSync(sync, srcInfo, dstInfo))
+          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
+        continue;
+      }
+      const fromRedshift = connections.get(srcName)?.dataApi;
+      if (fromRedshift && dst) {
+        // From Redshift into PostgreSQL: the source through the Data API.
+        let srcInfo: RelationInfo;
+        try {
+          srcInfo = await describeRedshiftSource(fromRedshift, sync, sourceRelation(sync.from));
+        } catch (e) {
+          push({ severity: 'error', message: (e as Error).message });
+          continue;
+        }
+        if (!srcInfo.exists && sync.from.table) srcInfo = declared(sync.from.table) ?? srcInfo;
+        for (const issue of checkSync(sync, srcInfo, await table(dst, sync.to.table)))
           push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
         continue;
       }

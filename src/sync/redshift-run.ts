@@ -239,6 +239,25 @@ function queryInfo(result: DataApiResult | undefined): RelationInfo {
   };
 }
 
+/** The source's columns on Redshift (a table, or a query planned with LIMIT 0). */
+export async function describeRedshiftSource(
+  api: DataApiTransport,
+  sync: SyncConfig,
+  relation: string,
+): Promise<RelationInfo> {
+  if (sync.from.table) {
+    const s = splitTable(sync.from.table);
+    return tableInfo(await api.query(COLUMNS_SQL(s.schema, s.name)));
+  }
+  try {
+    return queryInfo(await api.query(`SELECT * FROM ${relation} s LIMIT 0`));
+  } catch (e) {
+    if (e instanceof DataApiStatementError)
+      throw new SyncError(`sync ${sync.name}: the source query fails: ${e.message}`);
+    throw e;
+  }
+}
+
 /**
  * Both sides' columns and the stored state in one batch (the state's own SELECT included, as
  * it exists after the first run). When the state table is missing: `create` makes it (a real

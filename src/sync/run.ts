@@ -13,6 +13,7 @@ import { describeQuery, describeTable, describeTables, type RelationInfo } from 
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
+import { runFromRedshift } from './redshift-extract.js';
 import { runIntoRedshift } from './redshift-load.js';
 import { runOnRedshift } from './redshift-run.js';
 import {
@@ -121,8 +122,8 @@ const DEFAULT_BATCH_ROWS = 50_000;
 /** Why a sync between these two connections cannot run. */
 export function crossEngineMessage(from: string, to: string): string {
   return (
-    `rows stream from PostgreSQL (local, postgres) into PostgreSQL or Redshift, but not out of Redshift: ${from} -> ${to}. ` +
-    'A sync from Redshift runs inside it: give "to" the same Redshift connection as "from".'
+    `${from} -> ${to}: rows move inside one connection, between PostgreSQL connections (local, postgres), and between PostgreSQL and Redshift, ` +
+    'but not between two Redshift connections (share the data with a datashare instead)'
   );
 }
 const STAGE = 'wharf_stage';
@@ -220,6 +221,7 @@ async function runOne(
       options,
       options.batchRows ?? sync.batchRows ?? DEFAULT_BATCH_ROWS,
     );
+  if (srcConn.dataApi && dstConn.connectSql) return runFromRedshift(sync, srcConn, dstConn, options);
   if (!dstConn.connectSql || !srcConn.connectSql)
     throw new SyncError(`sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}`);
   const sessions: pg.Client[] = [];
