@@ -278,7 +278,8 @@ if (ONLY.includes('copy')) {
   // The real executable, in a child whose peak RSS it reports itself at exit.
   const wrapper = `import { main } from ${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'main.js'))};
     const code = await main(['sync', '-f', ${JSON.stringify(file)}, '--json']);
-    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exit(code);`;
+    const u = process.resourceUsage();
+    process.stderr.write('MAXRSS ' + u.maxRSS + ' CPU ' + Math.round((u.userCPUTime + u.systemCPUTime) / 1000) + '\\n'); process.exit(code);`;
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -291,6 +292,7 @@ if (ONLY.includes('copy')) {
   const wharfMs = performance.now() - t0;
   if (code !== 0) throw new Error(`wharf sync failed: ${out} ${err}`);
   const rssMb = Math.round(Number(/MAXRSS (\d+)/.exec(err)?.[1] ?? 0) / 1024);
+  const cpuMs = Number(/CPU (\d+)/.exec(err)?.[1] ?? 0);
   const n = (await dst.query('SELECT count(*)::int AS n FROM analytics.events_wharf')).rows[0].n;
   results.copy = {
     rows: n,
@@ -301,10 +303,11 @@ if (ONLY.includes('copy')) {
     psqlRowsPerSec: psqlMs && Math.round((ROWS * 1000) / psqlMs),
     throughputRatio: psqlMs && +(psqlMs / wharfMs).toFixed(2),
     peakRssMb: rssMb,
+    wharfCpuMs: cpuMs,
     target: 'throughput >= 0.7x psql, peak RSS < 256 MB',
   };
   log(
-    `  wharf ${Math.round(wharfMs)} ms (${results.copy.wharfRowsPerSec.toLocaleString()} rows/s, peak RSS ${rssMb} MB, ${n} rows)`,
+    `  wharf ${Math.round(wharfMs)} ms (${results.copy.wharfRowsPerSec.toLocaleString()} rows/s, peak RSS ${rssMb} MB, ${cpuMs} ms of CPU in wharf, ${n} rows)`,
   );
   log(
     psqlMs
