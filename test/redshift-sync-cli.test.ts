@@ -32,6 +32,13 @@ const ENV = {
   AWS_REGION: 'us-east-1',
 };
 
+/** The test runner turns the AWS SDK's Node-version notice off; the executable must do it itself. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...ENV };
+  delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+  return env;
+}
+
 let server: TestServer;
 let harness: RedshiftHarness;
 let db: pg.Client;
@@ -105,7 +112,7 @@ function wharf(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...ENV },
+      env: childEnv(),
     });
     let stdout = '';
     let stderr = '';
