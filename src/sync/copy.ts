@@ -50,19 +50,28 @@ class CopyInQuery extends CopySubmittable {
     super(text);
   }
   override handleCopyInResponse(connection: PgConnection): void {
-    // Coalesce small chunks into ~256 KB messages: fewer, larger writes.
+    // Coalesce small chunks into ~256 KB messages: fewer, larger writes. Large chunks (slices
+    // of the reader's 1 MB slabs) go as they are: copying them again would only cost CPU the
+    // two servers need.
     let pending: Buffer[] = [];
     let size = 0;
+    const flush = () => {
+      if (size > 0)
+        connection.sendCopyFromChunk(pending.length === 1 ? pending[0]! : Buffer.concat(pending, size));
+      pending = [];
+      size = 0;
+    };
     for (const c of this.chunks) {
+      if (c.length >= 65_536) {
+        flush();
+        connection.sendCopyFromChunk(c);
+        continue;
+      }
       pending.push(c);
       size += c.length;
-      if (size >= 262_144) {
-        connection.sendCopyFromChunk(Buffer.concat(pending, size));
-        pending = [];
-        size = 0;
-      }
+      if (size >= 262_144) flush();
     }
-    if (size > 0) connection.sendCopyFromChunk(Buffer.concat(pending, size));
+    flush();
     connection.endCopyFrom();
   }
   // pg clears the active query on an error and does not call handleReadyForQuery after it.
