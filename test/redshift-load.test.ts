@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
-import { loadConfigText } from '../src/config/load.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
 import type { ConnectionConfig, LoadedConfig } from '../src/config/types.js';
 import { openConnection } from '../src/providers/connect.js';
+import type { WarehouseProvider } from '../src/providers/provider.js';
 import { runSyncs } from '../src/sync/run.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
@@ -267,5 +269,60 @@ describe('syncs from Redshift (emulated) into PostgreSQL', () => {
     const back = await runSyncs(loaded, { open: f.open, names: ['users'] });
     expect(back.syncs[0]!.error).toMatch(/cursor updated_at went backwards/);
     expect(await rowsOf(f.dst, 'SELECT * FROM analytics.users')).toEqual(before);
+  });
+});
+
+describe('examples/toplyne-redshift-syncs.yaml', () => {
+  it('applies, then keeps toplyne.events (inside Redshift) and toplyne.users (from PostgreSQL) fresh', async () => {
+    const f = await setup(true); // src: the app's PostgreSQL; dst: the emulated Redshift
+    await f.dst.query(`DROP SCHEMA analytics CASCADE; CREATE SCHEMA analytics;
+      CREATE TABLE analytics.events (user_id bigint NOT NULL, event_name varchar(256) NOT NULL, event_time timestamp NOT NULL,
+        updated_at timestamp NOT NULL, source varchar(32));
+      INSERT INTO analytics.events SELECT g % 7, 'e' || g, '2026-01-01'::timestamp + g * interval '1 minute',
+        '2026-01-01'::timestamp + g * interval '1 minute', 'web' FROM generate_series(1, 50) g;`);
+    await f.src.query(`CREATE TABLE public.users (user_id bigint PRIMARY KEY, email text, plan text, updated_at timestamp NOT NULL);
+      INSERT INTO public.users SELECT g, 'u' || g || '@x.io', 'free', '2026-01-01'::timestamp + g * interval '1 s' FROM generate_series(1, 30) g;`);
+    process.env.APP_DATABASE_URL = server.rawUrl(f.src.database!);
+    const loaded = loadConfigFile(
+      path.join(import.meta.dirname, '..', 'examples', 'toplyne-redshift-syncs.yaml'),
+    );
+    expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const planned = await planConfig(loaded.loaded!, { open: f.open });
+    expect(planned.plan.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const providers = new Map<string, WarehouseProvider>(
+      [...planned.connections].map(([n, c]) => [n, c.provider] as const),
+    );
+    const applied = await applyPlan(planned.plan, providers, {
+      allowDestroy: false,
+      lockTimeoutMs: 0,
+      holder: 'test',
+    });
+    await planned.close();
+    expect(applied.ok).toBe(true);
+
+    const events = 'SELECT user_id, event_name, event_time AS "timestamp", updated_at FROM analytics.events';
+    const check = async () => {
+      expect(await rowsOf(f.dst, 'SELECT * FROM toplyne.events')).toEqual(await rowsOf(f.dst, events));
+      expect(await rowsOf(f.dst, 'SELECT * FROM toplyne.users')).toEqual(
+        await rowsOf(f.src, 'SELECT * FROM public.users'),
+      );
+    };
+    const first = await runSyncs(loaded.loaded!, { open: f.open });
+    expect(first.syncs.map((s) => [s.name, s.status, s.rows.inserted])).toEqual([
+      ['events', 'ok', 50],
+      ['users', 'ok', 30],
+    ]);
+    await check();
+    // New events (one late, inside the 10-minute lookback) and changed profiles.
+    await f.dst.query(`INSERT INTO analytics.events VALUES (1, 'late', '2026-01-01 00:45:00', '2026-01-01 00:45:30', 'web'),
+      (2, 'new', '2026-01-01 01:00:00', '2026-01-01 01:00:00', 'web')`);
+    await f.src.query(`UPDATE public.users SET plan = 'pro', updated_at = '2026-02-01' WHERE user_id <= 5`);
+    const second = await runSyncs(loaded.loaded!, { open: f.open });
+    expect(second.syncs.map((s) => [s.name, s.rows])).toEqual([
+      ['events', { inserted: 2, updated: 0, deleted: 0 }],
+      ['users', { inserted: 0, updated: 5, deleted: 0 }],
+    ]);
+    await check();
+    delete process.env.APP_DATABASE_URL;
   });
 });
