@@ -15,7 +15,15 @@ import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyIn, copyText } from './copy.js';
 import { describeRedshiftSource } from './redshift-run.js';
-import { type RowCounts, SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
+import {
+  badOpsError,
+  cursorBackwardsError,
+  type RowCounts,
+  SyncError,
+  type SyncResult,
+  type SyncRunOptions,
+  shapeOf,
+} from './run.js';
 import {
   applyStatement,
   CDC_CUR,
@@ -141,12 +149,7 @@ export async function runFromRedshift(
               bad_ops: string;
             }>(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0))
           ).rows[0]!;
-          if (Number(r.bad_ops) > 0) {
-            const c = shape.cdc!;
-            throw new SyncError(
-              `sync ${sync.name}: ${r.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); nothing was applied`,
-            );
-          }
+          if (Number(r.bad_ops) > 0) throw badOpsError(sync.name, shape, r.bad_ops);
           // The cursor going backwards, and the new watermark, compared as the cursor's type.
           const type = shape.cursor!.type;
           const { rows: adv } = await dst.query<{ back: boolean; w: string | null }>(
@@ -154,11 +157,7 @@ export async function runFromRedshift(
                     greatest($1::${type}, $2::${type})::text AS w`,
             [w0, r.high],
           );
-          if (adv[0]!.back)
-            throw new SyncError(
-              `sync ${sync.name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${r.high ?? '(no rows)'}, below the stored watermark ${w0}. ` +
-                'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
-            );
+          if (adv[0]!.back) throw cursorBackwardsError(sync.name, shape, w0, r.high);
           watermark = adv[0]!.w;
           rows = { inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted) };
           let lastSequence: string | null = null;

@@ -29,7 +29,14 @@ import {
   redshiftRunStatements,
   type StoredState,
 } from './redshift-sql.js';
-import { SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
+import {
+  badOpsError,
+  cursorBackwardsError,
+  SyncError,
+  type SyncResult,
+  type SyncRunOptions,
+  shapeOf,
+} from './run.js';
 import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from './sql.js';
 import { keysTableName, STATE_SCHEMA, syncKey } from './state.js';
 
@@ -179,12 +186,13 @@ async function attemptLoad(
     const row = results[resultIndex]?.rows[0] ?? {};
     const bool = (v: unknown) => v === true || v === 't' || v === 'true';
     if (!bool(row.fresh)) return false;
-    if (Number(row.bad_ops ?? 0) > 0) {
-      const c = shape.cdc!;
-      throw new SyncError(
-        `sync ${sync.name}: ${row.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); ${batches} earlier batch(es) of this run were applied, this one was not`,
+    if (Number(row.bad_ops ?? 0) > 0)
+      throw badOpsError(
+        sync.name,
+        shape,
+        String(row.bad_ops),
+        `${batches} earlier batch(es) of this run were applied, this one was not`,
       );
-    }
     batches++;
     totals.inserted += Number(row.inserted ?? 0);
     totals.updated += Number(row.updated ?? 0);
@@ -210,11 +218,7 @@ async function attemptLoad(
         `SELECT max(${cur})::text AS high, coalesce(max(${cur}) < $1::${shape.cursor!.type}, true) AS back FROM ${relation} s`,
         [w0],
       );
-      if (rows[0]?.back)
-        throw new SyncError(
-          `sync ${sync.name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${rows[0].high ?? '(no rows)'}, below the stored watermark ${w0}. ` +
-            'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
-        );
+      if (rows[0]?.back) throw cursorBackwardsError(sync.name, shape, w0, rows[0].high);
     }
     if (dryRun) {
       // Counting what each batch would write needs the earlier batches written; a dry run

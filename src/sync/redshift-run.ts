@@ -19,7 +19,14 @@ import {
   redshiftRunStatements,
   type StoredState,
 } from './redshift-sql.js';
-import { SyncError, type SyncResult, type SyncRunOptions, shapeOf } from './run.js';
+import {
+  badOpsError,
+  cursorBackwardsError,
+  SyncError,
+  type SyncResult,
+  type SyncRunOptions,
+  shapeOf,
+} from './run.js';
 import { CDC_CUR, CDC_OP, CDC_SEQ, readNames, sourceRelation } from './sql.js';
 import { STATE_SCHEMA, STATE_TABLE, syncKey } from './state.js';
 
@@ -109,17 +116,8 @@ async function attemptRun(
   if (!row) throw new Error(`sync ${sync.name}: the run's result row is missing`);
   const r = parseResult(row);
   if (!dryRun && !r.fresh) return null;
-  if (r.bad_ops > 0) {
-    const c = shape.cdc!;
-    throw new SyncError(
-      `sync ${sync.name}: ${r.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); nothing was applied`,
-    );
-  }
-  if (r.backwards)
-    throw new SyncError(
-      `sync ${sync.name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${r.high ?? '(no rows)'}, below the stored watermark ${d.stored.watermark}. ` +
-        'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
-    );
+  if (r.bad_ops > 0) throw badOpsError(sync.name, shape, r.bad_ops);
+  if (r.backwards) throw cursorBackwardsError(sync.name, shape, d.stored.watermark, r.high);
   options.hooks?.onProgress?.(sync.name, r.read);
   const rows = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
   /** The watermark the run stored (or, dry, would store). */

@@ -425,12 +425,20 @@ async function below(client: pg.Client, type: string, a: string, b: string): Pro
 }
 
 function checkApplied(ctx: RunCtx, r: Applied): void {
-  if (Number(r.bad_ops) > 0) {
-    const c = ctx.sides.shape.cdc!;
-    throw new SyncError(
-      `sync ${ctx.sync.name}: ${r.bad_ops} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); nothing was applied`,
-    );
-  }
+  if (Number(r.bad_ops) > 0) throw badOpsError(ctx.sync.name, ctx.sides.shape, r.bad_ops);
+}
+
+/** Change rows whose op is none of the declared values: the run applies nothing. */
+export function badOpsError(
+  name: string,
+  shape: SyncShape,
+  count: string | number,
+  applied = 'nothing was applied',
+): SyncError {
+  const c = shape.cdc!;
+  return new SyncError(
+    `sync ${name}: ${count} change row(s) have an ${c.op} that is none of ${c.insert}, ${c.update}, ${c.delete} (or NULL); ${applied}`,
+  );
 }
 
 /** A cursor that went below the stored watermark means the source was rewritten or reloaded. */
@@ -442,9 +450,18 @@ async function checkNotBackwards(ctx: RunCtx, watermark: string | null, high: st
 }
 
 function backwardsError(ctx: RunCtx, watermark: string, high: string | null): SyncError {
-  const s = ctx.sides.shape;
+  return cursorBackwardsError(ctx.sync.name, ctx.sides.shape, watermark, high);
+}
+
+/** The source's highest cursor is below the stored watermark: the source was rewritten. */
+export function cursorBackwardsError(
+  name: string,
+  shape: SyncShape,
+  watermark: string | null,
+  high: string | null,
+): SyncError {
   return new SyncError(
-    `sync ${ctx.sync.name}: cursor ${s.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
+    `sync ${name}: cursor ${shape.cursor!.column} went backwards: the highest value in the source is ${high ?? '(no rows)'}, below the stored watermark ${watermark}. ` +
       'The source was reloaded or rewritten, or the row holding the watermark was deleted; nothing was changed. Check the source, then run with --full-refresh.',
   );
 }
