@@ -176,6 +176,44 @@ describe('syncs from PostgreSQL into Redshift (emulated)', () => {
     await expectMatches(f, ['users', 'events']);
   });
 
+  it('--dry-run counts exactly when the rows fit one batch, else reports the rows it would read; it keeps nothing', async () => {
+    const f = await setup();
+    const loaded = f.config(ALL_SYNCS);
+    const w = new SourceWriter(f.src, rng(41));
+    await w.round(30);
+    expect((await runSyncs(loaded, { open: f.open })).ok).toBe(true);
+    await w.round(30);
+    await w.flush();
+    const dump = async () => [
+      await rowsOf(f.dst, 'SELECT * FROM analytics.events'),
+      await rowsOf(f.dst, 'SELECT * FROM analytics.users'),
+      await rowsOf(f.dst, 'SELECT * FROM analytics.cart'),
+      await rowsOf(f.dst, 'SELECT * FROM analytics.users_full'),
+      await rowsOf(
+        f.dst,
+        'SELECT target, name, watermark, last_sequence, rows_loaded FROM wharf_state.sync_state',
+      ),
+    ];
+    const before = await dump();
+    const split = await runSyncs(loaded, { open: f.open, dryRun: true, batchRows: 5 });
+    const dry = await runSyncs(loaded, { open: f.open, dryRun: true });
+    expect(await dump()).toEqual(before);
+    const real = await runSyncs(loaded, { open: f.open });
+    for (const [i, s] of dry.syncs.entries()) {
+      expect(s.dryRun?.counted).toBeUndefined();
+      expect({ name: s.name, rows: s.rows, read: s.read }).toEqual({
+        name: s.name,
+        rows: real.syncs[i]!.rows,
+        read: real.syncs[i]!.read,
+      });
+    }
+    // In batches of 5 rows an incremental sync needs several batches: only the rows it would read.
+    for (const s of split.syncs.filter((x) => x.mode !== 'full')) {
+      expect({ name: s.name, counted: s.dryRun?.counted }).toEqual({ name: s.name, counted: false });
+      expect(s.read).toBe(real.syncs.find((x) => x.name === s.name)!.read);
+    }
+  });
+
   it('a cursor going backwards is refused on the source before anything is written', async () => {
     const f = await setup();
     await f.src.query(`INSERT INTO raw.events VALUES (1, 1, 'a', '2026-01-02')`);

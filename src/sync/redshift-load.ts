@@ -209,6 +209,66 @@ async function attemptLoad(
     return true;
   };
 
+  /** A dry run's result: exact when all rows fit one batch (or for `full`), else the rows read. */
+  const dryResult = async (batch: string[] | undefined, toRead: number): Promise<SyncResult> => {
+    let counts: { inserted: number; updated: number; deleted: number } | undefined;
+    let wouldStore = w0;
+    if (sync.mode === 'full') {
+      const { rows } = await api.query(
+        `SELECT COUNT(*) AS n FROM ${quoteQualified(shape.target.schema, shape.target.name)}`,
+      );
+      counts = { inserted: toRead, updated: 0, deleted: Number(rows[0]?.n ?? 0) };
+    } else if (batch) {
+      const { sqls, resultIndex } = redshiftRunStatements({
+        ...base,
+        stored,
+        fullRefresh,
+        runId: '<dry run>',
+        dryRun: true,
+        stateExists: d.stateExists,
+        staged: { ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 },
+      });
+      const row = (await api.batchQuery(sqls))[resultIndex]?.rows[0] ?? {};
+      if (row.watermark != null) wouldStore = String(row.watermark);
+      counts = {
+        inserted: Number(row.inserted ?? 0),
+        updated: Number(row.updated ?? 0),
+        deleted: Number(row.deleted ?? 0),
+      };
+    }
+    return {
+      name: sync.name,
+      mode: sync.mode,
+      status: 'ok',
+      rows: counts ?? { inserted: 0, updated: 0, deleted: 0 },
+      read: toRead,
+      durationMs: 0,
+      watermark: w0,
+      dryRun: {
+        ...(counts ? {} : { counted: false }),
+        statements: [
+          `COPY (${select}) TO STDOUT  -- on the source, then per batch of up to ${batchRows} rows (about 1 MB):`,
+          ...redshiftRunStatements({
+            ...base,
+            stored,
+            fullRefresh,
+            runId: '<run id>',
+            staged:
+              sync.mode === 'full'
+                ? { table: stage }
+                : {
+                    ddl: stageDdl(RS_SRC, true),
+                    inserts: ['INSERT INTO wharf_src VALUES (…), (…)'],
+                    watermark: w0,
+                  },
+          }).sqls.filter((x) => !x.startsWith('DROP TABLE')),
+        ],
+        rows: toRead,
+        watermark: sync.mode === 'full' ? null : wouldStore,
+      },
+    };
+  };
+
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     if (w0 !== null) {
@@ -220,48 +280,17 @@ async function attemptLoad(
       );
       if (rows[0]?.back) throw cursorBackwardsError(sync.name, shape, w0, rows[0].high);
     }
-    if (dryRun) {
-      // Counting what each batch would write needs the earlier batches written; a dry run
-      // across connections reports the statements and the rows it would read.
-      const { rows } = await src.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) x`);
-      return {
-        name: sync.name,
-        mode: sync.mode,
-        status: 'ok',
-        rows: { inserted: 0, updated: 0, deleted: 0 },
-        read: 0,
-        durationMs: 0,
-        watermark: w0,
-        dryRun: {
-          statements: [
-            `COPY (${select}) TO STDOUT  -- on the source, then per batch of up to ${batchRows} rows (about 1 MB):`,
-            ...redshiftRunStatements({
-              ...base,
-              stored,
-              fullRefresh,
-              runId: '<run id>',
-              staged:
-                sync.mode === 'full'
-                  ? { table: stage }
-                  : {
-                      ddl: stageDdl(RS_SRC, true),
-                      inserts: ['INSERT INTO wharf_src VALUES (…), (…)'],
-                      watermark: w0,
-                    },
-            }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
-          ],
-          rows: Number(rows[0]!.n),
-          watermark: w0,
-        },
-      };
-    }
-
+    // A dry run counts the rows it would read first (the stream may stop early, below).
+    const toRead = dryRun
+      ? Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) x`)).rows[0]!.n)
+      : 0;
     const full = sync.mode === 'full';
     const into = full ? stage : RS_SRC;
     // Statements per batch: a load batch of `full` is inserts only; an incremental batch
     // shares the 40 with about 20 statements of its own.
     const soft = full ? 38 : 18;
     const hard = full ? 40 : 20;
+    if (dryRun && full) return await dryResult(undefined, toRead);
     if (full) await api.batch([`DROP TABLE IF EXISTS ${stage}`, stageDdl(stage, false)]);
     let inserts: string[] = [];
     let tuples: string[] = [];
@@ -273,6 +302,11 @@ async function attemptLoad(
       tuples = [];
       bytes = 0;
     };
+    // A dry run keeps the first batch to count exactly what it would write; when the rows need
+    // more than one batch, the later ones would be compared with rows not written, so it stops
+    // and reports only the rows it would read.
+    let dryBatch: string[] | undefined;
+    let inexact = false;
     /** Sends the rows gathered so far; false when another run changed the state first. */
     const flush = async (): Promise<boolean> => {
       closeInsert();
@@ -280,11 +314,19 @@ async function attemptLoad(
       const batch = inserts;
       inserts = [];
       rows = 0;
+      if (dryRun) {
+        if (dryBatch) inexact = true;
+        dryBatch = batch;
+        return true;
+      }
       if (!full) return apply({ ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 });
       await api.batch(batch);
       return true;
     };
     for await (const b of copyOut(src, `COPY (${select}) TO STDOUT`, Math.min(batchRows, 10_000))) {
+      // A dry run that found it needs several batches reads the rest without keeping it (the
+      // COPY must run to its end for the session to stay usable).
+      if (inexact) continue;
       const text = Buffer.concat(b.chunks);
       for (let start = 0; start < text.length; ) {
         let end = text.indexOf(10, start);
@@ -296,8 +338,10 @@ async function attemptLoad(
         const overflows = bytes + size > MAX_INSERT_BYTES && tuples.length > 0;
         const same = prev?.equals(line) ?? false;
         prev = Buffer.from(line);
-        if (!same && rows > 0 && (inserts.length + (overflows ? 2 : 1) > soft || rows >= batchRows))
+        if (!same && rows > 0 && (inserts.length + (overflows ? 2 : 1) > soft || rows >= batchRows)) {
           if (!(await flush())) return null;
+          if (inexact) break;
+        }
         if (bytes + size > MAX_INSERT_BYTES && tuples.length > 0) closeInsert();
         if (inserts.length + 1 > hard)
           throw new SyncError(
@@ -308,7 +352,8 @@ async function attemptLoad(
         rows++;
       }
     }
-    if (!(await flush())) return null;
+    if (!inexact && !(await flush())) return null;
+    if (dryRun) return await dryResult(inexact ? undefined : (dryBatch ?? []), toRead);
     if (full) {
       if (!(await apply({ table: stage }))) return null;
       await api.batch([`DROP TABLE IF EXISTS ${stage}`]);
