@@ -214,6 +214,26 @@ describe('syncs from PostgreSQL into Redshift (emulated)', () => {
     }
   });
 
+  it('JSON goes into SUPER through JSON_PARSE (a plain string would stay a string on Redshift)', async () => {
+    const f = await setup();
+    await f.src.query(`CREATE TABLE raw.props (id bigint NOT NULL, props jsonb, updated_at timestamp NOT NULL);
+      INSERT INTO raw.props VALUES (1, '{"plan": "pro", "seats": 3}', '2026-01-01'), (2, NULL, '2026-01-01'), (3, '"just a string"', '2026-01-01')`);
+    await f.dst.query(
+      'CREATE TABLE analytics.props (id bigint NOT NULL, props rsemu.super, updated_at timestamp NOT NULL)',
+    );
+    const loaded = f.config(`- name: props
+  from: { $FROMtable: raw.props }
+  to: { table: analytics.props }
+  mode: append
+  cursor: { column: updated_at }`);
+    expect((await runSyncs(loaded, { open: f.open })).syncs[0]!.rows.inserted).toBe(3);
+    expect(await rowsOf(f.dst, 'SELECT id, props::jsonb AS props FROM analytics.props')).toEqual(
+      await rowsOf(f.src, 'SELECT id, props FROM raw.props'),
+    );
+    const inserts = f.h.fake.executions.filter((e) => e.sql.startsWith('INSERT INTO wharf_src VALUES'));
+    expect(inserts.map((e) => e.sql.match(/JSON_PARSE\(/g)?.length ?? 0)).toEqual([2]);
+  });
+
   it('a cursor going backwards is refused on the source before anything is written', async () => {
     const f = await setup();
     await f.src.query(`INSERT INTO raw.events VALUES (1, 1, 'a', '2026-01-02')`);

@@ -124,6 +124,8 @@ async function attemptLoad(
     return find(d.dst, name);
   });
   const w0 = fullRefresh || sync.mode === 'full' ? null : d.stored.watermark;
+  // A string inserted into SUPER stays a string: JSON text becomes SUPER through JSON_PARSE.
+  const superAt = readColumns.map((c) => /^super$/i.test(c.type));
   const q = quoteIdent;
   const stageDdl = (table: string, temp: boolean) =>
     `CREATE ${temp ? 'TEMP ' : ''}TABLE ${table} (${readColumns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`;
@@ -333,7 +335,9 @@ async function attemptLoad(
         if (end < 0) end = text.length;
         const line = text.subarray(start, end);
         start = end + 1;
-        const tuple = `(${copyFields(line).map(sqlValue).join(', ')})`;
+        const tuple = `(${copyFields(line)
+          .map((v, i) => (superAt[i] && v !== null ? `JSON_PARSE(${sqlValue(v)})` : sqlValue(v)))
+          .join(', ')})`;
         const size = Buffer.byteLength(tuple) + 2;
         const overflows = bytes + size > MAX_INSERT_BYTES && tuples.length > 0;
         const same = prev?.equals(line) ?? false;

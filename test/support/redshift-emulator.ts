@@ -29,6 +29,7 @@ DO $$ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION rsemu.getdate() RETURNS timestamp LANGUAGE sql AS $$ SELECT localtimestamp::timestamp(0) $$;
 CREATE OR REPLACE FUNCTION rsemu.json_serialize(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT v::text $$;
+CREATE OR REPLACE FUNCTION rsemu.json_parse(v text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT v::jsonb $$;
 CREATE TABLE IF NOT EXISTS rsemu.table_meta (
   schema_name text, table_name text, diststyle text NOT NULL, distkey text, sorttype text NOT NULL, sortcols text[] NOT NULL,
   PRIMARY KEY (schema_name, table_name));
