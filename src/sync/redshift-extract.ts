@@ -115,10 +115,34 @@ export async function runFromRedshift(
         }
 
         // The rows the run reads, in one Data API statement (one snapshot of the source).
-        const select =
+        const rowsRead =
           sync.mode === 'full'
             ? `SELECT ${readList(shape)} FROM ${relation} s`
             : readQuery(shape, relation, w0);
+        // The Data API returns BIGINT as a JSON number, which JavaScript rounds above 2^53:
+        // such columns travel as text instead.
+        const sourceType = (name: string) =>
+          find(
+            srcInfo,
+            name === CDC_OP
+              ? shape.cdc!.op
+              : name === CDC_SEQ
+                ? shape.cdc!.sequence
+                : name === CDC_CUR
+                  ? shape.cursor!.column
+                  : name,
+          ).type;
+        const wide = readNames(shape).filter((n) => /^(bigint|int8)$/.test(sourceType(n)));
+        const select =
+          wide.length === 0
+            ? rowsRead
+            : `SELECT ${readNames(shape)
+                .map((n) =>
+                  wide.includes(n)
+                    ? `r.${quoteIdent(n)}::VARCHAR(20) AS ${quoteIdent(n)}`
+                    : `r.${quoteIdent(n)}`,
+                )
+                .join(', ')}\nFROM (${rowsRead}) r`;
         await dst.query(stagingDdl(STAGE, staging));
         const names = readNames(shape);
         let read = 0;
