@@ -28,7 +28,9 @@ import {
   CDC_CUR,
   CDC_OP,
   CDC_SEQ,
+  col,
   cursorName,
+  keyEq as keyOn,
   keysTableDdl,
   lowerBound,
   readList,
@@ -99,8 +101,6 @@ export interface RedshiftRunResult {
   updated: number;
   deleted: number;
 }
-
-const col = (a: string, c: string) => `${a}.${q(c)}`;
 
 /** A column's text form, NULL kept as NULL (Redshift cannot cast BOOLEAN to VARCHAR). */
 function textOf(expr: string, c: ColumnInfo): string {
@@ -214,7 +214,7 @@ SELECT f.read, f.high, f.high_seq, f.bad_ops, f.backwards, ${fresh} AS fresh, st
   const compareDst = !emptyFirst;
 
   // 3. What to write, classified; 4. the writes.
-  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
+  const keyEq = (a: string, b: string) => keyOn(shape, a, b);
   const tKeyEq = (b: string) => shape.key.map((k) => `${T}.${q(k)} = ${col(b, k)}`).join(' AND ');
   const dstCols = shape.columns.map(info);
   const nonKey = dstCols.filter((c) => !shape.key.includes(c.name));

@@ -38,7 +38,61 @@ export const CDC_CUR = '_wharf_cur';
 const q = quoteIdent;
 
 /** Column `c` of alias `a`. */
-const col = (a: string, c: string) => `${a}.${q(c)}`;
+export const col = (a: string, c: string) => `${a}.${q(c)}`;
+
+/** `a.k1 = b.k1 AND …` over the sync's key. */
+export function keyEq(shape: SyncShape, a: string, b: string): string {
+  return shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
+}
+
+/** The names the statements of one sync share. */
+function partsOf(shape: SyncShape) {
+  return {
+    T: quoteQualified(shape.target.schema, shape.target.name),
+    cols: shape.columns.map(q).join(', '),
+    srcCols: shape.columns.map((c) => col('src', c)).join(', '),
+    cur: q(cursorName(shape)),
+    keyEq: (a: string, b: string) => keyEq(shape, a, b),
+    keyList: (a: string) => shape.key.map((k) => col(a, k)).join(', '),
+    nonKey: shape.columns.filter((c) => !shape.key.includes(c)),
+  };
+}
+
+/**
+ * One row per key: the latest cursor (merge) or sequence (cdc), ties broken by the row's hash
+ * so that every run picks the same row.
+ */
+function latestCte(shape: SyncShape): string {
+  const { keyList, srcCols, cur } = partsOf(shape);
+  return shape.mode === 'cdc'
+    ? `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) src.*\n    FROM src\n   ORDER BY ${keyList('src')}, src.${q(CDC_SEQ)} DESC, md5(ROW(src.*)::text) DESC\n)`
+    : `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, md5(ROW(${srcCols})::text) DESC\n)`;
+}
+
+/** Destination row `d` differs from row `l` outside the key (NULL-safe). */
+function differs(shape: SyncShape): string {
+  const { nonKey } = partsOf(shape);
+  return `ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})`;
+}
+
+/** cdc change rows whose op is none of the declared values (or NULL). */
+function badOpsCount(shape: SyncShape): string {
+  const c = shape.cdc!;
+  const ops = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
+  return `(SELECT count(*) FROM src WHERE src.${q(CDC_OP)} IS NULL OR src.${q(CDC_OP)}::text NOT IN (${ops}))`;
+}
+
+/** The one row every incremental statement returns (see applyStatement). */
+function resultRow(
+  shape: SyncShape,
+  ctes: string[],
+  r: { inserted: string; updated: string; deleted: string },
+): string {
+  const { cur } = partsOf(shape);
+  const highSeq = shape.cdc ? `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)` : 'NULL';
+  const badOps = shape.cdc ? badOpsCount(shape) : '0';
+  return `WITH ${ctes.join(',\n')}\nSELECT ${r.inserted} AS inserted, ${r.updated} AS updated, ${r.deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+}
 
 /** The cursor's name in the rows read (`readList`). */
 export function cursorName(shape: SyncShape): string {
@@ -112,19 +166,11 @@ export function sourceRelation(from: { table?: string; query?: string }): string
  * max sequence, text), bad_ops (cdc: rows whose op is none of the declared values).
  */
 export function applyStatement(shape: SyncShape, src: string, watermark: string | null): string {
-  const T = quoteQualified(shape.target.schema, shape.target.name);
-  const cols = shape.columns.map(q).join(', ');
-  const srcCols = shape.columns.map((c) => col('src', c)).join(', ');
-  const cur = q(cursorName(shape));
-  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
-  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
-  const nonKey = shape.columns.filter((c) => !shape.key.includes(c));
+  const { T, cols, srcCols, cur, keyEq, keyList, nonKey } = partsOf(shape);
   const ctes: string[] = [`src AS MATERIALIZED (\n${indent(src)}\n)`];
   let inserted = '(SELECT count(*) FROM ins)';
   let updated = '0';
   let deleted = '0';
-  let badOps = '0';
-  let highSeq = 'NULL';
   switch (shape.mode) {
     case 'append': {
       if (shape.key.length > 0) {
@@ -144,20 +190,17 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       break;
     }
     case 'merge': {
-      // One row per key, the latest cursor; ties broken by the row's hash so that every run
-      // picks the same row. Skipped when the source's own key guarantees one row per key.
+      // One row per key (latestCte), skipped when the source's own key guarantees it.
       let rel = 'src';
       if (!shape.sourceUniqueKey) {
         rel = 'latest';
-        ctes.push(
-          `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, md5(ROW(${srcCols})::text) DESC\n)`,
-        );
+        ctes.push(latestCte(shape));
       }
       // An existing row is replaced only by a row with the same or a later cursor, and only if
       // it differs: re-reading a window (lookback, the inclusive bound) rewrites nothing.
       const dCur = col('d', shape.cursor!.column);
       const lCur = col('l', shape.cursor!.column);
-      const differs = `ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})`;
+      const changed = differs(shape);
       const set = nonKey.map((c) => `${q(c)} = ${col('l', c)}`).join(', ');
       const values = shape.columns.map((c) => col('l', c)).join(', ');
       if (shape.mergeReturning && shape.sourceUniqueKey) {
@@ -166,7 +209,7 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
         // statement (hence the same snapshot), by the cursor's index.
         const merge = `MERGE INTO ${T} d USING (\n${indent(src)}\n) l ON ${keyEq('d', 'l')}\n${
           nonKey.length > 0
-            ? `WHEN MATCHED AND ${dCur} <= ${lCur} AND ${differs} THEN UPDATE SET ${set}\n`
+            ? `WHEN MATCHED AND ${dCur} <= ${lCur} AND ${changed} THEN UPDATE SET ${set}\n`
             : ''
         }WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})\nRETURNING merge_action() AS action`;
         return `WITH m AS (\n${indent(merge)}\n)\nSELECT count(*) FILTER (WHERE action = 'INSERT') AS inserted, count(*) FILTER (WHERE action = 'UPDATE') AS updated, 0 AS deleted,\n       (SELECT count(*) FROM (${src}) r) AS read, (SELECT max(r.${cur})::text FROM (${src}) r) AS high,\n       NULL AS high_seq, 0 AS bad_ops\n  FROM m`;
@@ -175,7 +218,7 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
         ctes.push(
           `m AS (\n  MERGE INTO ${T} d USING ${rel} l ON ${keyEq('d', 'l')}\n${
             nonKey.length > 0
-              ? `  WHEN MATCHED AND ${dCur} <= ${lCur} AND ${differs} THEN UPDATE SET ${set}\n`
+              ? `  WHEN MATCHED AND ${dCur} <= ${lCur} AND ${changed} THEN UPDATE SET ${set}\n`
               : ''
           }  WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})\n  RETURNING merge_action() AS action\n)`,
         );
@@ -185,7 +228,7 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       }
       if (nonKey.length > 0) {
         ctes.push(
-          `upd AS (\n  UPDATE ${T} d SET ${set}\n    FROM ${rel} l\n   WHERE ${keyEq('d', 'l')} AND ${dCur} <= ${lCur}\n     AND ${differs}\n  RETURNING 1\n)`,
+          `upd AS (\n  UPDATE ${T} d SET ${set}\n    FROM ${rel} l\n   WHERE ${keyEq('d', 'l')} AND ${dCur} <= ${lCur}\n     AND ${changed}\n  RETURNING 1\n)`,
         );
         updated = '(SELECT count(*) FROM upd)';
       }
@@ -199,9 +242,8 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       const K = quoteQualified(c.keysTable.schema, c.keysTable.name);
       const op = col('f', CDC_OP);
       const del = quoteLiteral(c.delete);
-      const ops = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
       ctes.push(
-        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) src.*\n    FROM src\n   ORDER BY ${keyList('src')}, src.${q(CDC_SEQ)} DESC, md5(ROW(src.*)::text) DESC\n)`,
+        latestCte(shape),
         `fresh AS (\n  SELECT l.* FROM latest l LEFT JOIN ${K} k ON ${keyEq('k', 'l')}\n   WHERE k.${q(CDC_SEQ)} IS NULL OR l.${q(CDC_SEQ)} > k.${q(CDC_SEQ)}\n)`,
         `del AS (\n  DELETE FROM ${T} d USING fresh f\n   WHERE ${op} = ${del} AND ${keyEq('d', 'f')}\n  RETURNING 1\n)`,
       );
@@ -215,18 +257,16 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
       );
       updated = nonKey.length > 0 ? '(SELECT count(*) FROM upd)' : '0';
       deleted = '(SELECT count(*) FROM del)';
-      highSeq = `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)`;
-      badOps = `(SELECT count(*) FROM src WHERE src.${q(CDC_OP)} IS NULL OR src.${q(CDC_OP)}::text NOT IN (${ops}))`;
       break;
     }
     case 'full':
-      throw new Error('mode full has no incremental statement; see fullStatements');
+      throw new Error('mode full has no incremental statement; see fullSwapStatements');
     default: {
       const never: never = shape.mode;
       throw new Error(`unknown mode ${String(never)}`);
     }
   }
-  return `WITH ${ctes.join(',\n')}\nSELECT ${inserted} AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+  return resultRow(shape, ctes, { inserted, updated, deleted });
 }
 
 /** DDL of the cdc per-key table: key columns typed like the destination, the sequence, a tombstone flag. */
@@ -276,20 +316,12 @@ export function countStatement(
   watermark: string | null,
   opts: { emptyDestination?: boolean; keysTable?: { schema: string; name: string } | null } = {},
 ): string {
-  const cols = shape.columns.map(q).join(', ');
-  const table = quoteQualified(shape.target.schema, shape.target.name);
+  const { T: table, cols, srcCols, cur, keyEq, keyList, nonKey } = partsOf(shape);
   const T = opts.emptyDestination ? `(SELECT ${cols} FROM ${table} WHERE false)` : table;
-  const srcCols = shape.columns.map((c) => col('src', c)).join(', ');
-  const cur = q(cursorName(shape));
-  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
-  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
-  const nonKey = shape.columns.filter((c) => !shape.key.includes(c));
   const ctes: string[] = [`src AS MATERIALIZED (\n${indent(src)}\n)`];
   let inserted = '(SELECT count(*) FROM src)';
   let updated = '0';
   let deleted = '0';
-  let badOps = '0';
-  let highSeq = 'NULL';
   switch (shape.mode) {
     case 'append': {
       if (shape.key.length > 0) {
@@ -306,16 +338,12 @@ export function countStatement(
       let rel = 'src';
       if (!shape.sourceUniqueKey) {
         rel = 'latest';
-        ctes.push(
-          `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) ${srcCols}\n    FROM src\n   ORDER BY ${keyList('src')}, src.${cur} DESC, md5(ROW(${srcCols})::text) DESC\n)`,
-        );
+        ctes.push(latestCte(shape));
       }
       // One row per key in `rel`, so a join counts each destination row it would update once
       // (the UPDATE … FROM and the MERGE alike).
-      if (nonKey.length > 0) {
-        const differs = `ROW(${nonKey.map((c) => col('d', c)).join(', ')}) IS DISTINCT FROM ROW(${nonKey.map((c) => col('l', c)).join(', ')})`;
-        updated = `(SELECT count(*) FROM ${T} d JOIN ${rel} l ON ${keyEq('d', 'l')}\n   WHERE ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)} AND ${differs})`;
-      }
+      if (nonKey.length > 0)
+        updated = `(SELECT count(*) FROM ${T} d JOIN ${rel} l ON ${keyEq('d', 'l')}\n   WHERE ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)} AND ${differs(shape)})`;
       inserted = `(SELECT count(*) FROM ${rel} l WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')}))`;
       break;
     }
@@ -323,10 +351,7 @@ export function countStatement(
       const c = shape.cdc!;
       const op = col('f', CDC_OP);
       const del = quoteLiteral(c.delete);
-      const ops = [c.insert, c.update, c.delete].map(quoteLiteral).join(', ');
-      ctes.push(
-        `latest AS (\n  SELECT DISTINCT ON (${keyList('src')}) src.*\n    FROM src\n   ORDER BY ${keyList('src')}, src.${q(CDC_SEQ)} DESC, md5(ROW(src.*)::text) DESC\n)`,
-      );
+      ctes.push(latestCte(shape));
       if (opts.keysTable && !opts.emptyDestination) {
         const K = quoteQualified(opts.keysTable.schema, opts.keysTable.name);
         ctes.push(
@@ -339,8 +364,6 @@ export function countStatement(
       if (nonKey.length > 0)
         updated = `(SELECT count(*) FROM ${T} d JOIN fresh f ON ${keyEq('d', 'f')} WHERE ${op} <> ${del})`;
       inserted = `(SELECT count(*) FROM fresh f\n   WHERE ${op} <> ${del} AND NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'f')}))`;
-      highSeq = `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)`;
-      badOps = `(SELECT count(*) FROM src WHERE src.${q(CDC_OP)} IS NULL OR src.${q(CDC_OP)}::text NOT IN (${ops}))`;
       break;
     }
     case 'full':
@@ -350,7 +373,7 @@ export function countStatement(
       throw new Error(`unknown mode ${String(never)}`);
     }
   }
-  return `WITH ${ctes.join(',\n')}\nSELECT ${inserted} AS inserted, ${updated} AS updated, ${deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+  return resultRow(shape, ctes, { inserted, updated, deleted });
 }
 
 /**
@@ -369,11 +392,8 @@ export function shadowFetchStatements(
     shadowKeys?: string;
   },
 ): string[] {
-  const T = quoteQualified(shape.target.schema, shape.target.name);
-  const keyEq = (a: string, b: string) => shape.key.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
-  const keyList = (a: string) => shape.key.map((k) => col(a, k)).join(', ');
+  const { T, cols, keyEq, keyList } = partsOf(shape);
   const keyCols = shape.key.map(q).join(', ');
-  const cols = shape.columns.map(q).join(', ');
   const wanted = (a: string) =>
     `EXISTS (SELECT 1 FROM ${q(names.stage)} s WHERE ${keyEq('s', a)})\n   AND NOT EXISTS (SELECT 1 FROM ${q(names.seen)} x WHERE ${keyEq('x', a)})`;
   const out = [
