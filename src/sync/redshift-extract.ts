@@ -16,8 +16,7 @@ import { type SyncConfig, splitTable } from './config.js';
 import { copyIn, copyText } from './copy.js';
 import { describeRedshiftSource } from './redshift-run.js';
 import {
-  badOpsError,
-  cursorBackwardsError,
+  applyAndRecord,
   type RowCounts,
   SyncError,
   type SyncResult,
@@ -163,45 +162,15 @@ export async function runFromRedshift(
           rows = { inserted: read, updated: 0, deleted: before };
           await writeState(dst, key, 'full', { watermark: null, lastSequence: null }, read);
         } else {
-          const r = (
-            await dst.query<{
-              inserted: string;
-              updated: string;
-              deleted: string;
-              high: string | null;
-              high_seq: string | null;
-              bad_ops: string;
-            }>(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0))
-          ).rows[0]!;
-          if (Number(r.bad_ops) > 0) throw badOpsError(sync.name, shape, r.bad_ops);
-          // The cursor going backwards, and the new watermark, compared as the cursor's type.
-          const type = shape.cursor!.type;
-          const { rows: adv } = await dst.query<{ back: boolean; w: string | null }>(
-            `SELECT ($1::${type} IS NOT NULL AND ($2::${type} IS NULL OR $2::${type} < $1::${type})) AS back,
-                    greatest($1::${type}, $2::${type})::text AS w`,
-            [w0, r.high],
-          );
-          if (adv[0]!.back) throw cursorBackwardsError(sync.name, shape, w0, r.high);
-          watermark = adv[0]!.w;
-          rows = { inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted) };
-          let lastSequence: string | null = null;
-          if (shape.cdc) {
-            const seqType = staging.find((c) => c.name === CDC_SEQ)!.type;
-            const last = fullRefresh ? null : stored.lastSequence;
-            lastSequence = (
-              await dst.query<{ s: string | null }>(
-                `SELECT greatest($1::${seqType}, $2::${seqType})::text AS s`,
-                [last, r.high_seq],
-              )
-            ).rows[0]!.s;
-          }
-          await writeState(
+          const seqType = shape.cdc ? staging.find((c) => c.name === CDC_SEQ)!.type : undefined;
+          const r = await applyAndRecord(
             dst,
-            key,
-            shape.mode,
-            { watermark, lastSequence, ...(stored.legacy ? { legacy: true } : {}) },
-            rows.inserted + rows.updated + rows.deleted,
+            { name: sync.name, shape, key, ...(seqType ? { seqType } : {}) },
+            `SELECT * FROM ${quoteIdent(STAGE)}`,
+            fullRefresh ? { watermark: null, lastSequence: null } : stored,
           );
+          rows = r.rows;
+          watermark = r.watermark;
         }
         await dst.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
         return {

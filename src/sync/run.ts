@@ -40,6 +40,7 @@ import {
   STATE_SCHEMA,
   STATE_TABLE,
   type SyncKey,
+  type SyncState,
   syncKey,
   writeState,
 } from './state.js';
@@ -479,25 +480,47 @@ async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
       await reset(ctx);
       state = { watermark: null, lastSequence: null };
     }
-    const sql = applyStatement(shape, readQuery(shape, relation, state.watermark), state.watermark);
-    const r = (await dst.query<Applied>(sql)).rows[0]!;
-    checkApplied(ctx, r);
-    const { watermark, backwards } = await advance(dst, shape.cursor!.type, state.watermark, r.high);
-    if (backwards) throw backwardsError(ctx, state.watermark!, r.high);
-    const lastSequence = shape.cdc
-      ? await greatest(dst, stagingType(ctx, CDC_SEQ), state.lastSequence, r.high_seq)
-      : null;
-    const rows = counts(r);
-    await writeState(
+    const seqType = shape.cdc ? stagingType(ctx, CDC_SEQ) : undefined;
+    const r = await applyAndRecord(
       dst,
-      ctx.key,
-      shape.mode,
-      { watermark, lastSequence, ...(state.legacy ? { legacy: true } : {}) },
-      rows.inserted + rows.updated + rows.deleted,
+      { name, shape, key: ctx.key, ...(seqType ? { seqType } : {}) },
+      readQuery(shape, relation, state.watermark),
+      state,
     );
-    ctx.options.hooks?.onProgress?.(name, Number(r.read));
-    return { name, mode: shape.mode, status: 'ok', rows, read: Number(r.read), durationMs: 0, watermark };
+    ctx.options.hooks?.onProgress?.(name, r.read);
+    return { name, mode: shape.mode, status: 'ok', ...r, durationMs: 0 };
   });
+}
+
+/**
+ * Applies the rows `src` (a SELECT of the rows read) with the mode's statement and records the
+ * new state, inside the caller's transaction; `state` is the one stored before (empty for
+ * --full-refresh). Bad cdc ops and a cursor gone backwards throw before the state is written,
+ * so the caller's rollback keeps nothing.
+ */
+export async function applyAndRecord(
+  client: pg.Client,
+  job: { name: string; shape: SyncShape; key: SyncKey; seqType?: string },
+  src: string,
+  state: SyncState,
+): Promise<{ rows: RowCounts; read: number; watermark: string | null }> {
+  const { shape } = job;
+  const r = (await client.query<Applied>(applyStatement(shape, src, state.watermark))).rows[0]!;
+  if (Number(r.bad_ops) > 0) throw badOpsError(job.name, shape, r.bad_ops);
+  const { watermark, backwards } = await advance(client, shape.cursor!.type, state.watermark, r.high);
+  if (backwards) throw cursorBackwardsError(job.name, shape, state.watermark, r.high);
+  const lastSequence = shape.cdc
+    ? await greatest(client, job.seqType!, state.lastSequence, r.high_seq)
+    : null;
+  const rows = counts(r);
+  await writeState(
+    client,
+    job.key,
+    shape.mode,
+    { watermark, lastSequence, ...(state.legacy ? { legacy: true } : {}) },
+    rows.inserted + rows.updated + rows.deleted,
+  );
+  return { rows, read: Number(r.read), watermark };
 }
 
 function stagingType(ctx: RunCtx, column: string): string {
