@@ -15,13 +15,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
-import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
+import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
 import { type ColumnInfo, describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyFields, copyOut } from './copy.js';
-import { type Described, describeOnRedshift, lostRace } from './redshift-run.js';
+import { type Described, describeOnRedshift, runBatch } from './redshift-run.js';
 import {
   type RedshiftRunInput,
   RS_SRC,
@@ -178,35 +178,22 @@ async function attemptLoad(
       staged,
       keysExist: base.keysExist || batches > 0 || !dryRun,
     });
-    let results: DataApiResult[];
-    try {
-      results = await api.batchQuery(sqls);
-    } catch (e) {
-      if (lostRace(e)) return false;
-      throw e;
-    }
-    const row = results[resultIndex]?.rows[0] ?? {};
-    const bool = (v: unknown) => v === true || v === 't' || v === 'true';
-    if (!bool(row.fresh)) return false;
-    if (Number(row.bad_ops ?? 0) > 0)
+    const r = await runBatch(api, sync.name, { sqls, resultIndex });
+    if (r === null || !r.fresh) return false;
+    if (r.bad_ops > 0)
       throw badOpsError(
         sync.name,
         shape,
-        String(row.bad_ops),
+        r.bad_ops,
         `${batches} earlier batch(es) of this run were applied, this one was not`,
       );
     batches++;
-    totals.inserted += Number(row.inserted ?? 0);
-    totals.updated += Number(row.updated ?? 0);
-    totals.deleted += Number(row.deleted ?? 0);
-    read += Number(row.read ?? 0);
-    watermark = row.watermark == null ? watermark : String(row.watermark);
-    stored = {
-      watermark,
-      lastSequence: row.last_sequence == null ? null : String(row.last_sequence),
-      exists: true,
-      runId,
-    };
+    totals.inserted += r.inserted;
+    totals.updated += r.updated;
+    totals.deleted += r.deleted;
+    read += r.read;
+    watermark = r.watermark ?? watermark;
+    stored = { watermark, lastSequence: r.last_sequence, exists: true, runId };
     options.hooks?.onProgress?.(sync.name, read);
     return true;
   };
@@ -230,13 +217,9 @@ async function attemptLoad(
         stateExists: d.stateExists,
         staged: { ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 },
       });
-      const row = (await api.batchQuery(sqls))[resultIndex]?.rows[0] ?? {};
-      if (row.watermark != null) wouldStore = String(row.watermark);
-      counts = {
-        inserted: Number(row.inserted ?? 0),
-        updated: Number(row.updated ?? 0),
-        deleted: Number(row.deleted ?? 0),
-      };
+      const r = await runBatch(api, sync.name, { sqls, resultIndex });
+      if (r?.watermark != null) wouldStore = r.watermark;
+      if (r) counts = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
     }
     return {
       name: sync.name,

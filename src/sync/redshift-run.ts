@@ -102,20 +102,15 @@ async function attemptRun(
         }
       : {}),
   };
-  const { sqls, resultIndex } = redshiftRunStatements(input);
-  let results: DataApiResult[];
+  let r: RedshiftRunResult | null;
   try {
-    results = await api.batchQuery(sqls);
+    r = await runBatch(api, sync.name, redshiftRunStatements(input));
   } catch (e) {
-    if (lostRace(e)) return null;
     if (e instanceof DataApiStatementError && e.sql.startsWith('CREATE TEMP TABLE wharf_src'))
       throw new SyncError(`sync ${sync.name}: reading the source fails: ${e.message}; nothing was changed`);
     throw e;
   }
-  const row = results[resultIndex]?.rows[0];
-  if (!row) throw new Error(`sync ${sync.name}: the run's result row is missing`);
-  const r = parseResult(row);
-  if (!dryRun && !r.fresh) return null;
+  if (r === null || (!dryRun && !r.fresh)) return null;
   if (r.bad_ops > 0) throw badOpsError(sync.name, shape, r.bad_ops);
   if (r.backwards) throw cursorBackwardsError(sync.name, shape, d.stored.watermark, r.high);
   options.hooks?.onProgress?.(sync.name, r.read);
@@ -156,8 +151,29 @@ async function attemptRun(
  * Redshift aborts one of two transactions that wrote the same tables concurrently (error 1023,
  * serializable isolation): nothing of it was kept, and the run starts again.
  */
-export function lostRace(e: unknown): boolean {
+function lostRace(e: unknown): boolean {
   return e instanceof DataApiStatementError && /\b1023\b|serializable isolation violation/i.test(e.message);
+}
+
+/**
+ * Runs one batch of redshiftRunStatements and reads its result row; null when Redshift aborted
+ * it for a concurrent writer (nothing kept; the caller starts again).
+ */
+export async function runBatch(
+  api: DataApiTransport,
+  name: string,
+  batch: { sqls: string[]; resultIndex: number },
+): Promise<RedshiftRunResult | null> {
+  let results: DataApiResult[];
+  try {
+    results = await api.batchQuery(batch.sqls);
+  } catch (e) {
+    if (lostRace(e)) return null;
+    throw e;
+  }
+  const row = results[batch.resultIndex]?.rows[0];
+  if (!row) throw new Error(`sync ${name}: the run's result row is missing`);
+  return parseResult(row);
 }
 
 function parseResult(row: Record<string, unknown>): RedshiftRunResult {
@@ -169,6 +185,7 @@ function parseResult(row: Record<string, unknown>): RedshiftRunResult {
     high: str(row.high),
     high_seq: str(row.high_seq),
     watermark: str(row.watermark),
+    last_sequence: str(row.last_sequence),
     bad_ops: num(row.bad_ops),
     backwards: bool(row.backwards),
     fresh: bool(row.fresh),

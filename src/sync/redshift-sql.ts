@@ -93,6 +93,8 @@ export interface RedshiftRunResult {
   high_seq: string | null;
   /** The watermark the run stores: the stored one or the highest cursor read, whichever is later. */
   watermark: string | null;
+  /** cdc: the last applied sequence the run stores. */
+  last_sequence: string | null;
   bad_ops: number;
   backwards: boolean;
   fresh: boolean;
