@@ -3,6 +3,7 @@
 // mismatch, missing cursor, a cursor going backwards, a failing full load that leaves the old
 // table intact); the per-sync lock; the CLI's --json, --dry-run and --full-refresh; and a
 // writer that keeps changing the source while syncs run.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncs } from '../src/sync/run.js';
 import { runCli } from './support/cli.js';
@@ -141,6 +142,43 @@ describe('bad input', () => {
       );
       expect(plan.stdout + plan.stderr).toContain(
         'sync users: cursor column changed_at is not in the source table raw.users',
+      );
+    });
+  });
+
+  it('plan: a source query that fails is an error, or a warning when it names a table the file is about to create', async () => {
+    await withFixture(false, async (f) => {
+      f.config(`- name: broken
+  from: { query: "SELECT user_id, email, plan, updated_at FROM raw.users WHERE" }
+  to: { table: analytics.users }
+  mode: merge
+  primaryKey: [user_id]
+  cursor: { column: updated_at }
+- name: early
+  from: { query: "SELECT * FROM staging.users" }
+  to: { table: analytics.users }
+  mode: merge
+  primaryKey: [user_id]
+  cursor: { column: updated_at }`);
+      const text = fs
+        .readFileSync(f.file, 'utf8')
+        .replace(
+          'syncs:',
+          'schemas:\n  - name: staging\ntables:\n  - { schema: staging, name: users, columns: [{ name: user_id, type: bigint }] }\nsyncs:',
+        );
+      fs.writeFileSync(f.file, text);
+      const plan = await runCli(['plan', '-f', f.file, '--json']);
+      const diagnostics = JSON.parse(plan.stdout).diagnostics as { severity: string; message: string }[];
+      expect(
+        diagnostics
+          .filter((d) => d.message.startsWith('sync '))
+          .map((d) => [d.severity, d.message.split(':')[0]]),
+      ).toEqual([
+        ['error', 'sync broken'],
+        ['warning', 'sync early'],
+      ]);
+      expect(diagnostics.find((d) => d.message.startsWith('sync early'))!.message).toMatch(
+        /the source query fails: .*staging\.users.* \(checked again at sync time\)$/,
       );
     });
   });

@@ -11,8 +11,8 @@ import type { Diagnostic } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredRelation, type SyncIssue } from './check.js';
-import { splitTable } from './config.js';
-import { describeOnRedshift, describeRedshiftSource } from './redshift-run.js';
+import { type SyncConfig, splitTable } from './config.js';
+import { describeRedshiftQuery, describeRedshiftTable } from './redshift-run.js';
 import { crossEngineMessage } from './run.js';
 import { sourceRelation } from './sql.js';
 
@@ -42,104 +42,57 @@ export async function checkSyncsForPlan(
     );
     return t ? declaredRelation(t) : undefined;
   };
+  const pendingTables = (loaded.config.tables ?? []).length > 0;
+  /** One side's columns, live on its engine, or as declared when apply has not created it yet. */
+  const tableOn = async (conn: string, qualified: string): Promise<RelationInfo> => {
+    const api = connections.get(conn)?.dataApi;
+    const { schema, name } = splitTable(qualified);
+    const live = api
+      ? await describeRedshiftTable(api, qualified)
+      : await describeTable((await session(conn))!, schema, name);
+    return live.exists ? live : (declared(qualified) ?? live);
+  };
+  /** The source's columns; a failing query is an error, or a warning when it may name tables apply is about to create. */
+  const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue> => {
+    if (sync.from.table) return tableOn(conn, sync.from.table);
+    const api = connections.get(conn)?.dataApi;
+    const relation = sourceRelation(sync.from);
+    try {
+      return api
+        ? await describeRedshiftQuery(api, relation)
+        : await describeQuery((await session(conn))!, relation);
+    } catch (e) {
+      const missing = api
+        ? /does not exist/i.test((e as Error).message)
+        : (e as { code?: string }).code === '42P01';
+      const pending = missing && pendingTables;
+      return {
+        severity: pending ? 'warning' : 'error',
+        message: `sync ${sync.name}: the source query fails: ${(e as Error).message}${pending ? ' (checked again at sync time)' : ''}`,
+      };
+    }
+  };
   const out: { index: number; issue: SyncIssue }[] = [];
   try {
     for (const [index, sync] of syncs.entries()) {
       const push = (issue: SyncIssue) => out.push({ index, issue });
       const srcName = sync.from.connection ?? loaded.defaultConnection;
       const dstName = sync.to.connection ?? loaded.defaultConnection;
-      const src = await session(srcName);
-      const dst = await session(dstName);
-      const redshift = connections.get(dstName)?.dataApi;
-      const table = async (client: pg.Client, qualified: string): Promise<RelationInfo> => {
-        const { schema, name } = splitTable(qualified);
-        const live = await describeTable(client, schema, name);
-        return live.exists ? live : (declared(qualified) ?? live);
-      };
-      if (redshift && srcName === dstName) {
-        // Inside Redshift: both sides and the state through the Data API, changing nothing.
-        let d: Awaited<ReturnType<typeof describeOnRedshift>>;
-        try {
-          d = await describeOnRedshift(redshift, sync, sourceRelation(sync.from), '', sync.name, false);
-        } catch (e) {
-          // Before the first apply the query may name tables the file is about to create.
-          const pending = (loaded.config.tables ?? []).length > 0;
-          push({
-            severity: pending ? 'warning' : 'error',
-            message: `${(e as Error).message}${pending ? ' (checked again at sync time)' : ''}`,
-          });
-          continue;
-        }
-        const dstInfo = d.dst.exists ? d.dst : (declared(sync.to.table) ?? d.dst);
-        const srcInfo = d.src.exists || !sync.from.table ? d.src : (declared(sync.from.table) ?? d.src);
-        for (const issue of checkSync(sync, srcInfo, dstInfo))
-          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
-        continue;
-      }
-      if (redshift && src) {
-        // From PostgreSQL into Redshift: the destination through the Data API.
-        let d: Awaited<ReturnType<typeof describeOnRedshift>>;
-        try {
-          d = await describeOnRedshift(redshift, sync, '', '', sync.name, false, false);
-        } catch (e) {
-          push({ severity: 'error', message: `sync ${sync.name}: ${(e as Error).message}` });
-          continue;
-        }
-        const dstInfo = d.dst.exists ? d.dst : (declared(sync.to.table) ?? d.dst);
-        let srcInfo: RelationInfo;
-        if (sync.from.table) srcInfo = await table(src, sync.from.table);
-        else {
-          try {
-            srcInfo = await describeQuery(src, sourceRelation(sync.from));
-          } catch (e) {
-            push({
-              severity: 'error',
-              message: `sync ${sync.name}: the source query fails: ${(e as Error).message}`,
-            });
-            continue;
-          }
-        }
-        for (const issue of checkSync(sync, srcInfo, dstInfo))
-          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
-        continue;
-      }
-      const fromRedshift = connections.get(srcName)?.dataApi;
-      if (fromRedshift && dst) {
-        // From Redshift into PostgreSQL: the source through the Data API.
-        let srcInfo: RelationInfo;
-        try {
-          srcInfo = await describeRedshiftSource(fromRedshift, sync, sourceRelation(sync.from));
-        } catch (e) {
-          push({ severity: 'error', message: (e as Error).message });
-          continue;
-        }
-        if (!srcInfo.exists && sync.from.table) srcInfo = declared(sync.from.table) ?? srcInfo;
-        for (const issue of checkSync(sync, srcInfo, await table(dst, sync.to.table)))
-          push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
-        continue;
-      }
-      if (!src || !dst) {
+      // Where rows can move: PostgreSQL engines among themselves, Redshift inside one
+      // connection, and between PostgreSQL and Redshift.
+      const engine = async (conn: string) =>
+        (await session(conn)) ? 'postgres' : connections.get(conn)?.dataApi ? 'redshift' : undefined;
+      const [from, to] = [await engine(srcName), await engine(dstName)];
+      if (!from || !to || (from === 'redshift' && to === 'redshift' && srcName !== dstName)) {
         push({ severity: 'error', message: `sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}` });
         continue;
       }
-      const dstInfo = await table(dst, sync.to.table);
-      let srcInfo: RelationInfo;
-      if (sync.from.table) srcInfo = await table(src, sync.from.table);
-      else {
-        try {
-          srcInfo = await describeQuery(src, sourceRelation(sync.from));
-        } catch (e) {
-          // Before the first apply the query may name tables the file is about to create.
-          const pending =
-            (e as { code?: string }).code === '42P01' && (loaded.config.tables ?? []).length > 0;
-          push({
-            severity: pending ? 'warning' : 'error',
-            message: `sync ${sync.name}: the source query fails: ${(e as Error).message}${pending ? ' (checked again at sync time)' : ''}`,
-          });
-          continue;
-        }
+      const srcInfo = await sourceOn(srcName, sync);
+      if ('severity' in srcInfo) {
+        push(srcInfo);
+        continue;
       }
-      for (const issue of checkSync(sync, srcInfo, dstInfo))
+      for (const issue of checkSync(sync, srcInfo, await tableOn(dstName, sync.to.table)))
         push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
     }
   } finally {

@@ -260,17 +260,25 @@ export async function describeRedshiftSource(
   sync: SyncConfig,
   relation: string,
 ): Promise<RelationInfo> {
-  if (sync.from.table) {
-    const s = splitTable(sync.from.table);
-    return tableInfo(await api.query(COLUMNS_SQL(s.schema, s.name)));
-  }
+  if (sync.from.table) return describeRedshiftTable(api, sync.from.table);
   try {
-    return queryInfo(await api.query(`SELECT * FROM ${relation} s LIMIT 0`));
+    return await describeRedshiftQuery(api, relation);
   } catch (e) {
     if (e instanceof DataApiStatementError)
       throw new SyncError(`sync ${sync.name}: the source query fails: ${e.message}`);
     throw e;
   }
+}
+
+/** A table's columns on Redshift (`schema.table`); `exists` false when there is none. */
+export async function describeRedshiftTable(api: DataApiTransport, qualified: string): Promise<RelationInfo> {
+  const t = splitTable(qualified);
+  return tableInfo(await api.query(COLUMNS_SQL(t.schema, t.name)));
+}
+
+/** The columns a query returns on Redshift (planned with LIMIT 0); throws the service's error. */
+export async function describeRedshiftQuery(api: DataApiTransport, relation: string): Promise<RelationInfo> {
+  return queryInfo(await api.query(`SELECT * FROM ${relation} s LIMIT 0`));
 }
 
 /**
