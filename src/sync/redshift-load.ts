@@ -17,7 +17,7 @@ import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { type ColumnInfo, describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import type { ColumnInfo, RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyFields, copyOut } from './copy.js';
@@ -32,6 +32,7 @@ import {
 import {
   badOpsError,
   cursorBackwardsError,
+  describeSource,
   SyncError,
   type SyncResult,
   type SyncRunOptions,
@@ -77,18 +78,6 @@ function redshiftType(pgType: string): string {
 /** A COPY text value as a SQL literal. */
 function sqlValue(v: string | null): string {
   return v === null ? 'NULL' : redshiftLiteral(v);
-}
-
-async function describeSource(src: pg.Client, sync: SyncConfig, relation: string): Promise<RelationInfo> {
-  if (sync.from.table) {
-    const s = splitTable(sync.from.table);
-    return describeTable(src, s.schema, s.name);
-  }
-  try {
-    return await describeQuery(src, relation);
-  } catch (e) {
-    throw new SyncError(`sync ${sync.name}: the source query fails: ${(e as Error).message}`);
-  }
 }
 
 async function attemptLoad(

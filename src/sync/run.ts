@@ -284,16 +284,7 @@ async function describe(
   const both = sameEngine && srcTable !== undefined;
   const described = await describeTables(dst, both ? [target, srcTable] : [target]);
   const dstInfo = described.relations[0]!;
-  let srcInfo: RelationInfo;
-  if (both) srcInfo = described.relations[1]!;
-  else if (srcTable) srcInfo = await describeTable(src, srcTable.schema, srcTable.name);
-  else {
-    try {
-      srcInfo = await describeQuery(src, relation);
-    } catch (e) {
-      throw new SyncError(`sync ${sync.name}: the source query fails: ${(e as Error).message}`);
-    }
-  }
+  const srcInfo = both ? described.relations[1]! : await describeSource(src, sync, relation);
   const issues = checkSync(sync, srcInfo, dstInfo);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length)
@@ -301,6 +292,23 @@ async function describe(
   const shape = shapeOf(sync, srcInfo, dstInfo);
   shape.mergeReturning = described.serverVersion >= 170000;
   return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape };
+}
+
+/** The source's columns on a PostgreSQL engine: its table, or its query planned with LIMIT 0. */
+export async function describeSource(
+  client: pg.Client,
+  sync: SyncConfig,
+  relation: string,
+): Promise<RelationInfo> {
+  if (sync.from.table) {
+    const t = splitTable(sync.from.table);
+    return describeTable(client, t.schema, t.name);
+  }
+  try {
+    return await describeQuery(client, relation);
+  } catch (e) {
+    throw new SyncError(`sync ${sync.name}: the source query fails: ${(e as Error).message}`);
+  }
 }
 
 export function shapeOf(sync: SyncConfig, srcInfo: RelationInfo, dstInfo: RelationInfo): SyncShape {
