@@ -20,8 +20,8 @@ import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-h
 import {
   ALL_SYNCS,
   DEST_DDL,
-  DESTINATION,
-  REFERENCE,
+  expectReference,
+  type REFERENCE,
   rng,
   rowsOf,
   SOURCE_DDL,
@@ -103,13 +103,7 @@ ${(into
   };
 }
 
-async function expectMatches(f: Fixture, names: (keyof typeof REFERENCE)[]) {
-  for (const n of names)
-    expect({ n, rows: await rowsOf(f.dst, DESTINATION[n]) }).toEqual({
-      n,
-      rows: await rowsOf(f.src, REFERENCE[n]),
-    });
-}
+const expectMatches = (f: Fixture, names: (keyof typeof REFERENCE)[]) => expectReference(f.src, f.dst, names);
 
 describe('syncs from PostgreSQL into Redshift (emulated)', () => {
   it('append, merge, cdc and full equal their references after every round, batch after batch', async () => {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncs } from '../src/sync/run.js';
 import { runCli } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/pg.js';
-import { DEST_DDL, rowsOf, SOURCE_DDL } from './support/sync-data.js';
-import { type SyncFixture, syncFixture } from './support/sync-fixture.js';
+import { addCartChanges, rowsOf } from './support/sync-data.js';
+import { type SyncFixture, withSyncFixture } from './support/sync-fixture.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,16 +19,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function withFixture(cross: boolean, fn: (f: SyncFixture) => Promise<void>) {
-  const f = await syncFixture(server, cross);
-  try {
-    await f.src.query(SOURCE_DDL);
-    await f.dst.query(DEST_DDL);
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
+const withFixture = (cross: boolean, fn: (f: SyncFixture) => Promise<void>) =>
+  withSyncFixture(server, cross, fn);
 
 const CART = 'SELECT c::text AS r FROM analytics.cart c';
 
@@ -47,14 +39,7 @@ describe.each([
   primaryKey: [id]
   cdc: { op: op, sequence: etleap_sequence_no }
   cursor: { column: arrival }`);
-      const add = async (...rows: [number, string, number, string][]) => {
-        for (const [seq, op, id, v] of rows)
-          await f.src.query(
-            `INSERT INTO raw.cart_changes (etleap_sequence_no, op, id, user_id, current_price, no_items, checked_out, update_date)
-             VALUES ($1, $2, $3, 1, 1.50, 1, false, $4)`,
-            [seq, op, id, v],
-          );
-      };
+      const add = (...rows: [number, string, number, string][]) => addCartChanges(f.src, ...rows);
       const run = async () => {
         const r = await runSyncs(loaded, { batchRows: 2 });
         expect(r.syncs[0]!.error).toBeUndefined();

@@ -9,8 +9,8 @@ import type { LoadedConfig } from '../src/config/types.js';
 import { runSyncs, type SyncResult, type SyncRunOptions } from '../src/sync/run.js';
 import { runCli } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/pg.js';
-import { ALL_SYNCS, DEST_DDL, rng, rowsOf, SOURCE_DDL, SourceWriter } from './support/sync-data.js';
-import { dump, type SyncFixture, syncFixture } from './support/sync-fixture.js';
+import { ALL_SYNCS, addCartChanges, rng, rowsOf, SourceWriter } from './support/sync-data.js';
+import { dump, type SyncFixture, withSyncFixture } from './support/sync-fixture.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -44,17 +44,8 @@ const EXTRA_SYNCS = `
   primaryKey: [id]
   cursor: { column: etleap_sequence_no, lookback: 20 }`;
 
-async function withFixture(cross: boolean, fn: (f: SyncFixture) => Promise<void>) {
-  const f = await syncFixture(server, cross);
-  try {
-    await f.src.query(SOURCE_DDL);
-    await f.dst.query(DEST_DDL);
-    await f.dst.query(EXTRA_DDL);
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
+const withFixture = (cross: boolean, fn: (f: SyncFixture) => Promise<void>) =>
+  withSyncFixture(server, cross, fn, EXTRA_DDL);
 
 /** Everything a run could change in the destination database, row for row. */
 async function snapshot(f: SyncFixture): Promise<Record<string, string[]>> {
@@ -192,14 +183,7 @@ describe.each([
   primaryKey: [id]
   cdc: { op: op, sequence: etleap_sequence_no }
   cursor: { column: arrival, lookback: 3 }`);
-      const add = async (...rows: [number, string, number, string][]) => {
-        for (const [seq, op, id, v] of rows)
-          await f.src.query(
-            `INSERT INTO raw.cart_changes (etleap_sequence_no, op, id, user_id, current_price, no_items, checked_out, update_date)
-             VALUES ($1, $2, $3, 1, 1.50, 1, false, $4)`,
-            [seq, op, id, v],
-          );
-      };
+      const add = (...rows: [number, string, number, string][]) => addCartChanges(f.src, ...rows);
       await add(
         [1, 'I', 1, 'a1'],
         [2, 'I', 2, 'b2'],

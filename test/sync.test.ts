@@ -7,10 +7,9 @@ import { startTestServer, type TestServer } from './support/pg.js';
 import {
   ALL_SYNCS,
   DEST_DDL,
-  DESTINATION,
-  REFERENCE,
+  expectReference,
+  type REFERENCE,
   rng,
-  rowsOf,
   SOURCE_DDL,
   SourceWriter,
 } from './support/sync-data.js';
@@ -31,14 +30,8 @@ async function setup(cross: boolean): Promise<SyncFixture> {
   return f;
 }
 
-async function expectMatches(f: SyncFixture, names: (keyof typeof REFERENCE)[]) {
-  for (const n of names) {
-    expect({ n, rows: await rowsOf(f.dst, DESTINATION[n]) }).toEqual({
-      n,
-      rows: await rowsOf(f.src, REFERENCE[n]),
-    });
-  }
-}
+const expectMatches = (f: SyncFixture, names: (keyof typeof REFERENCE)[]) =>
+  expectReference(f.src, f.dst, names);
 
 describe.each([
   ['same engine', false],

@@ -2,6 +2,7 @@
 // generator of source changes (inserts, in-place updates, equal timestamps, late CDC events),
 // and references computed independently of wharf from the source tables.
 import type pg from 'pg';
+import { expect } from 'vitest';
 
 export const SOURCE_DDL = `
 CREATE SCHEMA raw;
@@ -184,4 +185,31 @@ export const DESTINATION = {
 export async function rowsOf(client: pg.Client, sql: string): Promise<string[]> {
   const { rows } = await client.query<{ r: string }>(sql);
   return rows.map((x) => x.r).sort();
+}
+
+/** Each named destination equals its reference, row for row (`src` holds the source tables). */
+export async function expectReference(
+  src: pg.Client,
+  dst: pg.Client,
+  names: readonly (keyof typeof REFERENCE)[],
+  destination: (n: keyof typeof REFERENCE) => string = (n) => DESTINATION[n],
+): Promise<void> {
+  for (const n of names)
+    expect({ n, rows: await rowsOf(dst, destination(n)) }).toEqual({
+      n,
+      rows: await rowsOf(src, REFERENCE[n]),
+    });
+}
+
+/** Inserts cart change rows (sequence, op, id, update_date); the other columns are fixed. */
+export async function addCartChanges(
+  client: pg.Client,
+  ...rows: [number, string, number, string][]
+): Promise<void> {
+  for (const [seq, op, id, v] of rows)
+    await client.query(
+      `INSERT INTO raw.cart_changes (etleap_sequence_no, op, id, user_id, current_price, no_items, checked_out, update_date)
+       VALUES ($1, $2, $3, 1, 1.50, 1, false, $4)`,
+      [seq, op, id, v],
+    );
 }

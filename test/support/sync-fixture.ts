@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { loadConfigText } from '../../src/config/load.js';
 import type { LoadedConfig } from '../../src/config/types.js';
 import type { TestServer } from './pg.js';
+import { DEST_DDL, SOURCE_DDL } from './sync-data.js';
 
 export interface SyncFixture {
   src: pg.Client;
@@ -64,4 +65,22 @@ ${syncsYaml
 export async function dump(client: pg.Client, sql: string): Promise<string[]> {
   const { rows } = await client.query(sql);
   return rows.map((r) => JSON.stringify(r)).sort();
+}
+
+/** Runs `fn` on a fresh fixture with the shared source and destination tables (plus `extraDdl` on the destination), then closes it. */
+export async function withSyncFixture(
+  server: TestServer,
+  cross: boolean,
+  fn: (f: SyncFixture) => Promise<void>,
+  extraDdl?: string,
+): Promise<void> {
+  const f = await syncFixture(server, cross);
+  try {
+    await f.src.query(SOURCE_DDL);
+    await f.dst.query(DEST_DDL);
+    if (extraDdl) await f.dst.query(extraDdl);
+    await fn(f);
+  } finally {
+    await f.close();
+  }
 }
