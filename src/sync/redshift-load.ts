@@ -146,7 +146,7 @@ async function attemptLoad(
     key,
     readColumns,
     dryRun: false,
-    stateExists: true,
+    stateExists: d.stateExists,
     keysExist: shape.cdc ? d.stateTables.has(shape.cdc.keysTable.name) : false,
     ...(shape.cdc
       ? {
@@ -165,7 +165,6 @@ async function attemptLoad(
       fullRefresh: fullRefresh && batches === 0,
       runId,
       staged,
-      keysExist: base.keysExist || batches > 0 || !dryRun,
     });
     const r = await runBatch(api, sync.name, { sqls, resultIndex });
     if (r === null || !r.fresh) return false;
@@ -203,7 +202,6 @@ async function attemptLoad(
         fullRefresh,
         runId: '<dry run>',
         dryRun: true,
-        stateExists: d.stateExists,
         staged: { ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 },
       });
       const r = await runBatch(api, sync.name, { sqls, resultIndex });

@@ -135,8 +135,6 @@ async function attemptRun(
                 ...input,
                 dryRun: false,
                 runId: '<run id>',
-                stateExists: true,
-                keysExist: true,
               }).sqls.filter((s) => !s.startsWith('DROP TABLE')),
             ],
             rows: r.read,

@@ -70,7 +70,10 @@ export interface RedshiftRunInput {
   dryRun: boolean;
   /** This run's id, written to the state row. */
   runId: string;
-  /** Whether the state table and the cdc key table exist (a dry run creates neither). */
+  /**
+   * Whether the state table and the cdc key table exist. Only a dry run asks: it creates
+   * neither, while a real run finds the state table made and makes the key table itself.
+   */
   stateExists: boolean;
   keysExist: boolean;
   /** cdc: the key table's DDL types. */
@@ -169,9 +172,10 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
 
   // 2. The facts, and whether to write.
   const stateWhere = `target = ${redshiftLiteral(key.target)} AND name = ${redshiftLiteral(key.name)}`;
-  const state = input.stateExists
-    ? `(SELECT COUNT(*) AS n, MAX(run_id) AS run_id, COALESCE(MAX(rows_loaded), 0) AS rows_before FROM ${STATE_TABLE} WHERE ${stateWhere})`
-    : '(SELECT 0 AS n, NULL::VARCHAR(64) AS run_id, 0 AS rows_before)';
+  const state =
+    !dryRun || input.stateExists
+      ? `(SELECT COUNT(*) AS n, MAX(run_id) AS run_id, COALESCE(MAX(rows_loaded), 0) AS rows_before FROM ${STATE_TABLE} WHERE ${stateWhere})`
+      : '(SELECT 0 AS n, NULL::VARCHAR(64) AS run_id, 0 AS rows_before)';
   const fresh = !stored.exists
     ? 'st.n = 0'
     : stored.runId === null
@@ -290,7 +294,8 @@ ${
       const all = [...dstCols, info(CDC_OP), info(CDC_SEQ), info(CDC_CUR)];
       const readCols = all.map((x) => col('l', x.name)).join(', ');
       const exists = compareDst ? `d.${q(shape.key[0]!)} IS NOT NULL` : 'false';
-      const seenKeys = compareDst && input.keysExist;
+      // A real run creates the key table in this batch; a dry run reads it only if it exists.
+      const seenKeys = compareDst && (!dryRun || input.keysExist);
       sqls.push(
         `CREATE TEMP TABLE ${RS_NEW} AS
 SELECT ${readCols}, ${exists} AS _wharf_exists
