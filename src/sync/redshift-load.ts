@@ -252,17 +252,19 @@ async function attemptLoad(
       );
       if (rows[0]?.back) throw cursorBackwardsError(sync.name, shape, w0, rows[0].high);
     }
-    // A dry run counts the rows it would read first (the stream may stop early, below).
-    const toRead = dryRun
-      ? Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) x`)).rows[0]!.n)
-      : 0;
     const full = sync.mode === 'full';
     const into = full ? stage : RS_SRC;
     // Statements per batch: a load batch of `full` is inserts only; an incremental batch
     // shares the 40 with about 20 statements of its own.
     const soft = full ? 38 : 18;
     const hard = full ? 40 : 20;
-    if (dryRun && full) return await dryResult(undefined, toRead);
+    // A dry run of `full` needs only the counts: every source row in, every destination row out.
+    if (dryRun && full)
+      return await dryResult(
+        undefined,
+        Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) x`)).rows[0]!.n),
+      );
+    let streamed = 0;
     if (full) await api.batch([`DROP TABLE IF EXISTS ${stage}`, stageDdl(stage, false)]);
     let inserts: string[] = [];
     let tuples: string[] = [];
@@ -296,8 +298,9 @@ async function attemptLoad(
       return true;
     };
     for await (const b of copyOut(src, `COPY (${select}) TO STDOUT`, Math.min(batchRows, 10_000))) {
-      // A dry run that found it needs several batches reads the rest without keeping it (the
+      // A dry run that found it needs several batches counts the rest without keeping it (the
       // COPY must run to its end for the session to stay usable).
+      streamed += b.rows;
       if (inexact) continue;
       const text = Buffer.concat(b.chunks);
       for (let start = 0; start < text.length; ) {
@@ -327,7 +330,7 @@ async function attemptLoad(
       }
     }
     if (!inexact && !(await flush())) return null;
-    if (dryRun) return await dryResult(inexact ? undefined : (dryBatch ?? []), toRead);
+    if (dryRun) return await dryResult(inexact ? undefined : (dryBatch ?? []), streamed);
     if (full) {
       if (!(await apply({ table: stage }))) return null;
       await api.batch([`DROP TABLE IF EXISTS ${stage}`]);
