@@ -11,7 +11,8 @@ import type {
   SchemaResource,
   TableResource,
 } from '../src/plan/model.js';
-import { isWidening, normalizeDefault, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
+import { isWidening, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
+import { expressionKey } from '../src/plan/sql-parse.js';
 import { renderPlanMarkdown } from '../src/render/markdown.js';
 import { PLAIN, renderPlanText } from '../src/render/text.js';
 
@@ -119,22 +120,34 @@ describe('normalization', () => {
     expect(isWidening(from, to)).toBe(expected);
   });
 
+  // What the engine prints back (pg_get_expr) and what the file says compare equal through
+  // the parser's canonical form; string and dollar-quoted contents are never rewritten.
   it.each([
     ["'free'::text", "'free'"],
     ["'UK'::character varying", "'UK'"],
     ["('x'::character varying)", "'x'"],
     ["'{}'::jsonb", "'{}'"],
     ['now()', 'current_timestamp'],
-    ['CURRENT_TIMESTAMP', 'current_timestamp'],
-    ['NOW()', 'current_timestamp'],
-    ['0', '0'],
+    ['CURRENT_TIMESTAMP', 'NOW()'],
+    ["'-1'::integer", '-1'],
     ['TRUE', 'true'],
     ["'It''s'::text", "'It''s'"],
-    ["'MiXeD'", "'MiXeD'"],
-    ['', null],
-    [null, null],
-  ])('default %s -> %s', (input, expected) => {
-    expect(normalizeDefault(input)).toBe(expected);
+    ["'Hello  World'::text", '$$Hello  World$$'],
+    ["'It''s UPPER'::text", "E'It\\'s UPPER'"],
+    ['(1 + 2)', '(1) + (2)'],
+  ])('default %s compares equal to %s', (live, file) => {
+    expect(expressionKey(live)).toBe(expressionKey(file));
+  });
+
+  it.each([
+    ["'MiXeD'", "'mixed'"],
+    ['$$Hello  World$$', '$$hello world$$'],
+    ["E'It\\'s UPPER'", "E'it\\'s upper'"],
+    ["'a  b'", "'a b'"],
+    ['1 + 2', '(1 + 2) * 3'],
+    ["'x'", "'y'"],
+  ])('default %s differs from %s', (a, b) => {
+    expect(expressionKey(a)).not.toBe(expressionKey(b));
   });
 
   it('privileges: lower case, de-duplicated, fixed order, ALL expanded with the engine list', () => {

@@ -3,6 +3,7 @@
 // engine constraints a user would otherwise meet only at apply time.
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
+import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
 import { checkSyncRules } from '../sync/config.js';
 import { checkBucketRules } from './bucket-rules.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
@@ -286,6 +287,13 @@ function checkTable(
   const cols = new Map<string, { type: string; index: number }>();
   t.columns.forEach((c, j) => {
     const name = foldIdent(c.name);
+    const type = checkTypeName(c.type);
+    if (!type.ok)
+      err(
+        [...p, 'columns', j, 'type'],
+        'type',
+        `table ${key}: type of "${name}" must be exactly one type name, without constraints or clauses: ${type.message}`,
+      );
     if (cols.has(name))
       err([...p, 'columns', j, 'name'], 'duplicate-name', `table ${key}: column "${name}" is declared twice`);
     else cols.set(name, { type: normalizeType(c.type), index: j });
@@ -333,13 +341,20 @@ function checkTable(
   for (const [name, c] of cols) {
     const j = c.index;
     const def = t.columns[j]!.default;
-    if (def !== undefined && typeof def === 'string' && /;|--|\/\*/.test(def)) {
+    if (typeof def === 'string') {
+      const checked = checkExpression(def);
+      if (!checked.ok)
+        err(
+          [...p, 'columns', j, 'default'],
+          'default',
+          `table ${key}: default for "${name}" must be exactly one expression: ${checked.message}`,
+        );
+    } else if (typeof def === 'number' && !Number.isFinite(def))
       err(
         [...p, 'columns', j, 'default'],
         'default',
-        `table ${key}: default for "${name}" must be a single expression (no ;, -- or /*)`,
+        `table ${key}: default for "${name}" must be a finite number; write a string for special values, e.g. "'NaN'"`,
       );
-    }
   }
   if (t.kind === 'events') {
     const need: [string, string[]][] = [

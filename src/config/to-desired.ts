@@ -9,7 +9,8 @@ import type {
   Resource,
   TableResource,
 } from '../plan/model.js';
-import { foldIdent, normalizeDefault, normalizePrivileges, normalizeType } from '../plan/normalize.js';
+import { foldIdent, normalizePrivileges, normalizeType } from '../plan/normalize.js';
+import { isNullDefault } from '../plan/sql-parse.js';
 import { bucketsToDesired } from './bucket-desired.js';
 import { applyRedshiftDesired } from './redshift-desired.js';
 import { listOf } from './rules.js';
@@ -122,7 +123,9 @@ function tableResource(t: TableConfig, now: Date): TableResource {
       type: normalizeType(c.type),
       // The engine makes primary-key columns NOT NULL whatever the file says.
       nullable: pk?.includes(name) ? false : (c.nullable ?? true),
-      default: c.default === undefined ? null : normalizeDefault(String(c.default)),
+      // The file's text, as written: it is emitted as is (checked as one expression) and
+      // compared through the parser's canonical form, never rewritten.
+      default: c.default === undefined || isNullDefault(String(c.default)) ? null : String(c.default).trim(),
     };
   });
   const name = foldIdent(t.name);

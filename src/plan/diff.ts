@@ -18,6 +18,7 @@ import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
 import { diffRedshiftTable } from './redshift-table-diff.js';
+import { expressionKey } from './sql-parse.js';
 
 export interface Capabilities {
   /** What `ALL` expands to on this engine, per object type. */
@@ -411,7 +412,7 @@ function diffColumn(h: ColumnSpec, w: ColumnSpec): FieldChange[] {
   }
   if (h.nullable !== w.nullable)
     out.push({ path: `columns.${w.name}.nullable`, before: h.nullable, after: w.nullable });
-  if (h.default !== w.default)
+  if (expressionKey(h.default) !== expressionKey(w.default))
     out.push({ path: `columns.${w.name}.default`, before: h.default, after: w.default });
   return out;
 }

@@ -1,5 +1,6 @@
 // Normalization applied to both sides before diffing: identifier folding, type aliases,
-// default expressions as the engine prints them, privilege sets. Pure string work.
+// privilege sets. Pure string work. Defaults are compared through the parser's canonical
+// form (sql-parse.ts), never rewritten here.
 
 /** Identifiers are folded to lower case, as the engines do for unquoted names. */
 export function foldIdent(name: string): string {
@@ -119,35 +120,6 @@ export function isWidening(from: string, to: string): boolean {
   if (a.base === 'timestamp without time zone' && b.base === 'timestamp with time zone') return false;
   if (a.base === 'json' && b.base === 'jsonb') return false;
   return false;
-}
-
-/**
- * Default expressions as PostgreSQL prints them back (pg_get_expr): keywords lower-cased
- * outside quotes, a trailing cast on a plain literal dropped, `current_timestamp` kept as
- * the engine keeps it. Applied to both sides, so the file may be written either way.
- */
-export function normalizeDefault(expr: string | null | undefined): string | null {
-  if (expr === null || expr === undefined) return null;
-  let s = String(expr).trim();
-  if (s === '') return null;
-  // Drop casts applied to a literal: 'x'::text, '{}'::jsonb, 0::bigint, ('x'::character varying)
-  s = s.replace(/^\((.*)\)$/s, '$1');
-  const lit = /^('(?:[^']|'')*'|-?\d+(?:\.\d+)?|true|false|null)(::[a-z _]+(\([\d, ]+\))?(\[\])?)+$/i.exec(s);
-  if (lit) s = lit[1]!;
-  // Lower-case outside single quotes.
-  let out = '';
-  if (!s.includes("'")) out = s.toLowerCase();
-  else {
-    let inQuote = false;
-    for (const ch of s) {
-      if (ch === "'") inQuote = !inQuote;
-      out += inQuote ? ch : ch.toLowerCase();
-    }
-  }
-  out = out.replace(/\s+/g, ' ');
-  if (out === 'now()' || out === 'current_timestamp' || out === 'transaction_timestamp()')
-    return 'current_timestamp';
-  return out;
 }
 
 const PRIVILEGE_ORDER = [

@@ -77,9 +77,80 @@ export async function describeTables(
   return { relations, serverVersion: rows[0]?.version ?? 0 };
 }
 
-/** The columns a query returns (it is planned, not run: LIMIT 0). Throws the engine's error. */
+/**
+ * The columns a query returns, at sync time (the sync runs the query anyway: LIMIT 0).
+ * Throws the engine's error. `wharf plan` uses describeQueryUnrun instead.
+ */
 export async function describeQuery(client: pg.Client, relation: string): Promise<RelationInfo> {
   const res = await client.query(`SELECT * FROM ${relation} s LIMIT 0`);
+  return relationOfFields(client, res.fields);
+}
+
+/**
+ * The columns a query returns, without running it: the extended protocol's Parse and
+ * Describe, never Bind or Execute, inside a READ ONLY transaction with a short statement
+ * timeout that is rolled back. Parse analysis resolves names and types but evaluates no
+ * function, so nothing the query calls runs, and the statement log (log_statement) records
+ * only BEGIN, SET and ROLLBACK. Throws the engine's error (with its `code`).
+ */
+export async function describeQueryUnrun(client: pg.Client, query: string): Promise<RelationInfo> {
+  await client.query('BEGIN READ ONLY');
+  try {
+    await client.query("SET LOCAL statement_timeout = '5s'");
+    const fields = await new Promise<{ name: string; dataTypeID: number }[]>((resolve, reject) => {
+      // A submittable is returned as is, not as a promise: its callbacks settle this one.
+      client.query(new DescribeOnly(query, resolve, reject) as unknown as pg.QueryConfig);
+    });
+    return await relationOfFields(client, fields);
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+/**
+ * A pg "submittable" (the interface pg-cursor uses): the client hands it the connection when
+ * its turn comes and routes the backend's answers to it until ReadyForQuery.
+ */
+class DescribeOnly {
+  private fields: { name: string; dataTypeID: number }[] = [];
+  constructor(
+    private readonly text: string,
+    private readonly done: (fields: { name: string; dataTypeID: number }[]) => void,
+    private readonly fail: (e: Error) => void,
+  ) {}
+  submit(connection: {
+    parse(q: { text: string; types: number[] }): void;
+    describe(m: { type: string; name?: string }): void;
+    sync(): void;
+  }): void {
+    connection.parse({ text: this.text, types: [] });
+    connection.describe({ type: 'S', name: '' });
+    connection.sync();
+  }
+  handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
+    this.fields = msg.fields;
+  }
+  // On an error the client stops routing to this query (the ReadyForQuery that follows our
+  // Sync goes to the client itself), so the error settles it.
+  handleError(err: Error): void {
+    this.fail(err);
+  }
+  handleReadyForQuery(): void {
+    this.done(this.fields);
+  }
+  handleDataRow(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
+}
+
+async function relationOfFields(
+  client: pg.Client,
+  fields: readonly { name: string; dataTypeID: number }[],
+): Promise<RelationInfo> {
+  const res = { fields };
   const oids = [...new Set(res.fields.map((f) => f.dataTypeID))];
   const { rows } = await client.query<{ oid: number; type: string; category: string }>(
     'SELECT oid::int AS oid, format_type(oid, NULL) AS type, typcategory AS category FROM pg_type WHERE oid = ANY($1)',

@@ -3,6 +3,7 @@
 // need the live catalogs (columns, types, keys) are in check.ts.
 import type { YamlPath } from '../config/load.js';
 import { foldIdent } from '../plan/normalize.js';
+import { checkSelectQuery } from '../plan/sql-parse.js';
 
 export type SyncMode = 'append' | 'merge' | 'cdc' | 'full';
 
@@ -72,8 +73,15 @@ export function checkSyncRules(
     }
     if ((s.from.table === undefined) === (s.from.query === undefined))
       err([...p, 'from'], 'sync', `sync ${name}: "from" takes exactly one of "table" or "query"`);
-    if (s.from.query !== undefined && /;\s*\S/.test(s.from.query))
-      err([...p, 'from', 'query'], 'sync', `sync ${name}: "from.query" must be a single SELECT (no ;)`);
+    if (s.from.query !== undefined) {
+      const checked = checkSelectQuery(s.from.query);
+      if (!checked.ok)
+        err(
+          [...p, 'from', 'query'],
+          'sync',
+          `sync ${name}: "from.query" must be exactly one SELECT that only reads: ${checked.message}`,
+        );
+    }
     const pk = (s.primaryKey ?? []).map(foldIdent);
     if (new Set(pk).size !== pk.length)
       err([...p, 'primaryKey'], 'duplicate-name', `sync ${name}: a primary key column is listed twice`);

@@ -9,12 +9,11 @@ import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
-import { describeQuery, describeTable, type RelationInfo } from './catalog.js';
+import { describeQueryUnrun, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredRelation, type SyncIssue } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
-import { describeRedshiftQuery, describeRedshiftTable } from './redshift-run.js';
+import { describeRedshiftTable } from './redshift-run.js';
 import { crossEngineMessage } from './run.js';
-import { sourceRelation } from './sql.js';
 
 export async function checkSyncsForPlan(
   loaded: LoadedConfig,
@@ -53,14 +52,16 @@ export async function checkSyncsForPlan(
     return live.exists ? live : (declared(qualified) ?? live);
   };
   /** The source's columns; a failing query is an error, or a warning when it may name tables apply is about to create. */
-  const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue> => {
+  const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue | null> => {
     if (sync.from.table) return tableOn(conn, sync.from.table);
     const api = connections.get(conn)?.dataApi;
-    const relation = sourceRelation(sync.from);
+    // Plan never runs the file's queries. On PostgreSQL the query is described (Parse and
+    // Describe, no Execute) in a read-only transaction. The Data API has no describe that
+    // does not execute, so on Redshift the query is not sent at all: it was parsed locally
+    // (one SELECT) and its columns are checked when the sync runs.
+    if (api) return null;
     try {
-      return api
-        ? await describeRedshiftQuery(api, relation)
-        : await describeQuery((await session(conn))!, relation);
+      return await describeQueryUnrun((await session(conn))!, sync.from.query!);
     } catch (e) {
       const missing = api
         ? /does not exist/i.test((e as Error).message)
@@ -88,6 +89,7 @@ export async function checkSyncsForPlan(
         continue;
       }
       const srcInfo = await sourceOn(srcName, sync);
+      if (srcInfo === null) continue;
       if ('severity' in srcInfo) {
         push(srcInfo);
         continue;

@@ -152,7 +152,9 @@ export function readQuery(
 
 /** The relation text of a source: a quoted table, or the query in parentheses. */
 export function sourceRelation(from: { table?: string; query?: string }): string {
-  if (from.query !== undefined) return `(${from.query.trim().replace(/;\s*$/, '')})`;
+  // The query was parsed as exactly one SELECT; the line breaks keep a trailing `--` comment
+  // from swallowing the closing parenthesis.
+  if (from.query !== undefined) return `(\n${from.query.trim().replace(/;\s*$/, '')}\n)`;
   const [schema, name] = from.table!.split('.');
   return quoteQualified(schema!.toLowerCase(), name!.toLowerCase());
 }

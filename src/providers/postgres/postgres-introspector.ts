@@ -4,7 +4,7 @@
 // watermarks; wharf_meta: locks) are never reported. Grants come from aclexplode() over the
 // catalogs, never from parsing ACL strings.
 import type { PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
-import { DEFAULT_ALL_PRIVILEGES, normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
+import { DEFAULT_ALL_PRIVILEGES, normalizePrivileges } from '../../plan/normalize.js';
 import type { LiveSnapshot, ReadScope } from '../provider.js';
 import { assemblePublications } from './postgres-publications.js';
 import { OWNERSHIP_MARKER, roleMarker } from './postgres-sql.js';
@@ -187,7 +187,7 @@ export function assemble(doc: CatalogDoc): Resource[] {
       if (cur) attnums.set(cur, []);
     }
     if (!cur) continue;
-    cur.columns.push({ name, type, nullable, default: def === null ? null : normalizeDefault(def) });
+    cur.columns.push({ name, type, nullable, default: def === null ? null : def });
     attnums.get(cur)!.push(attnum);
   }
   for (const [schema, table, conname, keys] of doc.primaryKeys) {

@@ -14,7 +14,7 @@ import {
 } from '../../plan/datashare-model.js';
 import type { Capabilities } from '../../plan/diff.js';
 import type { ColumnSpec, Resource, TableResource } from '../../plan/model.js';
-import { normalizeDefault, normalizePrivileges } from '../../plan/normalize.js';
+import { normalizePrivileges } from '../../plan/normalize.js';
 import { quoteLiteral } from '../sql-quote.js';
 import type { DataApiResult } from './data-api-transport.js';
 import { datashareArn } from './redshift-sql.js';
@@ -204,7 +204,7 @@ export function assembleRedshift(
       name,
       type: str(r.data_type).toLowerCase(),
       nullable: bool(r.is_nullable),
-      default: normalizeDefault(r.column_default === null ? null : str(r.column_default)),
+      default: r.column_default === null ? null : str(r.column_default).trim() || null,
       encode: enc === '' || enc === 'none' ? 'raw' : enc,
     };
     t.columns.push(col);

@@ -1,0 +1,241 @@
+// The file's SQL fragments (column types, defaults, sync queries) checked with the real
+// PostgreSQL parser (libpg-query, WASM), never with patterns: a `type` is exactly one type
+// name, a `default` exactly one expression, a sync `query` exactly one read-only SELECT.
+// Also the canonical form defaults are compared through, so that comparing never rewrites
+// what is inside a string or dollar-quoted literal. Pure: no I/O once the module is loaded.
+import { loadModule, parseSync, scanSync } from 'libpg-query';
+
+// The parser is WebAssembly; loading it is asynchronous and takes tens of milliseconds.
+// Every importer gets it ready, so the checks below can stay synchronous.
+await loadModule();
+
+/** Why a fragment was refused; `offset` is a character offset into the fragment, when known. */
+export interface SqlRefusal {
+  ok: false;
+  message: string;
+  offset?: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: parse trees are walked generically.
+type Node = any;
+
+const MAX_FRAGMENT = 64 * 1024;
+
+/** Parses `prefix + text + suffix`; a syntax error comes back with its offset inside `text`. */
+function parseWrapped(prefix: string, text: string, suffix: string): { stmts: Node[] } | SqlRefusal {
+  if (text.length > MAX_FRAGMENT) return { ok: false, message: `longer than ${MAX_FRAGMENT} characters` };
+  if (text.includes('\0'))
+    return { ok: false, message: 'contains a NUL character', offset: text.indexOf('\0') };
+  try {
+    const tree = parseSync(prefix + text + suffix) as { stmts?: { stmt: Node }[] };
+    return { stmts: (tree.stmts ?? []).map((s) => s.stmt) };
+  } catch (e) {
+    const err = e as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    const pos = err.sqlDetails?.cursorPosition;
+    const offset =
+      pos === undefined || pos < 0 ? undefined : Math.max(0, Math.min(text.length, pos - prefix.length));
+    const near = offset === undefined ? '' : ` (at character ${offset + 1})`;
+    return { ok: false, message: `${err.message ?? 'syntax error'}${near}`, offset };
+  }
+}
+
+/** Comments in a fragment that is spliced into a larger statement: never needed, refused. */
+function commentIn(text: string): SqlRefusal | null {
+  try {
+    for (const t of scanSync(text).tokens) {
+      if (t.tokenName === 'SQL_COMMENT' || t.tokenName === 'C_COMMENT')
+        return { ok: false, message: 'comments are not allowed here', offset: t.start };
+    }
+  } catch {
+    // A fragment the scanner cannot read fails the parse too, with a better message.
+  }
+  return null;
+}
+
+function onlyTarget(stmts: Node[]): Node | null {
+  if (stmts.length !== 1) return null;
+  const sel = stmts[0]?.SelectStmt;
+  if (!sel) return null;
+  const keys = Object.keys(sel).filter((k) => k !== 'limitOption' && k !== 'op' && k !== 'targetList');
+  if (keys.length > 0 || sel.op !== 'SETOP_NONE' || sel.targetList?.length !== 1) return null;
+  const rt = sel.targetList[0]?.ResTarget;
+  if (!rt || rt.name !== undefined || rt.indirection !== undefined) return null;
+  return rt.val;
+}
+
+export interface ParsedType {
+  ok: true;
+  /** Qualified name parts as the parser resolves them, e.g. `["pg_catalog","int4"]`. */
+  names: string[];
+  /** Integer type modifiers, e.g. `[10, 2]` for numeric(10,2). */
+  mods: number[];
+  arrayDims: number;
+}
+
+/**
+ * Exactly one type name: modifiers (integers) and array bounds allowed; constraints,
+ * clauses and anything after the name refused. `varchar(max)` (Redshift) is allowed.
+ */
+export function checkTypeName(text: string): ParsedType | SqlRefusal {
+  if (text.trim() === '') return { ok: false, message: 'empty type' };
+  const comment = commentIn(text);
+  if (comment) return comment;
+  const prefix = 'SELECT CAST(NULL AS ';
+  const parsed = parseWrapped(prefix, text, ')');
+  if ('ok' in parsed) return parsed;
+  const val = onlyTarget(parsed.stmts);
+  const cast = val?.TypeCast;
+  if (!cast?.arg?.A_Const?.isnull)
+    return {
+      ok: false,
+      message: 'expected exactly one type name (e.g. bigint, varchar(64), numeric(18,2), text[])',
+    };
+  const tn = cast.typeName;
+  if (tn.setof || tn.pct_type)
+    return { ok: false, message: 'expected a plain type name, not SETOF or %TYPE' };
+  const mods: number[] = [];
+  for (const m of tn.typmods ?? []) {
+    if (m.A_Const?.ival !== undefined) mods.push(Number(m.A_Const.ival.ival ?? 0));
+    else if (m.ColumnRef?.fields?.length === 1 && m.ColumnRef.fields[0]?.String?.sval === 'max')
+      mods.push(-1);
+    else
+      return {
+        ok: false,
+        message: 'type modifiers must be whole numbers, e.g. varchar(64) or numeric(18,2)',
+      };
+  }
+  return {
+    ok: true,
+    names: (tn.names ?? []).map((n: Node) => String(n.String?.sval ?? '')),
+    mods,
+    arrayDims: (tn.arrayBounds ?? []).length,
+  };
+}
+
+/**
+ * Exactly one scalar expression, as a column DEFAULT takes it: no second expression, no
+ * clause after it, no sub-query, no comment. The engine still decides whether it is a valid
+ * default (no column references, a matching type).
+ */
+export function checkExpression(text: string): { ok: true } | SqlRefusal {
+  if (text.trim() === '') return { ok: false, message: 'empty expression' };
+  const comment = commentIn(text);
+  if (comment) return comment;
+  const parsed = parseWrapped('SELECT ', text, '');
+  if ('ok' in parsed) return parsed;
+  const val = onlyTarget(parsed.stmts);
+  if (!val) return { ok: false, message: 'expected exactly one expression' };
+  let bad: string | null = null;
+  walk(val, (k, v) => {
+    if (k === 'SubLink' || k === 'SelectStmt') bad = 'a sub-query is not allowed in a default';
+    else if (k === 'ColumnRef' && v?.fields?.some((f: Node) => f.A_Star))
+      bad = '* is not allowed in a default';
+  });
+  if (bad) return { ok: false, message: bad };
+  return { ok: true };
+}
+
+const WRITES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/**
+ * Exactly one SELECT (or VALUES / set operation) that only reads: no data-modifying CTE, no
+ * SELECT … INTO, no locking clause (FOR UPDATE / FOR SHARE).
+ */
+export function checkSelectQuery(text: string): { ok: true } | SqlRefusal {
+  if (text.trim() === '') return { ok: false, message: 'empty query' };
+  const parsed = parseWrapped('', text, '');
+  if ('ok' in parsed) return parsed;
+  if (parsed.stmts.length !== 1)
+    return { ok: false, message: `expected exactly one SELECT statement, found ${parsed.stmts.length}` };
+  const stmt = parsed.stmts[0]!;
+  if (!stmt.SelectStmt) {
+    const kind = Object.keys(stmt)[0] ?? 'statement';
+    return {
+      ok: false,
+      message: `expected a SELECT statement, found ${kind.replace(/Stmt$/, '').toUpperCase()}`,
+    };
+  }
+  let bad: string | null = null;
+  walk(stmt, (k, v) => {
+    if (bad) return;
+    if (WRITES.has(k))
+      bad = `a data-modifying statement (${k.replace(/Stmt$/, '').toUpperCase()}) is not allowed`;
+    else if (k === 'intoClause') bad = 'SELECT … INTO is not allowed';
+    else if (k === 'lockingClause' && Array.isArray(v) && v.length > 0)
+      bad = 'a locking clause (FOR UPDATE / FOR SHARE) is not allowed';
+  });
+  if (bad) return { ok: false, message: bad };
+  return { ok: true };
+}
+
+function walk(node: Node, visit: (key: string, value: Node) => void): void {
+  if (Array.isArray(node)) {
+    for (const x of node) walk(x, visit);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node)) {
+    visit(k, v);
+    walk(v, visit);
+  }
+}
+
+const keyCache = new Map<string, string>();
+
+/**
+ * The canonical form a default is compared through: the parse tree without positions,
+ * constants as their text (so `'-1'::integer` and `-1` agree), casts on constants dropped
+ * (the engine adds them: `'x'::text`), and `now()` the same as CURRENT_TIMESTAMP. String
+ * and dollar-quoted contents are kept exactly. An expression the parser cannot read (a
+ * Redshift-only form) is compared as its trimmed text.
+ */
+export function expressionKey(text: string | null): string | null {
+  if (text === null) return null;
+  const cached = keyCache.get(text);
+  if (cached !== undefined) return cached;
+  let key: string;
+  const parsed = parseWrapped('SELECT ', text, '');
+  const val = 'ok' in parsed ? null : onlyTarget(parsed.stmts);
+  if (val === null) key = `text:${text.trim()}`;
+  else key = JSON.stringify(canonical(val));
+  if (keyCache.size > 10_000) keyCache.clear();
+  keyCache.set(text, key);
+  return key;
+}
+
+function canonical(node: Node): Node {
+  if (Array.isArray(node)) return node.map(canonical);
+  if (node === null || typeof node !== 'object') return node;
+  if (node.TypeCast?.arg?.A_Const) return canonical(node.TypeCast.arg);
+  if (node.TypeCast?.arg?.TypeCast) return canonical(node.TypeCast.arg);
+  if (node.A_Const) return { const: constText(node.A_Const) };
+  const fn = node.FuncCall;
+  if (fn && !fn.args && fn.funcname?.length === 1) {
+    const name = fn.funcname[0]?.String?.sval;
+    if (name === 'now' || name === 'transaction_timestamp')
+      return { SQLValueFunction: { op: 'SVFOP_CURRENT_TIMESTAMP' } };
+  }
+  const out: Record<string, Node> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'location' || k === 'typmod') continue;
+    out[k] = canonical(v);
+  }
+  return out;
+}
+
+function constText(c: Node): string | null {
+  if (c.isnull) return null;
+  if (c.ival) return String(c.ival.ival ?? 0);
+  if (c.fval) return String(c.fval.fval);
+  if (c.boolval) return c.boolval.boolval ? 'true' : 'false';
+  if (c.sval) return String(c.sval.sval ?? '');
+  if (c.bsval) return String(c.bsval.bsval ?? '');
+  return JSON.stringify(c);
+}
+
+/** True when a default is the NULL constant (the engine stores no default for it). */
+export function isNullDefault(text: string): boolean {
+  const parsed = parseWrapped('SELECT ', text, '');
+  const val = 'ok' in parsed ? null : onlyTarget(parsed.stmts);
+  return val !== null && JSON.stringify(canonical(val)) === '{"const":null}';
+}
