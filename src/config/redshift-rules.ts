@@ -5,6 +5,7 @@
 // objects that are not declared on the share's connection.
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic, Severity } from '../plan/plan.js';
+import { checkTypeName } from '../plan/sql-parse.js';
 import type { Locator, YamlPath } from './load.js';
 import { formatPath } from './load.js';
 import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './redshift-config.js';
@@ -95,6 +96,11 @@ export function checkRedshiftRules(
       });
       return;
     }
+    t.columns.forEach((c, j) => {
+      const problem = redshiftTypeProblem(c.type);
+      if (problem)
+        err([...p, 'columns', j, 'type'], 'type', `table ${key}: column "${foldIdent(c.name)}" ${problem}`);
+    });
     const cols = new Set(t.columns.map((c) => foldIdent(c.name)));
     const d = t.distribution;
     if (d?.style === 'key' && !d.key)
@@ -322,4 +328,51 @@ export function checkRedshiftRules(
     });
   });
   return out;
+}
+
+// Redshift's documented data types and their aliases, by the name the PostgreSQL parser
+// gives them (`int` -> int4, `double precision` -> float8, `character varying` -> varchar):
+// https://docs.aws.amazon.com/redshift/latest/dg/c_Supported_data_types.html
+const REDSHIFT_TYPES = new Set([
+  'int2',
+  'int4',
+  'int8',
+  'numeric',
+  'decimal',
+  'float4',
+  'float8',
+  'float',
+  'bool',
+  'boolean',
+  'bpchar',
+  'char',
+  'character',
+  'nchar',
+  'varchar',
+  'nvarchar',
+  'text',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'time',
+  'timetz',
+  'interval',
+  'geometry',
+  'geography',
+  'hllsketch',
+  'super',
+  'varbyte',
+  'varbinary',
+]);
+
+/** Why `raw` is not one of Redshift's data types, or null. Parse errors are reported elsewhere. */
+export function redshiftTypeProblem(raw: string): string | null {
+  const t = checkTypeName(raw);
+  if (!t.ok) return null;
+  const names = t.names[0] === 'pg_catalog' ? t.names.slice(1) : t.names;
+  const name = names.join('.');
+  if (names.length !== 1 || !REDSHIFT_TYPES.has(name))
+    return `has type ${raw.trim()}, which is not a Redshift data type (e.g. SMALLINT, INTEGER, BIGINT, DECIMAL(p,s), REAL, DOUBLE PRECISION, BOOLEAN, CHAR(n), VARCHAR(n|MAX), DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ, INTERVAL, SUPER, VARBYTE, GEOMETRY, GEOGRAPHY, HLLSKETCH)`;
+  if (t.arrayDims > 0) return `has type ${raw.trim()}: Redshift has no array types; use SUPER`;
+  return null;
 }
