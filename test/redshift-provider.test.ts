@@ -137,4 +137,19 @@ describe('Redshift provider', () => {
     const mine = await b.lock('wharf apply (bob@ci pid 2)', 0);
     await mine.release();
   });
+
+  it('learns the user it connects as in the catalog batch, and refuses to make it a group', async () => {
+    await fresh();
+    const me = (await db.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+    const loaded = loadConfigText(`${CONN}roles:\n  - { name: ${me}, type: group }\n`, 'f.yaml').loaded!;
+    const before = h.fake.count('BatchExecuteStatement') + h.fake.count('ExecuteStatement');
+    const run = await planConfig(loaded, { open: h.open });
+    await run.close();
+    // Still one catalog batch: the current user comes with it.
+    expect(h.fake.count('BatchExecuteStatement') + h.fake.count('ExecuteStatement') - before).toBe(1);
+    expect(run.plan.changes.map((c) => c.address)).toContain(`rs.role:${me}`);
+    expect(run.plan.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([
+      expect.stringContaining(`${me} is the role wharf connects as (connection rs)`),
+    ]);
+  });
 });

@@ -3,6 +3,7 @@
 // and reports every change as done, failed or not run. Progress goes out through hooks that
 // the text output and the UI both consume.
 import { envNames, MissingEnvError } from '../config/env.js';
+import { connectingRoleDiagnostics } from '../plan/connecting-role.js';
 import { fingerprint } from '../plan/fingerprint.js';
 import { type Change, hasErrors, type Plan } from '../plan/plan.js';
 import type { LockHandle, WarehouseProvider } from '../providers/provider.js';
@@ -88,6 +89,15 @@ export async function applyPlan(
           `the plan is stale: the live state of connection ${name} changed since the plan was made; run wharf plan again`,
         );
       }
+      // A saved plan is checked again against the session that runs it: whatever the file,
+      // the flags or the plan say, wharf never takes anything away from the role it is.
+      const refused = connectingRoleDiagnostics(
+        name,
+        plan.changes,
+        snap.connectingRoles ?? [],
+        snap.resources,
+      );
+      if (refused.length > 0) throw new ApplyRefused(refused.map((d) => d.message).join('\n'));
     }
     const results: ChangeResult[] = plan.changes.map((c) => ({
       address: c.address,

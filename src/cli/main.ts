@@ -241,7 +241,7 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
     if (ctx.v.out && !drift)
       ctx.io.stdout.write(`\nSaved the plan to ${ctx.v.out}. Apply it with: wharf apply ${ctx.v.out}\n`);
   }
-  if (hasErrors(plan.diagnostics)) return 1;
+  if (hasErrors(plan.diagnostics)) return planErrors(ctx, plan);
   if ((drift || ctx.v['detailed-exitcode']) && plan.changes.length > 0) return 2;
   return 0;
 }
@@ -274,7 +274,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     plan = run.plan;
     conns = run.connections;
     if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
-    if (hasErrors(plan.diagnostics)) return 1;
+    if (hasErrors(plan.diagnostics)) return planErrors(ctx, plan);
     if (!ctx.v['auto-approve'] && plan.changes.length > 0) {
       if (!ctx.io.stdin.isTTY) {
         throw new UsageError(
@@ -328,6 +328,16 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.io.stdout.write(renderApplyResult(result, ctx.style));
   return result.ok ? 0 : 1;
+}
+
+/** A plan with errors: they go to stderr too (the plan itself went to stdout), then exit 1. */
+function planErrors(ctx: Ctx, plan: Plan): number {
+  const errors = plan.diagnostics.filter((d) => d.severity === 'error');
+  ctx.io.stderr.write(`${renderDiagnostics(errors, ctx.estyle).join('\n')}\n`);
+  ctx.io.stderr.write(
+    `${errors.length} error${errors.length === 1 ? '' : 's'} in the plan; nothing was changed.\n`,
+  );
+  return 1;
 }
 
 function cmdShow(ctx: Ctx): number {

@@ -9,6 +9,7 @@ import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import type { ReadScope } from '../providers/provider.js';
 import { locateBucketDiagnostics } from './bucket-locate.js';
+import { locateConnectingRoleDiagnostics } from './connecting-role-locate.js';
 
 export interface PlanRun {
   plan: Plan;
@@ -56,6 +57,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
         live: snap.resources,
         capabilities: snap.capabilities,
         server: snap.serverVersion,
+        ...(snap.connectingRoles ? { connectingRoles: snap.connectingRoles } : {}),
         compile: (ch) => conn.provider.compile(ch),
       });
     }
@@ -75,7 +77,10 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     connections: inputs,
     diagnostics,
   });
-  plan.diagnostics = locateBucketDiagnostics(loaded, plan.diagnostics);
+  plan.diagnostics = locateConnectingRoleDiagnostics(
+    loaded,
+    locateBucketDiagnostics(loaded, plan.diagnostics),
+  );
   return { plan, connections, roundTrips, close };
 }
 

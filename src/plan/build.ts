@@ -1,6 +1,7 @@
 // Assembles the plan contract from per-connection inputs: diff, compile (the provider's pure
 // compiler is passed in), fingerprint, summary. Pure: everything it needs is an argument.
 import { resourceId } from './address.js';
+import { connectingRoleDiagnostics } from './connecting-role.js';
 import { type Capabilities, diff } from './diff.js';
 import { fingerprint } from './fingerprint.js';
 import type { Resource } from './model.js';
@@ -25,6 +26,8 @@ export interface ConnectionInput {
   live: Resource[];
   capabilities: Capabilities;
   server: string;
+  /** The roles the connection's session is (LiveSnapshot.connectingRoles): protected. */
+  connectingRoles?: string[];
   compile(change: Change): Statement[];
 }
 
@@ -50,6 +53,7 @@ export function buildPlan(input: BuildInput): Plan {
     });
     for (const ch of result.changes) ch.statements = c.compile(ch);
     changes.push(...result.changes);
+    diagnostics.push(...connectingRoleDiagnostics(c.name, result.changes, c.connectingRoles ?? [], c.live));
     unmanaged.push(...result.unmanaged);
     diagnostics.push(...(result.diagnostics ?? []));
     const unmanagedSet = new Set(result.unmanaged.map((u) => u.address));

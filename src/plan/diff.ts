@@ -101,6 +101,27 @@ export function diff(full: DiffInput): DiffResult {
     }
   }
 
+  // Table grants that a declared default privilege produced are the file's (Heap's pattern:
+  // the vendor's user creates tables, ALTER DEFAULT PRIVILEGES grants them): they join the
+  // desired state as they are, so they are neither a perpetual diff nor revoked.
+  const willDrop = (t: TableResource) =>
+    !desired.has(keyOf(t)) && ownership(t, managedSchemas, managedRoles, droppedSchemas) === true;
+  for (const [id, privileges] of explainedGrants(input.live, desiredOfKind('default_privileges'))) {
+    const have = live.get(id) as GrantResource;
+    const table = live.get(`table:${have.object}`);
+    if (replacedTables.has(have.object) || (table?.kind === 'table' && willDrop(table))) continue;
+    const want = desired.get(id) as GrantResource | undefined;
+    if (want) {
+      desired.set(id, { ...want, privileges: unionPrivileges(want.privileges, privileges) });
+    } else if (
+      privileges.length === have.privileges.length ||
+      ownership(have, managedSchemas, managedRoles, droppedSchemas) === true
+    ) {
+      // Wholly explained: kept as it is. Partly, on a grant the file manages: the rest is revoked.
+      desired.set(id, { ...have, privileges });
+    }
+  }
+
   for (const [id, want] of desired) {
     let have = live.get(id);
     if (have && isOnReplacedObject(have, replacedTables)) have = undefined;
@@ -170,6 +191,41 @@ function expandWildcards(desired: readonly Resource[], live: readonly Resource[]
     for (const t of tablesIn.get(schema) ?? []) add({ ...w, object: t });
   }
   return [...rest, ...out.values()];
+}
+
+/**
+ * Live table grants that declared default privileges explain, by map key, with the privileges
+ * explained: the table's owner is the default privilege's `forRole`, its schema the default
+ * privilege's (any schema when it names none), the grantee its `to`; only privileges in the
+ * declared set count. Privileges of the live grant outside every declared set are not explained.
+ */
+export function explainedGrants(
+  live: readonly Resource[],
+  defaults: readonly DefaultPrivilegeResource[],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (defaults.length === 0) return out;
+  const owners = new Map<string, string | null>();
+  for (const r of live) if (r.kind === 'table') owners.set(`${r.schema}.${r.name}`, r.owner);
+  for (const g of live) {
+    if (g.kind !== 'grant' || g.objectType !== 'table') continue;
+    const owner = owners.get(g.object);
+    if (!owner) continue;
+    const schema = g.object.slice(0, g.object.indexOf('.'));
+    const allowed = new Set(
+      defaults
+        .filter((d) => d.forRole === owner && d.grantee === g.grantee && (d.schema ?? schema) === schema)
+        .flatMap((d) => d.privileges),
+    );
+    const privileges = g.privileges.filter((p) => allowed.has(p));
+    if (privileges.length > 0) out.set(keyOf(g), privileges);
+  }
+  return out;
+}
+
+/** Both lists' privileges, in the fixed order (an empty engine list: nothing is `all` here). */
+function unionPrivileges(a: readonly string[], b: readonly string[]): string[] {
+  return normalizePrivileges([...a, ...b], []);
 }
 
 /** Map key: ids are unique per kind only (a schema and a role may share a name). */

@@ -23,6 +23,12 @@ export interface LiveSnapshot {
   roundTrips: number;
   /** e.g. `PostgreSQL 18.0`. */
   serverVersion: string;
+  /**
+   * The roles this session is (its login role and the role it acts as), read in the same
+   * round trips: plan refuses any change that takes LOGIN, a membership or a privilege away
+   * from them. Absent for providers without roles (buckets).
+   */
+  connectingRoles?: string[];
 }
 
 export interface LockHandle {

@@ -1,5 +1,5 @@
-// Reads the live state of a PostgreSQL database in ONE catalog query: every schema and role,
-// and the tables, columns, keys, partitions, grants and default privileges of the managed
+// Reads the live state of a PostgreSQL database in ONE catalog query: the session's own role,
+// every schema and role, and the tables, columns, keys, partitions, grants and default privileges of the managed
 // scope, as flat JSON arrays assembled here. wharf's own schemas (wharf_state: sync
 // watermarks; wharf_meta: locks) are never reported. Grants come from aclexplode() over the
 // catalogs, never from parsing ACL strings.
@@ -30,6 +30,8 @@ rels AS (
 SELECT json_build_object(
   'version', current_setting('server_version'),
   'versionNum', current_setting('server_version_num')::int,
+  'sessionUser', session_user,
+  'currentUser', current_user,
   'schemas', (SELECT coalesce(json_agg(json_build_array(n.nspname, pg_get_userbyid(n.nspowner),
                  coalesce(obj_description(n.oid, 'pg_namespace') = $3, false))), '[]')
               FROM pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'wharf_state', 'wharf_meta')),
@@ -94,6 +96,9 @@ type Row<T extends unknown[]> = T;
 interface CatalogDoc {
   version: string;
   versionNum: number;
+  /** The login role of this session, and the role it acts as (they differ after SET ROLE). */
+  sessionUser?: string;
+  currentUser?: string;
   schemas: Row<[string, string, boolean]>[];
   roles: Row<[string, boolean, boolean]>[];
   members: Row<[string, string]>[];
@@ -138,6 +143,7 @@ export async function readPostgres(db: Queryable, database: string, scope: ReadS
     },
     roundTrips,
     serverVersion: `PostgreSQL ${doc.version}`,
+    connectingRoles: [...new Set([doc.sessionUser, doc.currentUser].filter((r): r is string => !!r))],
   };
 }
 

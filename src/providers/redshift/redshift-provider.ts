@@ -85,6 +85,8 @@ export class RedshiftProvider implements WarehouseProvider {
       capabilities: REDSHIFT_CAPABILITIES,
       roundTrips: this.transport.roundTrips + this.controlPlane.calls - before,
       serverVersion: redshiftVersion(facts.version),
+      // current_user comes with the first statement of the catalog batch.
+      ...(facts.user ? { connectingRoles: [facts.user] } : {}),
     };
   }
 
