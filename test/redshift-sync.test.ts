@@ -246,4 +246,21 @@ describe('syncs inside Redshift (emulated)', () => {
       'sync users: cursor column no_such_column is not in the source table raw.users',
     );
   });
+
+  it('wharf plan never sends a sync query to Redshift: it is parsed locally, not run', async () => {
+    const { h } = await setup();
+    const loaded = config(`- name: users
+  from: { query: "SELECT user_id, updated_at, email, plan FROM raw.users WHERE pg_sleep(5) IS NOT NULL" }
+  to: { table: analytics.users }
+  mode: merge
+  primaryKey: [user_id]
+  cursor: { column: updated_at }`);
+    const run = await planConfig(loaded, { open: h.open });
+    await run.close();
+    expect(run.plan.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const sent = h.fake.executions.map((e) => e.sql);
+    expect(
+      sent.filter((q) => /pg_sleep|raw\.users/i.test(q) && !/svv_|pg_class|information_schema/i.test(q)),
+    ).toEqual([]);
+  });
 });
