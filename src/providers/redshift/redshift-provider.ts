@@ -26,7 +26,7 @@ import {
   type ReadScope,
   type WarehouseProvider,
 } from '../provider.js';
-import { quoteLiteral } from '../sql-quote.js';
+import { quoteRedshiftLiteral } from '../sql-quote.js';
 import { DataApiStatementError } from './data-api-errors.js';
 import { type DataApiTarget, type DataApiTransport, MAX_BATCH_STATEMENTS } from './data-api-transport.js';
 import {
@@ -172,7 +172,7 @@ export class RedshiftProvider implements WarehouseProvider {
         `CREATE TABLE IF NOT EXISTS ${table} (holder VARCHAR(256) NOT NULL, expires_at TIMESTAMP NOT NULL)`,
         `LOCK ${table}`,
         `DELETE FROM ${table} WHERE expires_at < GETDATE()`,
-        `INSERT INTO ${table} SELECT ${quoteLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
+        `INSERT INTO ${table} SELECT ${quoteRedshiftLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
         `SELECT holder FROM ${table}`,
       ]);
       const current = String(results[5]?.rows[0]?.holder ?? '');
@@ -185,7 +185,7 @@ export class RedshiftProvider implements WarehouseProvider {
       () => {
         this.transport
           .query(
-            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteLiteral(token)}`,
+            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteRedshiftLiteral(token)}`,
           )
           .catch(() => {});
       },
@@ -196,7 +196,7 @@ export class RedshiftProvider implements WarehouseProvider {
       release: async () => {
         clearInterval(renew);
         await this.transport
-          .query(`DELETE FROM ${table} WHERE holder = ${quoteLiteral(token)}`)
+          .query(`DELETE FROM ${table} WHERE holder = ${quoteRedshiftLiteral(token)}`)
           .catch(() => {});
       },
     };
@@ -252,6 +252,6 @@ function redshiftVersion(v: string): string {
 
 function fill(st: Statement, options: ExecuteOptions): string {
   return st.secrets
-    ? st.sql.replace(ENV_REF_RE, (_, name: string) => quoteLiteral(options.resolveSecret(name)))
+    ? st.sql.replace(ENV_REF_RE, (_, name: string) => quoteRedshiftLiteral(options.resolveSecret(name)))
     : st.sql;
 }
