@@ -1,20 +1,25 @@
 // Redshift string literals, golden SQL inline. Redshift reads a backslash inside '…' as an
 // escape and has no E'…' strings: its QUOTE_LITERAL function "doubles any embedded single
 // quotation marks and backslashes" (https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html),
-// and wharf writes literals the same way. Then a round trip on
+// and wharf writes literals the same way. Passwords never appear: CREATE USER gets the md5
+// hash the CREATE USER reference documents, 'md5' || md5(password || user name)
+// (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_USER.html). Then a round trip on
 // the Redshift stand-in (PostgreSQL with standard_conforming_strings off, Redshift's reading
 // of backslashes): a comment full of quotes and backslashes is written, read back equal, and
 // the second plan is empty.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigText } from '../src/config/load.js';
 import { diff } from '../src/plan/diff.js';
-import type { Resource, TableResource } from '../src/plan/model.js';
+import type { Resource, RoleResource, TableResource } from '../src/plan/model.js';
 import type { Change } from '../src/plan/plan.js';
 import type { WarehouseProvider } from '../src/providers/provider.js';
+import type { DataApiTransport } from '../src/providers/redshift/data-api-transport.js';
 import { catalogStatements, REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-introspector.js';
+import { RedshiftProvider } from '../src/providers/redshift/redshift-provider.js';
 import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
 import { quoteRedshiftLiteral } from '../src/providers/sql-quote.js';
 import { redshiftLiteral } from '../src/sync/redshift-sql.js';
@@ -34,6 +39,15 @@ const table = (comment: string | null): TableResource => ({
   partition: null,
   comment,
   redshift: {},
+});
+const user = (over: Partial<RoleResource> = {}): RoleResource => ({
+  kind: 'role',
+  name: 'heap',
+  login: true,
+  memberOf: [],
+  passwordRef: '${env:HEAP_PASSWORD}',
+  roleKind: 'user',
+  ...over,
 });
 const schema: Resource = { kind: 'schema', name: 'toplyne', owner: null };
 
@@ -71,6 +85,28 @@ describe('Redshift literals', () => {
       'COMMENT ON TABLE "toplyne"."events" IS NULL',
     ]);
     for (const sql of sqlOf([schema], [schema, table(NASTY)])) expect(sql).not.toMatch(/\bE'/);
+  });
+
+  it('a user password: planned as a reference, sent as the md5 hash, never the clear text', async () => {
+    const password = `p@ss'w\\rd "x" $HOME`;
+    const changes = changesOf([], [user()]);
+    expect(changes.flatMap((c) => c.statements.map((s) => s.sql))).toEqual([
+      'CREATE USER "heap" PASSWORD ${env:HEAP_PASSWORD}',
+    ]);
+    const sent: string[] = [];
+    const transport = {
+      batch: async (sqls: string[]) => {
+        sent.push(...sqls);
+      },
+      query: async (sql: string) => {
+        sent.push(sql);
+      },
+    } as unknown as DataApiTransport;
+    const provider = new RedshiftProvider(transport, {} as never, { database: 'dev' });
+    const outcome = await provider.executeMany(changes, { resolveSecret: () => password });
+    expect(outcome.failed).toBeUndefined();
+    const md5 = createHash('md5').update(`${password}heap`).digest('hex');
+    expect(sent).toEqual([`CREATE USER "heap" PASSWORD 'md5${md5}'`]);
   });
 
   it('datashare consumers and catalog scopes are quoted the Redshift way', () => {

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Resource } from '../../plan/model.js';
 import type { Change, Diagnostic, Statement } from '../../plan/plan.js';
+import { redshiftMd5Password } from '../password-verifier.js';
 import {
   type BatchOutcome,
   type ExecuteOptions,
@@ -144,7 +145,7 @@ export class RedshiftProvider implements WarehouseProvider {
           if (r) return r;
           try {
             if (st.api) await this.runApi(st);
-            else await this.transport.query(fill(st, options));
+            else await this.transport.query(fill(st, change, options));
           } catch (e) {
             return { done, failed: { index: i, error: e } };
           }
@@ -154,7 +155,7 @@ export class RedshiftProvider implements WarehouseProvider {
           const r = await flush();
           if (r) return r;
         }
-        batch.push({ sql: fill(st, options), planned: st.sql, change: i });
+        batch.push({ sql: fill(st, change, options), planned: st.sql, change: i });
       }
       if (!batch.some((b) => b.change === i)) done[i] = true;
     }
@@ -250,8 +251,15 @@ function redshiftVersion(v: string): string {
   return m ? `Redshift ${m[1]}` : v;
 }
 
-function fill(st: Statement, options: ExecuteOptions): string {
-  return st.secrets
-    ? st.sql.replace(ENV_REF_RE, (_, name: string) => quoteRedshiftLiteral(options.resolveSecret(name)))
-    : st.sql;
+/**
+ * The statement as it runs. Placeholders are user passwords (CREATE USER … PASSWORD): each
+ * becomes the `md5…` hash Redshift accepts instead of clear text, salted with the user's name.
+ */
+function fill(st: Statement, change: Change, options: ExecuteOptions): string {
+  if (!st.secrets) return st.sql;
+  const user = change.after?.kind === 'role' ? change.after.name : undefined;
+  if (!user) throw new Error(`${change.address}: a password placeholder outside a user's change`);
+  return st.sql.replace(ENV_REF_RE, (_, name: string) =>
+    quoteRedshiftLiteral(redshiftMd5Password(options.resolveSecret(name), user)),
+  );
 }
