@@ -245,6 +245,21 @@ describe('secrets on a real PostgreSQL', () => {
     expect(d.stderr).toContain('connection wh: url: environment variable WHARF_SECRET_UNSET is not set');
   });
 
+  it('plan --out writes no file rather than one holding a password', async () => {
+    // A password that is also a name in the plan (the schema): the plan would show it.
+    process.env.WHARF_SECRET_NAME_PW = 'vendor_share';
+    const f = path.join(project, 'name-as-password.yaml');
+    fs.writeFileSync(
+      f,
+      fs.readFileSync(file, 'utf8').replace('${env:WHARF_SECRET_ROLE_PW}', '${env:WHARF_SECRET_NAME_PW}'),
+    );
+    const out = path.join(project, 'refused-plan.json');
+    const r = await cli('plan --out (password in plan)', ['plan', '-f', f, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${out} was not written: the plan holds the value of a password`);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('the server statement log (log_statement = all) holds the verifier, never a password', async () => {
     const log = fs.readFileSync(path.join(project, '.wharf', 'pg', 'server.log'), 'utf8');
     // The log really records statements: wharf's CREATE ROLE is there, with a verifier.
