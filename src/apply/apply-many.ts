@@ -3,6 +3,7 @@
 // and turns the outcome into a status per change. A change rolled back together with the
 // failing one stays "not run": its transaction never committed.
 import { MissingEnvError } from '../config/env.js';
+import { redactSecrets, registerSecret } from '../config/secrets.js';
 import type { Change } from '../plan/plan.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import type { ApplyHooks, ChangeResult } from './apply.js';
@@ -27,6 +28,7 @@ export async function applyMany(
     resolveSecret: (n) => {
       const v = env[n];
       if (v === undefined) throw new MissingEnvError([n], connection);
+      registerSecret(v);
       return v;
     },
   });
@@ -36,9 +38,9 @@ export async function applyMany(
     const err = outcome.failed.error as Error & { sql?: string; detail?: string };
     r.status = 'failed';
     r.error = {
-      message: err.message,
+      message: redactSecrets(err.message),
       ...(err.sql ? { sql: err.sql } : {}),
-      ...(err.detail ? { detail: err.detail } : {}),
+      ...(err.detail ? { detail: redactSecrets(err.detail) } : {}),
     };
   }
   group.forEach((_, k) => {

@@ -3,6 +3,7 @@
 // and reports every change as done, failed or not run. Progress goes out through hooks that
 // the text output and the UI both consume.
 import { envNames, MissingEnvError } from '../config/env.js';
+import { redactSecrets, registerSecret } from '../config/secrets.js';
 import { connectingRoleDiagnostics } from '../plan/connecting-role.js';
 import { fingerprint } from '../plan/fingerprint.js';
 import { type Change, hasErrors, type Plan } from '../plan/plan.js';
@@ -129,6 +130,7 @@ export async function applyPlan(
           resolveSecret: (n) => {
             const v = env[n];
             if (v === undefined) throw new MissingEnvError([n], change.address);
+            registerSecret(v);
             return v;
           },
         });
@@ -137,9 +139,9 @@ export async function applyPlan(
         const err = e as Error & { sql?: string; detail?: string };
         result.status = 'failed';
         result.error = {
-          message: err.message,
+          message: redactSecrets(err.message),
           ...(err.sql ? { sql: err.sql } : {}),
-          ...(err.detail ? { detail: err.detail } : {}),
+          ...(err.detail ? { detail: redactSecrets(err.detail) } : {}),
         };
       }
       options.hooks?.onChangeEnd?.(result, i, total);

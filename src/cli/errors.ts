@@ -1,5 +1,7 @@
 // Turns any thrown error into one clear line for the user. Stack traces only with
-// WHARF_DEBUG=1: they help us, not the person running wharf.
+// WHARF_DEBUG=1: they help us, not the person running wharf. Every secret value wharf has
+// resolved is blanked from the line, in every spelling (see config/secrets.ts).
+import { redactSecrets } from '../config/secrets.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -18,9 +20,15 @@ const KNOWN = new Set([
   'PlanFileError',
   'StatementError',
   'DataApiThrottledError',
+  'ConnectionStringError',
+  'SecretInOutputError',
 ]);
 
 export function formatError(e: unknown): string {
+  return redactSecrets(describeError(e));
+}
+
+function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const debug = process.env.WHARF_DEBUG ? `\n${e.stack ?? ''}` : '';
   if (KNOWN.has(e.name)) {

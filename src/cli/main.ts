@@ -9,7 +9,9 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { ApplyResult } from '../apply/apply.js';
 import { readPlanFile } from '../commands/plan-file.js';
+import { envNames } from '../config/env.js';
 import { loadConfigFile } from '../config/load.js';
+import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
 import { hasErrors, type Plan } from '../plan/plan.js';
 import type { OpenedConnection } from '../providers/connect.js';
@@ -24,6 +26,7 @@ import {
   type Style,
 } from '../render/text.js';
 import { formatError, UsageError } from './errors.js';
+import { redactingStream } from './redacting-stream.js';
 
 export const VERSION = '0.1.0';
 
@@ -69,7 +72,13 @@ interface Io {
 
 const cleanups = new Set<() => Promise<void>>();
 
-export async function main(argv: string[], io: Io = process): Promise<number> {
+export async function main(argv: string[], rawIo: Io = process): Promise<number> {
+  // Whatever is printed, by wharf or by a library it calls, goes through the secret filter.
+  const io: Io = {
+    stdout: redactingStream(rawIo.stdout),
+    stderr: redactingStream(rawIo.stderr),
+    stdin: rawIo.stdin,
+  };
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -181,6 +190,11 @@ function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
     ctx.io.stderr.write(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was changed.\n`);
     return undefined;
   }
+  // Known before anything connects, so that no message, plan or file can show them.
+  registerFileSecrets(
+    Object.values(loaded.connections).map((c) => c.url),
+    passwordEnvNames((loaded.config.roles ?? []).map((r) => r.password)),
+  );
   return loaded;
 }
 
@@ -218,9 +232,7 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   cleanups.add(run.close);
   const plan = run.plan;
   await run.close();
-  if (ctx.v.out && !drift) {
-    writeFileSync(ctx.v.out, `${JSON.stringify(plan, null, 2)}\n`);
-  }
+  if (ctx.v.out && !drift) writePlanFile(ctx.v.out, plan);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else if (ctx.v.markdown && !drift) ctx.io.stdout.write(renderPlanMarkdown(plan));
   else {
@@ -246,6 +258,26 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   return 0;
 }
 
+/**
+ * Saves the plan contract. A plan holds `${env:NAME}` references, never their values; should
+ * a resolved secret appear in it all the same (a live object named like a password), the file
+ * is not written at all rather than written with a secret in it or with a blanked, broken plan.
+ */
+function writePlanFile(file: string, plan: Plan): void {
+  const text = `${JSON.stringify(plan, null, 2)}\n`;
+  if (holdsSecret(text)) throw new SecretInOutputError(file);
+  writeFileSync(file, text);
+}
+
+class SecretInOutputError extends Error {
+  constructor(file: string) {
+    super(
+      `${file} was not written: the plan holds the value of a password this file references (is the password also the name of something in the file or the warehouse?); choose another password`,
+    );
+    this.name = 'SecretInOutputError';
+  }
+}
+
 async function cmdApply(ctx: Ctx): Promise<number> {
   const lockTimeoutMs = parseDuration(ctx.v['lock-timeout'] ?? '0s');
   const saved = ctx.args[0];
@@ -255,6 +287,10 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   if (saved) {
     if (ctx.v.file) throw new UsageError('give either a saved plan or -f, not both');
     plan = readPlanFile(saved);
+    registerFileSecrets(
+      Object.values(plan.connections).map((c) => (c.spec as { url?: string }).url),
+      plan.changes.flatMap((c) => c.statements.flatMap((st) => (st.secrets ? envNames(st.sql) : []))),
+    );
     conns = new Map();
     cleanups.add(async () => {
       for (const c of conns.values()) await c.close();

@@ -6,6 +6,7 @@ import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
 import { checkSyncRules } from '../sync/config.js';
 import { checkBucketRules } from './bucket-rules.js';
+import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import { checkRedshiftRules } from './redshift-rules.js';
@@ -53,15 +54,28 @@ export function checkRules(
       );
     if (c.type !== 'local' && c.dataDir)
       err([...p, 'dataDir'], 'connection', `connection ${name}: "dataDir" applies to type local only`);
-    if (c.url) {
-      const literal = urlPasswordLiteral(c.url);
-      if (literal)
+    // A secret is only ever a whole `${env:NAME}`, wherever a connection string can hold one.
+    for (const key of ['url', 'endpoint'] as const) {
+      const value = c[key];
+      if (!value) continue;
+      const literal = literalSecrets(value);
+      if (literal.includes('the password in the URL'))
         err(
-          [...p, 'url'],
+          [...p, key],
           'literal-secret',
           `connection ${name}: the URL holds a literal password; write it as \${env:NAME}, e.g. postgres://user:\${env:PGPASSWORD}@host/db`,
         );
-      checkEnvSyntax(c.url, [...p, 'url'], err);
+      for (const where of literal.filter((w) => w !== 'the password in the URL'))
+        err(
+          [...p, key],
+          'literal-secret',
+          `connection ${name}: ${where} is a literal; write the password as one \${env:NAME} reference, e.g. password=\${env:PGPASSWORD}`,
+        );
+      checkEnvSyntax(value, [...p, key], err);
+    }
+    if (c.type === 'postgres' && c.url && literalSecrets(c.url).length === 0) {
+      const problem = connectionStringProblem(c.url);
+      if (problem) err([...p, 'url'], 'connection', `connection ${name}: url ${problem}`);
     }
   }
   const connNames = Object.keys(connections);
@@ -407,17 +421,6 @@ function checkEnvSyntax(
   const stripped = value.replace(ENV_REF_RE, '');
   if (stripped.includes('${'))
     err(p, 'env-reference', 'malformed reference: write ${env:NAME} with NAME made of letters, digits and _');
-}
-
-/** The literal password of a URL (`scheme://user:secret@host`), unless it is an env reference. */
-function urlPasswordLiteral(url: string): boolean {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(url);
-  if (!m) return false;
-  const userinfo = m[1]!;
-  const colon = userinfo.indexOf(':');
-  if (colon < 0) return false;
-  const pw = userinfo.slice(colon + 1);
-  return pw !== '' && !ENV_REF_WHOLE_RE.test(pw);
 }
 
 export function listOf(x: string | string[]): string[] {

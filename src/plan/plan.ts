@@ -26,8 +26,10 @@ export interface Statement {
   /** False for statements the engine refuses inside a transaction block. Default true. */
   transactional?: boolean;
   /**
-   * True when `sql` holds `${env:NAME}` placeholders that apply replaces with the variable's
-   * value as a quoted literal. Only statements built from validated identifiers carry it.
+   * True when `sql` holds `${env:NAME}` placeholders for role passwords. At execution the
+   * provider replaces each with the password verifier the engine stores (PostgreSQL: a
+   * SCRAM-SHA-256 verifier; Redshift: its md5 hash), computed from the variable's value: the
+   * clear text reaches no server. Only statements built from validated identifiers carry it.
    */
   secrets?: boolean;
   /**

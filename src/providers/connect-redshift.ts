@@ -3,8 +3,9 @@
 // credentials come from the standard AWS chain (environment, shared config, SSO, instance or
 // container roles); the file never holds them. The SDKs load only when such a connection opens.
 import { resolveEnv } from '../config/env.js';
+import { registerSecret } from '../config/secrets.js';
 import type { ConnectionConfig } from '../config/types.js';
-import type { OpenedConnection } from './connect.js';
+import { ConnectError, type OpenedConnection } from './connect.js';
 import type { DataApiTarget } from './redshift/data-api-transport.js';
 
 export async function openRedshiftConnection(
@@ -30,7 +31,7 @@ export async function openRedshiftConnection(
     ...(config.cluster ? { clusterIdentifier: config.cluster } : {}),
     ...(config.workgroup ? { workgroupName: config.workgroup } : {}),
     database: config.database ?? 'dev',
-    ...(config.secretArn ? { secretArn: resolveEnv(config.secretArn, `connection ${name}: secretArn`) } : {}),
+    ...(config.secretArn ? { secretArn: secretArnOf(name, config.secretArn) } : {}),
     ...(config.dbUser ? { dbUser: config.dbUser } : {}),
   };
   let resolvedRegion: string | undefined;
@@ -58,4 +59,23 @@ export async function openRedshiftConnection(
       control.destroy();
     },
   };
+}
+
+const SECRET_ARN_RE = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+/**
+ * The Secrets Manager ARN, from the file or its `${env:NAME}`. A value that is not an ARN (a
+ * password put in the variable by mistake) is refused here, without showing it, rather than
+ * sent to AWS to be echoed back in an error message.
+ */
+function secretArnOf(name: string, written: string): string {
+  const arn = resolveEnv(written, `connection ${name}: secretArn`);
+  if (!SECRET_ARN_RE.test(arn)) {
+    registerSecret(arn);
+    throw new ConnectError(
+      name,
+      `secretArn: ${written} does not hold a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+    );
+  }
+  return arn;
 }

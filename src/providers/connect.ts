@@ -2,11 +2,13 @@
 // below receives them. Environment references are resolved here, at connect time.
 import path from 'node:path';
 import pg from 'pg';
-import { resolveEnv } from '../config/env.js';
+import { resolveConnectionString } from '../config/connection-string.js';
+import { redactSecrets, registerSecret } from '../config/secrets.js';
 import type { ConnectionConfig } from '../config/types.js';
 import { openBucketConnection } from './connect-buckets.js';
 import { openRedshiftConnection } from './connect-redshift.js';
 import { acquireLocalServer } from './local/local-server.js';
+import { ClientConfigError, pgClientConfig } from './postgres/pg-client-config.js';
 import { PostgresProvider } from './postgres/postgres-provider.js';
 import type { WarehouseProvider } from './provider.js';
 import type { DataApiTransport } from './redshift/data-api-transport.js';
@@ -55,6 +57,7 @@ export async function openConnection(
         database: config.database ?? 'wharf',
         binDir: process.env.WHARF_LOCAL_PG_BIN || undefined,
       });
+      registerSecret(server.password);
       const params = {
         host: server.host,
         port: server.port,
@@ -92,13 +95,21 @@ export async function openConnection(
       };
     }
     case 'postgres': {
-      const url = resolveEnv(config.url ?? '', `connection ${name}: url`);
-      const params: pg.ClientConfig = {
-        connectionString: url,
-        options: SESSION_OPTIONS,
-        application_name: 'wharf',
-      };
-      if (config.database) params.database = config.database;
+      // The URL is read into parts and each reference resolved inside its part, so a password
+      // with `@ # / ? %` stays one password, and every secret is known for redaction first.
+      let params: pg.ClientConfig;
+      try {
+        const { parts, secrets } = resolveConnectionString(config.url ?? '', `connection ${name}: url`);
+        for (const v of secrets) registerSecret(v);
+        params = pgClientConfig(parts, {
+          sessionOptions: SESSION_OPTIONS,
+          applicationName: 'wharf',
+          ...(config.database ? { database: config.database } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ClientConfigError) throw new ConnectError(name, `url: ${e.message}`);
+        throw e;
+      }
       const connectClient = async () => {
         const c = new pg.Client(params);
         c.on('error', () => {});
@@ -109,7 +120,7 @@ export async function openConnection(
       try {
         client = await connectClient();
       } catch (e) {
-        throw new ConnectError(name, redact((e as Error).message, url));
+        throw new ConnectError(name, redactSecrets(reachError(e as Error, params)));
       }
       const provider = new PostgresProvider(client, connectClient, 'postgres');
       return {
@@ -118,7 +129,7 @@ export async function openConnection(
         provider,
         connectSql: connectClient,
         takeSession: handOver(client),
-        description: describeUrl(url),
+        description: describeParams(params),
         close: () => provider.close(),
       };
     }
@@ -142,21 +153,15 @@ function handOver(client: pg.Client): () => pg.Client | undefined {
   };
 }
 
-/** host:port/db of a URL, without credentials. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `PostgreSQL at ${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return 'PostgreSQL';
-  }
+/** host:port/db, without credentials. */
+function describeParams(p: pg.ClientConfig): string {
+  return `PostgreSQL at ${p.host ?? 'localhost'}${p.port ? `:${p.port}` : ''}/${p.database ?? p.user ?? ''}`;
 }
 
-function redact(message: string, url: string): string {
-  try {
-    const pw = decodeURIComponent(new URL(url).password);
-    return pw ? message.split(pw).join('***') : message;
-  } catch {
-    return message;
-  }
+/** The driver's message, with where it tried to go when the message does not say. */
+function reachError(e: Error, p: pg.ClientConfig): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EAI_AGAIN')
+    return `cannot reach ${p.host ?? 'localhost'}:${p.port ?? 5432} (${code})`;
+  return e.message;
 }

@@ -18,3 +18,12 @@ export function quoteLiteral(value: string): string {
   // standard_conforming_strings.
   return value.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
 }
+
+/**
+ * A Redshift string literal. Redshift reads a backslash inside '…' as an escape and has no
+ * E'…' strings, so both quotes and backslashes are doubled, as its QUOTE_LITERAL function does.
+ */
+export function quoteRedshiftLiteral(value: string): string {
+  if (value.includes('\u0000')) throw new Error('literal contains a NUL character');
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}

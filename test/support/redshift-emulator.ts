@@ -148,6 +148,8 @@ export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEm
   await db.query(SETUP);
   // rsemu before pg_catalog, so its pg_group shadows the catalog's.
   await db.query('SET search_path = rsemu, pg_catalog, public');
+  // Redshift reads a backslash in '…' as an escape (PostgreSQL before standard strings).
+  await db.query('SET standard_conforming_strings = off; SET escape_string_warning = off');
   const grants = new Map<string, Set<string>>();
   return { rewrite: (sql) => rewrite(sql, grants), grants };
 }

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Change, Statement } from '../../plan/plan.js';
+import { scramSha256Verifier } from '../password-verifier.js';
 import {
   type ExecuteOptions,
   type LiveSnapshot,
@@ -113,6 +114,13 @@ export class PostgresProvider implements WarehouseProvider {
   }
 }
 
+/**
+ * The statement as it runs. Placeholders are role passwords (CREATE ROLE … PASSWORD): each
+ * becomes a SCRAM-SHA-256 verifier computed here, which PostgreSQL stores as it is, so the
+ * clear text never reaches the server, its statement log or pg_stat_statements.
+ */
 function fillSecrets(sql: string, options: ExecuteOptions): string {
-  return sql.replace(ENV_REF_RE, (_, name: string) => quoteLiteral(options.resolveSecret(name)));
+  return sql.replace(ENV_REF_RE, (_, name: string) =>
+    quoteLiteral(scramSha256Verifier(options.resolveSecret(name))),
+  );
 }

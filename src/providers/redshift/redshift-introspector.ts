@@ -15,7 +15,7 @@ import {
 import type { Capabilities } from '../../plan/diff.js';
 import type { ColumnSpec, Resource, TableResource } from '../../plan/model.js';
 import { normalizePrivileges } from '../../plan/normalize.js';
-import { quoteLiteral } from '../sql-quote.js';
+import { quoteRedshiftLiteral } from '../sql-quote.js';
 import type { DataApiResult } from './data-api-transport.js';
 import { datashareArn } from './redshift-sql.js';
 
@@ -42,7 +42,7 @@ const SYSTEM_SCHEMAS = [
 ];
 
 function list(values: readonly string[]): string {
-  return values.length === 0 ? "''" : values.map(quoteLiteral).join(', ');
+  return values.length === 0 ? "''" : values.map(quoteRedshiftLiteral).join(', ');
 }
 
 /** The sub-statements of the catalog batch, in the order `assembleRedshift` reads them. */

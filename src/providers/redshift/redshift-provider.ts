@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Resource } from '../../plan/model.js';
 import type { Change, Diagnostic, Statement } from '../../plan/plan.js';
+import { redshiftMd5Password } from '../password-verifier.js';
 import {
   type BatchOutcome,
   type ExecuteOptions,
@@ -26,7 +27,7 @@ import {
   type ReadScope,
   type WarehouseProvider,
 } from '../provider.js';
-import { quoteLiteral } from '../sql-quote.js';
+import { quoteRedshiftLiteral } from '../sql-quote.js';
 import { DataApiStatementError } from './data-api-errors.js';
 import { type DataApiTarget, type DataApiTransport, MAX_BATCH_STATEMENTS } from './data-api-transport.js';
 import {
@@ -146,7 +147,7 @@ export class RedshiftProvider implements WarehouseProvider {
           if (r) return r;
           try {
             if (st.api) await this.runApi(st);
-            else await this.transport.query(fill(st, options));
+            else await this.transport.query(fill(st, change, options));
           } catch (e) {
             return { done, failed: { index: i, error: e } };
           }
@@ -156,7 +157,7 @@ export class RedshiftProvider implements WarehouseProvider {
           const r = await flush();
           if (r) return r;
         }
-        batch.push({ sql: fill(st, options), planned: st.sql, change: i });
+        batch.push({ sql: fill(st, change, options), planned: st.sql, change: i });
       }
       if (!batch.some((b) => b.change === i)) done[i] = true;
     }
@@ -174,7 +175,7 @@ export class RedshiftProvider implements WarehouseProvider {
         `CREATE TABLE IF NOT EXISTS ${table} (holder VARCHAR(256) NOT NULL, expires_at TIMESTAMP NOT NULL)`,
         `LOCK ${table}`,
         `DELETE FROM ${table} WHERE expires_at < GETDATE()`,
-        `INSERT INTO ${table} SELECT ${quoteLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
+        `INSERT INTO ${table} SELECT ${quoteRedshiftLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
         `SELECT holder FROM ${table}`,
       ]);
       const current = String(results[5]?.rows[0]?.holder ?? '');
@@ -187,7 +188,7 @@ export class RedshiftProvider implements WarehouseProvider {
       () => {
         this.transport
           .query(
-            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteLiteral(token)}`,
+            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteRedshiftLiteral(token)}`,
           )
           .catch(() => {});
       },
@@ -198,7 +199,7 @@ export class RedshiftProvider implements WarehouseProvider {
       release: async () => {
         clearInterval(renew);
         await this.transport
-          .query(`DELETE FROM ${table} WHERE holder = ${quoteLiteral(token)}`)
+          .query(`DELETE FROM ${table} WHERE holder = ${quoteRedshiftLiteral(token)}`)
           .catch(() => {});
       },
     };
@@ -252,8 +253,15 @@ function redshiftVersion(v: string): string {
   return m ? `Redshift ${m[1]}` : v;
 }
 
-function fill(st: Statement, options: ExecuteOptions): string {
-  return st.secrets
-    ? st.sql.replace(ENV_REF_RE, (_, name: string) => quoteLiteral(options.resolveSecret(name)))
-    : st.sql;
+/**
+ * The statement as it runs. Placeholders are user passwords (CREATE USER … PASSWORD): each
+ * becomes the `md5…` hash Redshift accepts instead of clear text, salted with the user's name.
+ */
+function fill(st: Statement, change: Change, options: ExecuteOptions): string {
+  if (!st.secrets) return st.sql;
+  const user = change.after?.kind === 'role' ? change.after.name : undefined;
+  if (!user) throw new Error(`${change.address}: a password placeholder outside a user's change`);
+  return st.sql.replace(ENV_REF_RE, (_, name: string) =>
+    quoteRedshiftLiteral(redshiftMd5Password(options.resolveSecret(name), user)),
+  );
 }

@@ -23,7 +23,7 @@ import type {
 } from '../../plan/model.js';
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
 import { privList, qualified } from '../postgres/postgres-sql.js';
-import { quoteIdent as qi, quoteLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
+import { quoteIdent as qi, quoteRedshiftLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
 
 export interface RedshiftCompileContext {
   /**
