@@ -97,6 +97,15 @@ export function checkRedshiftRules(
       return;
     }
     t.columns.forEach((c, j) => {
+      // The default is checked with the PostgreSQL parser, which reads backslashes and
+      // dollar quotes differently from Redshift (where \' does not end a string): refuse both,
+      // so both parsers see the same single expression.
+      if (typeof c.default === 'string' && /[\\$]/.test(c.default))
+        err(
+          [...p, 'columns', j, 'default'],
+          'default',
+          `table ${key}: default for "${foldIdent(c.name)}" on Redshift may not contain a backslash or a dollar quote; write a backslash as CHR(92)`,
+        );
       const problem = redshiftTypeProblem(c.type);
       if (problem)
         err([...p, 'columns', j, 'type'], 'type', `table ${key}: column "${foldIdent(c.name)}" ${problem}`);
