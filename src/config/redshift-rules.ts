@@ -195,6 +195,18 @@ export function checkRedshiftRules(
     });
   });
 
+  // Sync queries on Redshift: checked with the PostgreSQL parser, then sent to Redshift, which
+  // reads a backslash in a string as an escape (\' does not end it) and has no dollar quotes.
+  (config.syncs ?? []).forEach((sy, i) => {
+    const q = sy.from?.query;
+    if (typeof q === 'string' && isRedshift(connOf(sy.from.connection)) && /[\\$]/.test(q))
+      err(
+        ['syncs', i, 'from', 'query'],
+        'sync',
+        `sync ${sy.name}: a query on Redshift may not contain a backslash or a dollar quote; write a backslash as CHR(92)`,
+      );
+  });
+
   // Datashares.
   const seen = new Map<string, number>();
   (config.datashares ?? []).forEach((d, i) => {
