@@ -134,7 +134,7 @@ describe('bad input', () => {
   it('plan: a source query that fails is an error, or a warning when it names a table the file is about to create', async () => {
     await withFixture(false, async (f) => {
       f.config(`- name: broken
-  from: { query: "SELECT user_id, email, plan, updated_at FROM raw.users WHERE" }
+  from: { query: "SELECT user_id, email, plan, updated_at FROM raw.users WHERE no_such_column = 1" }
   to: { table: analytics.users }
   mode: merge
   primaryKey: [user_id]
