@@ -1,5 +1,7 @@
 // Turns any thrown error into one clear line for the user. Stack traces only with
-// WHARF_DEBUG=1: they help us, not the person running wharf.
+// WHARF_DEBUG=1: they help us, not the person running wharf. Messages often quote the file
+// (names, values) or a server echoing it, so control characters are shown as escapes.
+import { escapeControlKeepLayout } from '../render/safe-text.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -15,12 +17,17 @@ const KNOWN = new Set([
   'ConnectError',
   'LockTimeoutError',
   'LocalServerError',
+  'DataDirError',
   'PlanFileError',
   'StatementError',
   'DataApiThrottledError',
 ]);
 
 export function formatError(e: unknown): string {
+  return escapeControlKeepLayout(describeError(e));
+}
+
+function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const debug = process.env.WHARF_DEBUG ? `\n${e.stack ?? ''}` : '';
   if (KNOWN.has(e.name)) {
