@@ -223,7 +223,10 @@ tables:
           expect(fast.at(p, key), `${f} ${JSON.stringify(p)} key=${key}`).toEqual(exact.locator!.at(p, key));
           compared++;
         }
-        if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
+        if (Array.isArray(v))
+          v.forEach((x, i) => {
+            walk(x, [...p, i]);
+          });
         else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
       };
       walk(exact.data, []);
