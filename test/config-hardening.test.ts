@@ -359,6 +359,59 @@ describe('S3 bucket names', () => {
   });
 });
 
+/** The header of a hostile corpus file: `# key: value` lines before the YAML. */
+function header(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'latin1').split('\n')) {
+    const m = /^# (\w+): (.*)$/.exec(line);
+    if (!m) break;
+    out[m[1]!] = Buffer.from(m[2]!, 'latin1').toString('utf8');
+  }
+  return out;
+}
+
+const HOSTILE = path.join(ROOT, 'test', 'fixtures', 'hostile');
+const MINE = /^(path|bounds|yaml|output|bucket-name|date)-/;
+const corpus = fs
+  .readdirSync(HOSTILE)
+  .filter((f) => f.endsWith('.yaml') && MINE.test(f))
+  .sort();
+
+describe('the hostile corpus files of these classes', () => {
+  it('has at least 25 files covering every class', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(25);
+    for (const cls of ['path', 'bounds', 'yaml', 'output', 'bucket-name', 'date'])
+      expect(corpus.filter((f) => f.startsWith(`${cls}-`)).length, cls).toBeGreaterThanOrEqual(3);
+  });
+
+  for (const name of corpus) {
+    const h = header(path.join(HOSTILE, name));
+    if (h.expect === 'converge') continue; // run against a database below
+    it(`${name} (${h.expect})`, async () => {
+      const file = path.join(HOSTILE, name);
+      const v = await runCli(['validate', '-f', file]);
+      expect(v.stderr).not.toMatch(STACK);
+      expect(v.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+      if (h.expect === 'validate') {
+        expect(v.code).toBe(1);
+        expect(v.stderr).toContain(`${file}:${h.at}  `);
+        expect(v.stderr).toContain(h.message);
+      } else {
+        expect(h.expect).toBe('plan');
+        expect(v.code).toBe(0);
+        const p = await runCli(['plan', '-f', file]);
+        expect(p.code).toBe(1);
+        expect(p.stderr).toContain(h.message);
+        expect(p.stderr).not.toMatch(STACK);
+      }
+    });
+  }
+
+  it('the folder the not-empty case points at is left as it was', () => {
+    expect(fs.readdirSync(path.join(HOSTILE, 'not-wharfs'))).toEqual(['KEEP.txt']);
+  });
+});
+
 describe('a reader that goes away (EPIPE)', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -383,6 +436,18 @@ describe('a reader that goes away (EPIPE)', () => {
       stderr: fs.readFileSync(err, 'utf8'),
     };
   }
+
+  it('the converge files of the corpus apply, then plan clean', async () => {
+    for (const name of corpus.filter((f) => header(path.join(HOSTILE, f)).expect === 'converge')) {
+      const db = await server.createDatabase('hostile');
+      process.env.WHARF_HOSTILE_URL = server.rawUrl(db);
+      const file = path.join(HOSTILE, name);
+      const a = await runCli(['apply', '-f', file, '--auto-approve']);
+      expect(a.code, `${name}: ${a.stderr}`).toBe(0);
+      const p = await runCli(['plan', '-f', file, '--detailed-exitcode']);
+      expect(p.code, `${name}: ${p.stdout}`).toBe(0);
+    }
+  });
 
   it('wharf plan | head -1 ends quietly', async () => {
     const db = await server.createDatabase('epipe_plan');

@@ -233,12 +233,14 @@ function fastParseEvents(text: string): FastResult {
     const next = events.slice(second).find((ev) => ev.type !== EVENT_ID.DOCUMENT && ev.type !== EVENT_ID.POP);
     return {
       ok: false,
-      message: 'the file holds several YAML documents (---); a wharf file is one document',
+      message: SEVERAL_DOCUMENTS,
       offset: next ? eventStart(next, text) : 0,
     };
   }
   return { ok: true, data: docs.length === 0 ? null : docs[0], events };
 }
+
+const SEVERAL_DOCUMENTS = 'the file holds several YAML documents (---); a wharf file is one document';
 
 function yamlExceptionResult(e: unknown): FastResult {
   const ex = e as { reason?: string; message?: string; mark?: { position: number } };
@@ -432,7 +434,9 @@ export function exactParse(input: string, file: string): ExactParse {
       code: dup ? 'duplicate-key' : 'yaml-syntax',
       message: dup
         ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}: each key may appear once in a mapping`
-        : firstLine(err.message),
+        : err.code === 'MULTIPLE_DOCS'
+          ? SEVERAL_DOCUMENTS
+          : firstLine(err.message),
       file,
       line: pos.line,
       col: pos.col,

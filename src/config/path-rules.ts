@@ -69,12 +69,12 @@ function within(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 }
 
-/** Why an absolute, normalized folder cannot hold wharf's files, or undefined. */
+/** Why an absolute, normalized folder cannot hold wharf's files ("is a system directory"), or undefined. */
 export function systemDirProblem(abs: string): string | undefined {
-  if (SHARED_DIRS.includes(abs)) return `${abs} is a shared folder; name a folder of its own inside it`;
+  if (SHARED_DIRS.includes(abs)) return 'is a shared folder; name a folder of its own inside it';
   const sys = SYSTEM_DIRS.find((d) => within(abs, d));
   if (sys && !ALLOWED_SYSTEM_SUBDIRS.some((d) => within(abs, d) && abs !== d))
-    return `${abs} is ${abs === sys ? 'a system directory' : `inside the system directory ${sys}`}`;
+    return abs === sys ? 'is a system directory' : `is inside the system directory ${sys}`;
   return undefined;
 }
 
@@ -112,7 +112,7 @@ export function dataDirProblem(value: string, baseDir: string): string | undefin
   const real = realPathOf(resolved);
   if (real !== resolved) {
     const viaLink = systemDirProblem(real);
-    if (viaLink) return `leads through a symbolic link: ${viaLink}`;
+    if (viaLink) return `leads through a symbolic link to ${real}, which ${viaLink}`;
   }
   return undefined;
 }
@@ -151,15 +151,19 @@ export function checkDataDirs(
     if (value !== undefined) {
       const problem = dataDirProblem(value, baseDir);
       if (problem) {
-        err(`connection ${name}: ${key} ${JSON.stringify(escapeControl(value))} ${problem}`);
+        err(`connection ${name}: ${key} ${escapeControl(JSON.stringify(value))} ${problem}`);
         continue;
       }
     }
     const dir = embeddedDirOf(c, baseDir)!;
     const other = seen.find((s) => within(dir, s.dir) || within(s.dir, dir));
+    const shown = (d: string) => {
+      const rel = path.relative(baseDir, d);
+      return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : d;
+    };
     if (other)
       err(
-        `connection ${name}: its folder ${dir} overlaps the folder of connection ${other.name} (${other.dir}); give each its own`,
+        `connection ${name}: its folder ${escapeControl(shown(dir))} overlaps the folder of connection ${other.name} (${escapeControl(shown(other.dir))}); give each its own`,
       );
     seen.push({ name, dir });
   }

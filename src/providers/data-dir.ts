@@ -46,8 +46,12 @@ function looksLikeEarlierWharf(kind: DataDirKind, dir: string, entries: string[]
  */
 export function checkDataDir(dir: string, kind: DataDirKind): void {
   const abs = path.resolve(dir);
-  const problem = systemDirProblem(abs) ?? systemDirProblem(realPathOf(abs));
-  if (problem) throw new DataDirError(`the ${kind} folder ${problem}; wharf does not write there`);
+  const real = realPathOf(abs);
+  const problem = systemDirProblem(abs) ?? systemDirProblem(real);
+  if (problem)
+    throw new DataDirError(
+      `the ${kind} folder ${real === abs ? abs : `${abs} (${real})`} ${problem}; wharf does not write there`,
+    );
   let entries: string[];
   try {
     entries = fs.readdirSync(abs);
