@@ -82,6 +82,17 @@ buckets:
       expect(errors(local(dir))).toEqual([]);
   });
 
+  it('a relative folder inside the project is fine wherever the project lives', () => {
+    for (const base of ['/root/project', '/usr/src/app', '/var/lib/ci/workspace'])
+      expect(errors(local('.wharf/local'), path.join(base, 'wharf.yaml'))).toEqual([]);
+    expect(errors(local('../data'), '/usr/src/app/wharf.yaml')[0]!.message).toContain('leaves');
+  });
+
+  it('at run time the kernel and system configuration folders are refused whatever the path came from', () => {
+    for (const dir of ['/etc/wharf', '/proc/self', '/sys/x', '/', '/usr'])
+      expect(() => checkDataDir(dir, 'local warehouse'), dir).toThrow(DataDirError);
+  });
+
   it('a symbolic link inside the project counts where it leads', () => {
     fs.symlinkSync('/etc', path.join(work, 'data'));
     const ds = errors(local('data/wh'), path.join(work, 'wharf.yaml'));

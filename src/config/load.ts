@@ -319,6 +319,11 @@ function eventStart(ev: Event, text: string): number {
   }
 }
 
+/** Positions for a file's text: from the fast parser's events, else from the exact parser. */
+export function textLocator(text: string, file: string): Locator | undefined {
+  return fastLocator(text) ?? exactParse(text, file).locator;
+}
+
 /** Positions for a file's text from the fast parser's events, or undefined if it does not parse. */
 export function fastLocator(input: string): Locator | undefined {
   const text = normalizeLineEnds(input);

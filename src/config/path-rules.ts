@@ -2,7 +2,8 @@
 // (`dir` of a local-bucket connection) may keep their files. wharf creates, fills and deletes
 // files there, so the folder must be one of its own:
 // - a relative path resolves against the config file's folder and must stay inside it (no
-//   `..` out of it), and may not be that folder itself;
+//   `..` out of it), and may not be that folder itself; inside it, it is fine wherever the
+//   project lives (a project may well sit in /root or /usr/src/app);
 // - an absolute path may point anywhere except into a system directory (SYSTEM_DIRS, with
 //   the temp folders of ALLOWED_SYSTEM_SUBDIRS) and except a shared parent (SHARED_DIRS:
 //   `/`, `/home`, `/tmp`, ... themselves; a folder inside them is fine);
@@ -99,22 +100,41 @@ export function dataDirProblem(value: string, baseDir: string): string | undefin
   if (/[\x00-\x1f\x7f]/.test(value)) return 'must not contain control characters';
   const resolved = path.resolve(baseDir, value);
   if (!path.isAbsolute(value)) {
+    // Inside the project is fine wherever the project lives (/root/app, /usr/src/app, ...).
     const rel = path.relative(baseDir, resolved);
     if (rel === '')
       return "is the config file's folder itself; name a folder of its own inside it, such as .wharf/local";
     if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel))
       return "leaves the config file's folder; a relative path must stay inside it (or write an absolute path)";
-  } else if (resolved === baseDir) {
-    return "is the config file's folder itself; name a folder of its own inside it";
+    const realBase = realPathOf(baseDir);
+    const real = realPathOf(resolved);
+    if (real === realBase) return "leads through a symbolic link back to the config file's folder itself";
+    if (within(real, realBase)) return undefined;
+    const viaLink = systemDirProblem(real);
+    return viaLink ? `leads through a symbolic link to ${real}, which ${viaLink}` : undefined;
   }
+  if (resolved === baseDir) return "is the config file's folder itself; name a folder of its own inside it";
   const lexical = systemDirProblem(resolved);
   if (lexical) return lexical;
   const real = realPathOf(resolved);
-  if (real !== resolved) {
-    const viaLink = systemDirProblem(real);
-    if (viaLink) return `leads through a symbolic link to ${real}, which ${viaLink}`;
-  }
-  return undefined;
+  const viaLink = real !== resolved ? systemDirProblem(real) : undefined;
+  return viaLink ? `leads through a symbolic link to ${real}, which ${viaLink}` : undefined;
+}
+
+/** Folders no wharf data folder may be in, wherever the path came from (a saved plan too). */
+const NEVER_UNDER: readonly string[] = ['/boot', '/dev', '/etc', '/proc', '/sys'];
+
+/**
+ * The run-time check (the loader checked the file already): a shared or system folder itself,
+ * or anything under the kernel's and the system configuration's folders. Projects do live
+ * under /root, /usr/src or /var/lib/…, so those are left to the loader's rules for what the
+ * file writes as an absolute path.
+ */
+export function runtimeDirProblem(abs: string): string | undefined {
+  if (SHARED_DIRS.includes(abs)) return 'is a shared folder';
+  if (SYSTEM_DIRS.includes(abs)) return 'is a system directory';
+  const sys = NEVER_UNDER.find((d) => within(abs, d));
+  return sys ? `is inside the system directory ${sys}` : undefined;
 }
 
 /** The folder each embedded connection uses, as the providers resolve it. */

@@ -3,11 +3,11 @@
 // into a folder that holds anything else: a `dataDir: ~/Documents` typo must fail with a
 // clear message, not fill (or, when the server cleans up, empty) somebody's folder. Folders
 // that earlier wharf versions created without a marker are recognized by their layout and
-// adopted. The config loader already refused system directories; this checks again at run
-// time (a saved plan carries its own connection specs).
+// adopted. The config loader already refused system directories; this checks the worst ones
+// again at run time (a saved plan carries its own connection specs).
 import fs from 'node:fs';
 import path from 'node:path';
-import { realPathOf, systemDirProblem } from '../config/path-rules.js';
+import { realPathOf, runtimeDirProblem } from '../config/path-rules.js';
 
 export const MARKER = '.wharf-owned';
 
@@ -47,7 +47,7 @@ function looksLikeEarlierWharf(kind: DataDirKind, dir: string, entries: string[]
 export function checkDataDir(dir: string, kind: DataDirKind): void {
   const abs = path.resolve(dir);
   const real = realPathOf(abs);
-  const problem = systemDirProblem(abs) ?? systemDirProblem(real);
+  const problem = runtimeDirProblem(abs) ?? runtimeDirProblem(real);
   if (problem)
     throw new DataDirError(
       `the ${kind} folder ${real === abs ? abs : `${abs} (${real})`} ${problem}; wharf does not write there`,
