@@ -247,6 +247,7 @@ function yamlExceptionResult(e: unknown): FastResult {
   let message = ex.reason ?? firstLine(String(ex.message));
   const tag = /^unknown \w+ tag !<(.*)>$/.exec(message)?.[1];
   if (tag !== undefined) message = unsupportedTag(tag.replace(/^tag:yaml\.org,2002:/, '!!'));
+  else message = `YAML syntax error: ${message}`;
   return { ok: false, message, offset: ex.mark?.position ?? 0 };
 }
 
