@@ -1,7 +1,10 @@
 // Turns any thrown error into one clear line for the user. Stack traces only with
-// WHARF_DEBUG=1: they help us, not the person running wharf. Every secret value wharf has
-// resolved is blanked from the line, in every spelling (see config/secrets.ts).
+// WHARF_DEBUG=1: they help us, not the person running wharf. Messages often quote the file
+// (names, values) or a server echoing it, so control characters are shown as escapes; every
+// secret value wharf has resolved is blanked from the line, in every spelling (see
+// config/secrets.ts).
 import { redactSecrets } from '../config/secrets.js';
+import { escapeControlKeepLayout } from '../render/safe-text.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -17,6 +20,7 @@ const KNOWN = new Set([
   'ConnectError',
   'LockTimeoutError',
   'LocalServerError',
+  'DataDirError',
   'PlanFileError',
   'StatementError',
   'DataApiThrottledError',
@@ -25,7 +29,7 @@ const KNOWN = new Set([
 ]);
 
 export function formatError(e: unknown): string {
-  return redactSecrets(describeError(e));
+  return redactSecrets(escapeControlKeepLayout(describeError(e)));
 }
 
 function describeError(e: unknown): string {

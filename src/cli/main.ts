@@ -13,10 +13,11 @@ import { envNames } from '../config/env.js';
 import { loadConfigFile } from '../config/load.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
-import { hasErrors, type Plan } from '../plan/plan.js';
+import { type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
+import { escapeControl } from '../render/safe-text.js';
 import {
   COLOR,
   PLAIN,
@@ -72,7 +73,35 @@ interface Io {
 
 const cleanups = new Set<() => Promise<void>>();
 
-export async function main(argv: string[], rawIo: Io = process): Promise<number> {
+/**
+ * The process's streams, made safe for a reader that goes away (`wharf plan | head -1`):
+ * the first failed write (EPIPE) turns later writes into no-ops instead of an uncaught
+ * error, so the command finishes its work (a sync commits or rolls back as it would) and
+ * exits quietly with its own exit code.
+ */
+export function processIo(): Io {
+  return { stdout: guardPipe(process.stdout), stderr: guardPipe(process.stderr), stdin: process.stdin };
+}
+
+function guardPipe<T extends NodeJS.WritableStream>(stream: T): T {
+  let gone = false;
+  stream.on('error', () => {
+    gone = true;
+  });
+  return new Proxy(stream, {
+    get(target, key) {
+      if (key === 'write')
+        return (...args: Parameters<T['write']>) =>
+          gone || (target as { destroyed?: boolean }).destroyed
+            ? true
+            : (target.write as (...a: unknown[]) => boolean)(...args);
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
   // Whatever is printed, by wharf or by a library it calls, goes through the secret filter.
   const io: Io = {
     stdout: redactingStream(rawIo.stdout),
@@ -183,11 +212,13 @@ function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
   const file = ctx.v.file ?? 'wharf.yaml';
   const { loaded, diagnostics } = loadConfigFile(file);
   const failed = !loaded || hasErrors(diagnostics);
-  const lines = failed || printWarnings ? renderDiagnostics(diagnostics, ctx.estyle) : [];
+  const lines = failed || printWarnings ? renderCapped(diagnostics, ctx.estyle) : [];
   if (lines.length) ctx.io.stderr.write(`${lines.join('\n')}\n`);
   if (failed) {
     const n = diagnostics.filter((d) => d.severity === 'error').length;
-    ctx.io.stderr.write(`${n} error${n === 1 ? '' : 's'} in ${file}; nothing was changed.\n`);
+    ctx.io.stderr.write(
+      `${n.toLocaleString('en-US')} error${n === 1 ? '' : 's'} in ${escapeControl(file)}; nothing was changed.\n`,
+    );
     return undefined;
   }
   // Known before anything connects, so that no message, plan or file can show them.
@@ -196,6 +227,24 @@ function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
     passwordEnvNames((loaded.config.roles ?? []).map((r) => r.password)),
   );
   return loaded;
+}
+
+/** At most this many diagnostics are printed; the rest are counted. */
+export const MAX_SHOWN_DIAGNOSTICS = 100;
+
+function renderCapped(diagnostics: readonly Diagnostic[], style: Style): string[] {
+  const lines = renderDiagnostics(diagnostics.slice(0, MAX_SHOWN_DIAGNOSTICS), style);
+  const rest = diagnostics.slice(MAX_SHOWN_DIAGNOSTICS);
+  if (rest.length > 0) {
+    const errors = rest.filter((d) => d.severity === 'error').length;
+    const others = rest.length - errors;
+    const parts = [
+      ...(errors ? [`${errors.toLocaleString('en-US')} more error${errors === 1 ? '' : 's'}`] : []),
+      ...(others ? [`${others.toLocaleString('en-US')} more warning${others === 1 ? '' : 's'}`] : []),
+    ];
+    lines.push(`… and ${parts.join(' and ')}`);
+  }
+  return lines;
 }
 
 function cmdValidate(ctx: Ctx): number {
@@ -219,7 +268,7 @@ function cmdValidate(ctx: Ctx): number {
     ...(c.datashares?.length ? ([[c.datashares.length, 'datashare']] as const) : []),
   ] as const;
   ctx.io.stdout.write(
-    `${file} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`,
+    `${escapeControl(file)} is valid: ${counts.map(([n, w]) => `${n} ${w}${n === 1 ? '' : 's'}`).join(', ')}.\n`,
   );
   return 0;
 }

@@ -3,16 +3,16 @@
 // and knows addresses, not positions; this maps one to the other after the plan is built.
 import { readFileSync } from 'node:fs';
 import { bucketConnectionOf } from '../config/bucket-rules.js';
-import { exactParse, formatPath } from '../config/load.js';
+import { formatPath, type Locator, textLocator } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import type { Diagnostic } from '../plan/plan.js';
 
 export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[] {
   const unplaced = diagnostics.filter((d) => d.code.startsWith('bucket-') && d.line === undefined);
   if (unplaced.length === 0) return diagnostics;
-  let locator: ReturnType<typeof exactParse>['locator'];
+  let locator: Locator | undefined;
   try {
-    locator = exactParse(readFileSync(loaded.file, 'utf8'), loaded.file).locator;
+    locator = textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
   } catch {
     return diagnostics; // the file moved since it was loaded: keep the diagnostics as they are
   }

@@ -5,7 +5,7 @@
 // access turned off and ACLs enabled. Every problem points at its YAML path.
 import { compiledSids, lintPolicy, type PolicyStatementConfig } from '../plan/bucket-policy.js';
 import type { Diagnostic } from '../plan/plan.js';
-import { isBucketConnectionType } from './bucket-config.js';
+import { bucketNameProblem, isBucketConnectionType } from './bucket-config.js';
 import type { Locator, YamlPath } from './load.js';
 import { formatPath } from './load.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
@@ -113,6 +113,9 @@ export function checkBucketRules(
         `bucket ${b.name}: connection ${conn} is a ${connections[conn].type} warehouse; buckets need type s3 or local-bucket`,
       );
     }
+    const nameProblem = bucketNameProblem(b.name);
+    if (nameProblem)
+      err([...p, 'name'], 'bucket-name', `invalid bucket name ${JSON.stringify(b.name)}: ${nameProblem}`);
     const key = `${conn}/${b.name}`;
     if (seen.has(key))
       err(

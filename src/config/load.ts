@@ -6,11 +6,22 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  CORE_SCHEMA,
+  constructFromEvents,
+  EVENT_ID,
+  type Event,
+  getScalarValue,
+  parseEvents,
+  SCALAR_STYLE,
+} from 'js-yaml';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
 import { bucketPatternMessage, isBucketConnectionType } from './bucket-config.js';
+import { checkLimits } from './limit-rules.js';
+import { checkDataDirs } from './path-rules.js';
 import { checkRules } from './rules.js';
+import { decodeUtf8, forbiddenCharacter, LinePositions, normalizeLineEnds } from './source.js';
 import type { ConnectionConfig, LoadedConfig, WharfConfig } from './types.js';
 
 export type YamlPath = (string | number)[];
@@ -58,9 +69,9 @@ export function compileSchemaValidator(): ValidateFunction {
 }
 
 export function loadConfigFile(file: string): LoadResult {
-  let text: string;
+  let buf: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    buf = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -71,28 +82,54 @@ export function loadConfigFile(file: string): LoadResult {
           : `cannot read file (${code})`;
     return { diagnostics: [{ severity: 'error', code: 'file', message: why, file, line: 1, col: 1 }] };
   }
-  return loadConfigText(text, file);
+  const decoded = decodeUtf8(buf);
+  if ('problem' in decoded) {
+    const at = new LinePositions(decoded.prefix).at(decoded.problem.offset);
+    return {
+      diagnostics: [{ severity: 'error', code: 'encoding', message: decoded.problem.message, file, ...at }],
+    };
+  }
+  return loadConfigText(decoded.text, file);
 }
+
+/** Files up to this size get the exact parser's wording for syntax errors; larger ones the fast parser's. */
+export const EXACT_PARSE_LIMIT = 64 * 1024;
 
 export function loadConfigText(text: string, file: string): LoadResult {
   const diagnostics: Diagnostic[] = [];
-  // Fast path: most files are valid, and a valid file needs no source positions. Parse with
-  // the fast parser and build positions (the slow, exact parser) only when a diagnostic asks.
-  let data = fastParse(text);
+  const source = normalizeLineEnds(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const lines = new LinePositions(source);
+  const bad = forbiddenCharacter(source);
+  if (bad) {
+    const at = lines.at(bad.offset);
+    return { diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: bad.message, file, ...at }] };
+  }
+  // Fast path: js-yaml's event parser. Its events carry source offsets, so the positions a
+  // diagnostic needs are built from them (once, on the first request) without a second parse.
+  // The exact parser (the `yaml` package) speaks only when the fast one fails: it words syntax
+  // errors better, so small files get its message; a large file gets the fast parser's, so a
+  // broken 5 MB file is reported as quickly as a valid one is read.
+  const fast = fastParseEvents(source);
+  let data: unknown;
   let locator: Locator;
-  if (data !== undefined) {
-    let exact: Locator | undefined;
+  if (fast.ok) {
+    data = fast.data;
+    let built: Locator | undefined;
     locator = {
       at(p, key) {
-        exact ??= exactParse(text, file).locator ?? { at: () => ({ line: 1, col: 1 }) };
-        return exact.at(p, key);
+        built ??= eventsLocator(fast.events, source, lines);
+        return built.at(p, key);
       },
     };
   } else {
-    const exact = exactParse(text, file);
-    if (exact.diagnostics.length > 0) return { diagnostics: exact.diagnostics };
-    locator = exact.locator!;
-    data = exact.data;
+    if (source.length <= EXACT_PARSE_LIMIT) {
+      const exact = exactParse(source, file);
+      if (exact.diagnostics.length > 0) return { diagnostics: exact.diagnostics };
+    }
+    const at = lines.at(fast.offset);
+    return {
+      diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: fast.message, file, ...at }],
+    };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
@@ -127,11 +164,14 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const defaultConnection =
     config.defaultConnection ??
     (names.length === 1 ? names[0]! : warehouses.length === 1 ? warehouses[0]! : '');
+  const baseDir = path.dirname(path.resolve(file));
   for (const d of checkRules(config, connections, defaultConnection, locator))
     diagnostics.push({ ...d, file });
+  for (const d of checkDataDirs(connections, baseDir, locator)) diagnostics.push({ ...d, file });
+  for (const d of checkLimits(config, locator)) diagnostics.push({ ...d, file });
   const loaded: LoadedConfig = {
     file,
-    baseDir: path.dirname(path.resolve(file)),
+    baseDir,
     config,
     connections,
     defaultConnection,
@@ -145,17 +185,234 @@ export function loadConfigText(text: string, file: string): LoadResult {
 
 /**
  * The file's data from js-yaml (YAML 1.2 core schema, like the exact parser), or undefined
- * when it cannot vouch for the result: any error, or anchors and aliases (js-yaml has no guard
- * against alias bombs). The exact parser then decides and reports. A test checks that both
- * parsers agree on every example and fixture.
+ * when it cannot vouch for the result. The exact parser then decides and reports. A test
+ * checks that both parsers agree on every example and fixture.
  */
 export function fastParse(text: string): unknown {
-  if (/(^|[\s[{,:-])[&*][^\s,\]}]/m.test(text)) return undefined;
+  const r = fastParseEvents(normalizeLineEnds(text));
+  return r.ok ? r.data : undefined;
+}
+
+/** Aliases may expand the document to at most this many nodes, or twice its own count. */
+const MAX_EXPANDED_NODES = 10_000;
+
+type FastResult =
+  | { ok: true; data: unknown; events: Event[] }
+  | { ok: false; message: string; offset: number };
+
+/**
+ * js-yaml's events, then the data. Refuses (with a position) what the exact parser would
+ * refuse too: several documents, unknown tags (js-yaml throws on them), and aliases that
+ * expand into far more nodes than the file holds (an alias bomb: everything after the parser
+ * walks the expanded tree).
+ */
+function fastParseEvents(text: string): FastResult {
+  let events: Event[];
   try {
-    return loadYaml(text, { schema: CORE_SCHEMA });
-  } catch {
-    return undefined;
+    events = parseEvents(text, { maxDepth: 100 });
+  } catch (e) {
+    return yamlExceptionResult(e);
   }
+  const expanded = expandedSize(events, text);
+  const limit = Math.max(MAX_EXPANDED_NODES, 2 * events.length);
+  if (expanded.size > limit)
+    return {
+      ok: false,
+      message: `aliases expand the file to more than ${limit} nodes (an alias bomb?); write the values out instead`,
+      offset: expanded.offset,
+    };
+  let docs: unknown[];
+  try {
+    docs = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, maxAliases: -1 });
+  } catch (e) {
+    return yamlExceptionResult(e);
+  }
+  if (docs.length > 1) {
+    let n = 0;
+    const second = events.findIndex((ev) => ev.type === EVENT_ID.DOCUMENT && ++n === 2);
+    const next = events.slice(second).find((ev) => ev.type !== EVENT_ID.DOCUMENT && ev.type !== EVENT_ID.POP);
+    return {
+      ok: false,
+      message: SEVERAL_DOCUMENTS,
+      offset: next ? eventStart(next, text) : 0,
+    };
+  }
+  return { ok: true, data: docs.length === 0 ? null : docs[0], events };
+}
+
+const SEVERAL_DOCUMENTS = 'the file holds several YAML documents (---); a wharf file is one document';
+
+function yamlExceptionResult(e: unknown): FastResult {
+  const ex = e as { reason?: string; message?: string; mark?: { position: number } };
+  let message = ex.reason ?? firstLine(String(ex.message));
+  const tag = /^unknown \w+ tag !<(.*)>$/.exec(message)?.[1];
+  if (tag !== undefined) message = unsupportedTag(tag.replace(/^tag:yaml\.org,2002:/, '!!'));
+  else message = `YAML syntax error: ${message}`;
+  return { ok: false, message, offset: ex.mark?.position ?? 0 };
+}
+
+function unsupportedTag(tag: string): string {
+  return `unsupported YAML tag ${tag}: a wharf file holds plain strings, numbers, booleans, lists and mappings (quote the value to keep it as text)`;
+}
+
+/** Nodes in the document once every alias is replaced by what it points at. */
+function expandedSize(events: Event[], text: string): { size: number; offset: number } {
+  const sizes = new Map<string, number>();
+  const stack: { count: number; anchor: string | undefined }[] = [{ count: 0, anchor: undefined }];
+  let offset = 0;
+  const add = (n: number) => {
+    stack[stack.length - 1]!.count += n;
+  };
+  const anchorOf = (ev: { anchorStart: number; anchorEnd: number }) =>
+    ev.anchorStart >= 0 ? text.slice(ev.anchorStart, ev.anchorEnd) : undefined;
+  for (const ev of events) {
+    switch (ev.type) {
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE:
+        stack.push({ count: 1, anchor: anchorOf(ev) });
+        break;
+      case EVENT_ID.SCALAR: {
+        const a = anchorOf(ev);
+        if (a !== undefined) sizes.set(a, 1);
+        add(1);
+        break;
+      }
+      case EVENT_ID.ALIAS: {
+        const n = sizes.get(text.slice(ev.anchorStart, ev.anchorEnd)) ?? 1;
+        add(n);
+        if (n > 1 && offset === 0) offset = Math.max(0, ev.anchorStart - 1);
+        break;
+      }
+      case EVENT_ID.POP: {
+        if (stack.length === 1) break; // a document's end
+        const f = stack.pop()!;
+        if (f.anchor !== undefined) sizes.set(f.anchor, f.count);
+        add(f.count);
+        break;
+      }
+    }
+    if (stack[0]!.count > 1e9) break;
+  }
+  return { size: stack[0]!.count + stack.slice(1).reduce((s, f) => s + f.count, 0), offset };
+}
+
+const QUOTED = new Set<number>([SCALAR_STYLE.SINGLE_QUOTED, SCALAR_STYLE.DOUBLE_QUOTED]);
+
+/** Where a node starts, as the exact parser counts it: at the quote or at the block indicator. */
+function eventStart(ev: Event, text: string): number {
+  switch (ev.type) {
+    case EVENT_ID.MAPPING:
+    case EVENT_ID.SEQUENCE:
+      return ev.start;
+    case EVENT_ID.ALIAS:
+      return Math.max(0, ev.anchorStart - 1);
+    case EVENT_ID.SCALAR: {
+      if (ev.valueStart < 0) return -1;
+      if (QUOTED.has(ev.style)) return ev.valueStart - 1;
+      if (ev.style === SCALAR_STYLE.LITERAL_BLOCK || ev.style === SCALAR_STYLE.FOLDED_BLOCK) {
+        const i = text.lastIndexOf(ev.style === SCALAR_STYLE.LITERAL_BLOCK ? '|' : '>', ev.valueStart);
+        return i >= 0 ? i : ev.valueStart;
+      }
+      return ev.valueStart;
+    }
+    default:
+      return -1;
+  }
+}
+
+/** Positions for a file's text: from the fast parser's events, else from the exact parser. */
+export function textLocator(text: string, file: string): Locator | undefined {
+  return fastLocator(text) ?? exactParse(text, file).locator;
+}
+
+/** Positions for a file's text from the fast parser's events, or undefined if it does not parse. */
+export function fastLocator(input: string): Locator | undefined {
+  const text = normalizeLineEnds(input);
+  const r = fastParseEvents(text);
+  return r.ok ? eventsLocator(r.events, text, new LinePositions(text)) : undefined;
+}
+
+/**
+ * Positions from js-yaml's events. One pass pairs each collection with its end; a mapping's
+ * keys are hashed the first time a lookup passes through it, so each lookup costs the depth
+ * of its path, however many keys a mapping holds, and untouched parts cost nothing.
+ */
+function eventsLocator(events: Event[], text: string, lines: LinePositions): Locator {
+  const ends = new Int32Array(events.length);
+  const open: number[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const t = events[i]!.type;
+    if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE || t === EVENT_ID.DOCUMENT) open.push(i);
+    else if (t === EVENT_ID.POP) ends[open.pop()!] = i;
+  }
+  const isCollection = (i: number) =>
+    events[i]!.type === EVENT_ID.MAPPING || events[i]!.type === EVENT_ID.SEQUENCE;
+  const children = (i: number): number[] => {
+    const out: number[] = [];
+    for (let j = i + 1; j < ends[i]!; j = isCollection(j) ? ends[j]! + 1 : j + 1) out.push(j);
+    return out;
+  };
+  const maps = new Map<number, Map<string, { key: number; value: number }>>();
+  const seqs = new Map<number, number[]>();
+  const keysOf = (i: number) => {
+    let m = maps.get(i);
+    if (!m) {
+      m = new Map();
+      const c = children(i);
+      for (let k = 0; k + 1 < c.length; k += 2) {
+        const ev = events[c[k]!]!;
+        if (ev.type !== EVENT_ID.SCALAR) continue;
+        const name = scalarKey(ev, text);
+        if (!m.has(name)) m.set(name, { key: c[k]!, value: c[k + 1]! });
+      }
+      maps.set(i, m);
+    }
+    return m;
+  };
+  const itemsOf = (i: number) => {
+    let items = seqs.get(i);
+    if (!items) {
+      items = children(i);
+      seqs.set(i, items);
+    }
+    return items;
+  };
+  const root = events.findIndex((ev) => ev.type !== EVENT_ID.DOCUMENT);
+  return {
+    at(p, key = false) {
+      if (root < 0 || events[root]!.type === EVENT_ID.POP) return { line: 1, col: 1 };
+      let node = root;
+      let pos = Math.max(0, eventStart(events[root]!, text));
+      let keyPos = -1;
+      for (const seg of p) {
+        const ev = events[node]!;
+        if (ev.type === EVENT_ID.MAPPING) {
+          const e = keysOf(node).get(String(seg));
+          if (!e) break;
+          keyPos = eventStart(events[e.key]!, text);
+          node = e.value;
+          const start = eventStart(events[node]!, text);
+          pos = start >= 0 ? start : keyPos;
+        } else if (ev.type === EVENT_ID.SEQUENCE && typeof seg === 'number') {
+          const item = itemsOf(node)[seg];
+          if (item === undefined) break;
+          keyPos = -1;
+          node = item;
+          const start = eventStart(events[node]!, text);
+          if (start >= 0) pos = start;
+        } else break;
+      }
+      return lines.at(key && keyPos >= 0 ? keyPos : pos);
+    },
+  };
+}
+
+/** A scalar key as the data spells it (plain scalars resolve: `1` and `true` are keys "1" and "true"). */
+function scalarKey(ev: Extract<Event, { type: typeof EVENT_ID.SCALAR }>, text: string): string {
+  const raw = getScalarValue(text, ev);
+  if (ev.style !== SCALAR_STYLE.PLAIN || ev.tagStart >= 0) return raw;
+  const v = CORE_SCHEMA.resolveImplicitScalarTag(raw).value;
+  return String(v);
 }
 
 interface ExactParse {
@@ -164,8 +421,14 @@ interface ExactParse {
   diagnostics: Diagnostic[];
 }
 
+/** Tags a wharf file may spell out: the YAML 1.2 core schema's, and `!` (plain string). */
+const KNOWN_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
 /** The `yaml` package with source positions: exact syntax errors, duplicate keys, locations. */
-export function exactParse(text: string, file: string): ExactParse {
+export function exactParse(input: string, file: string): ExactParse {
+  const text = normalizeLineEnds(input);
   const diagnostics: Diagnostic[] = [];
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
@@ -177,13 +440,39 @@ export function exactParse(text: string, file: string): ExactParse {
       code: dup ? 'duplicate-key' : 'yaml-syntax',
       message: dup
         ? `duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))}: each key may appear once in a mapping`
-        : firstLine(err.message),
+        : err.code === 'MULTIPLE_DOCS'
+          ? SEVERAL_DOCUMENTS
+          : firstLine(err.message),
       file,
       line: pos.line,
       col: pos.col,
     });
   }
-  if (diagnostics.length > 0) return { diagnostics };
+  // The exact parser only warns on a tag it does not know, and drops it: an error here.
+  for (const w of doc.warnings) {
+    const pos = lineCounter.linePos(w.pos[0]);
+    const tag = /^Unresolved tag: (.*)$/.exec(firstLine(w.message))?.[1];
+    diagnostics.push({
+      severity: 'error',
+      code: 'yaml-tag',
+      message: tag !== undefined ? unsupportedTag(tag) : firstLine(w.message),
+      file,
+      ...pos,
+    });
+  }
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || !node.tag || KNOWN_TAGS.has(node.tag) || node.tag === '!') return;
+    const pos = lineCounter.linePos(node.range?.[0] ?? 0);
+    if (!diagnostics.some((d) => d.line === pos.line && d.code === 'yaml-tag'))
+      diagnostics.push({
+        severity: 'error',
+        code: 'yaml-tag',
+        message: unsupportedTag(node.tag.replace(/^tag:yaml\.org,2002:/, '!!')),
+        file,
+        ...pos,
+      });
+  });
+  if (diagnostics.length > 0) return { diagnostics: dedupe(diagnostics) };
   const locator = makeLocator(doc.contents, lineCounter);
   try {
     return { data: doc.toJS({ maxAliasCount: 100 }), locator, diagnostics };

@@ -70,7 +70,9 @@ export function checkRedshiftRules(
     const p: YamlPath = ['tables', i];
     const sch = foldIdent(t.schema);
     const key = `${sch}.${foldIdent(t.name)}`;
-    tablesOf.set(sch, [...(tablesOf.get(sch) ?? []), key]);
+    const list = tablesOf.get(sch);
+    if (list) list.push(key);
+    else tablesOf.set(sch, [key]);
     const conn = schemaConn.get(sch);
     const redshift = isRedshift(conn);
     if (!redshift) {

@@ -155,6 +155,46 @@ function tableResource(t: TableConfig, now: Date): TableResource {
   };
 }
 
+/** A table may have at most this many partitions planned; the loader reports more as an error. */
+export const MAX_PARTITIONS = 10_000;
+
+/** The first and the end (exclusive) period of the partitions `partitionsAhead` plans. */
+function partitionSpan(
+  granularity: PartitionSpec['granularity'],
+  ahead: number,
+  from: string | undefined,
+  now: Date,
+): { start: Date; end: Date } {
+  const current = periodStart(utc(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()), granularity);
+  let start = from ? periodStart(new Date(`${from}T00:00:00Z`), granularity) : current;
+  if (start > current) start = current;
+  let end = current;
+  for (let i = 0; i <= ahead; i++) end = step(end, granularity);
+  return { start, end };
+}
+
+/** How many partitions `partitionsAhead` returns, computed without listing them. */
+export function partitionCount(
+  granularity: PartitionSpec['granularity'],
+  ahead: number,
+  from: string | undefined,
+  now: Date,
+): number {
+  const { start, end } = partitionSpan(granularity, ahead, from, now);
+  const months =
+    (end.getUTCFullYear() - start.getUTCFullYear()) * 12 + end.getUTCMonth() - start.getUTCMonth();
+  switch (granularity) {
+    case 'year':
+      return end.getUTCFullYear() - start.getUTCFullYear();
+    case 'month':
+      return months;
+    case 'week':
+      return Math.round((end.getTime() - start.getTime()) / (7 * 86_400_000));
+    default:
+      return Math.round((end.getTime() - start.getTime()) / 86_400_000);
+  }
+}
+
 /** Child partitions from `from` (or the current period) through `ahead` periods after now. */
 export function partitionsAhead(
   table: string,
@@ -163,14 +203,10 @@ export function partitionsAhead(
   from: string | undefined,
   now: Date,
 ): PartitionChild[] {
-  const current = periodStart(
-    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
-    granularity,
-  );
-  let start = from ? periodStart(new Date(`${from}T00:00:00Z`), granularity) : current;
-  if (start > current) start = current;
-  let end = current;
-  for (let i = 0; i <= ahead; i++) end = step(end, granularity);
+  const n = partitionCount(granularity, ahead, from, now);
+  if (n > MAX_PARTITIONS)
+    throw new RangeError(`table ${table}: ${n} partitions planned, more than ${MAX_PARTITIONS}`);
+  const { start, end } = partitionSpan(granularity, ahead, from, now);
   const out: PartitionChild[] = [];
   for (let d = start; d < end; d = step(d, granularity)) {
     const next = step(d, granularity);
@@ -179,20 +215,27 @@ export function partitionsAhead(
   return out;
 }
 
+/** Midnight UTC of a day; unlike Date.UTC, years 0-99 stay what they are (not 1900-1999). */
+function utc(y: number, m: number, d: number): Date {
+  const t = new Date(0);
+  t.setUTCFullYear(y, m, d);
+  return t;
+}
+
 function periodStart(d: Date, g: PartitionSpec['granularity']): Date {
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
   switch (g) {
     case 'year':
-      return new Date(Date.UTC(y, 0, 1));
+      return utc(y, 0, 1);
     case 'month':
-      return new Date(Date.UTC(y, m, 1));
+      return utc(y, m, 1);
     case 'week': {
       const dow = (d.getUTCDay() + 6) % 7; // Monday = 0 (ISO weeks)
-      return new Date(Date.UTC(y, m, d.getUTCDate() - dow));
+      return utc(y, m, d.getUTCDate() - dow);
     }
     default:
-      return new Date(Date.UTC(y, m, d.getUTCDate()));
+      return utc(y, m, d.getUTCDate());
   }
 }
 
@@ -201,13 +244,13 @@ function step(d: Date, g: PartitionSpec['granularity']): Date {
   const m = d.getUTCMonth();
   switch (g) {
     case 'year':
-      return new Date(Date.UTC(y + 1, 0, 1));
+      return utc(y + 1, 0, 1);
     case 'month':
-      return new Date(Date.UTC(y, m + 1, 1));
+      return utc(y, m + 1, 1);
     case 'week':
-      return new Date(Date.UTC(y, m, d.getUTCDate() + 7));
+      return utc(y, m, d.getUTCDate() + 7);
     default:
-      return new Date(Date.UTC(y, m, d.getUTCDate() + 1));
+      return utc(y, m, d.getUTCDate() + 1);
   }
 }
 

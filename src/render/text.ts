@@ -3,6 +3,7 @@
 import type { ApplyResult } from '../apply/apply.js';
 import type { Action, Change, Diagnostic, Plan } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
+import { escapeControl as safe } from './safe-text.js';
 
 export interface Style {
   red(s: string): string;
@@ -85,7 +86,7 @@ function renderChange(c: Change, opts: TextOptions): string[] {
   const out = [
     `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}${c.widening ? ` ${st.red('[widens access]')}` : ''}`,
   ];
-  for (const r of c.reasons) out.push(`        ${st.dim(`# ${r}`)}`);
+  for (const r of c.reasons) out.push(`        ${st.dim(`# ${safe(r)}`)}`);
   for (const f of c.fields) {
     if (f.path === 'policy' && c.policy) continue; // shown below as access lines and a diff
     const mark =
@@ -100,26 +101,28 @@ function renderChange(c: Change, opts: TextOptions): string[] {
     if (f.before === null || f.before === undefined) text = `${f.path}: ${val(f.after)}`;
     else if (f.after === null || f.after === undefined) text = `${f.path}: ${val(f.before)}`;
     else text = `${f.path}: ${val(f.before)} → ${val(f.after)}`;
-    out.push(`        ${mark} ${text}${f.destructive ? st.red('  (destructive)') : ''}`);
+    out.push(`        ${mark} ${safe(text)}${f.destructive ? st.red('  (destructive)') : ''}`);
   }
   const pol = policyChangeLines(c);
   if (pol.access.length > 0 || pol.diff.length > 0) {
     out.push(`        ${st.yellow('~')} policy:`);
-    for (const a of pol.access) out.push(`          ${a}`);
+    for (const a of pol.access) out.push(`          ${safe(a)}`);
     for (const l of pol.diff)
-      out.push(`          ${l.startsWith('+') ? st.green(l) : l.startsWith('-') ? st.red(l) : st.dim(l)}`);
+      out.push(
+        `          ${l.startsWith('+') ? st.green(safe(l)) : l.startsWith('-') ? st.red(safe(l)) : st.dim(safe(l))}`,
+      );
   }
   if (opts.statements !== false) {
     for (const s of c.statements) {
       if (s.api) {
-        out.push(`        ${st.dim('│')} ${st.cyan(apiCallLine(s))}`);
+        out.push(`        ${st.dim('│')} ${st.cyan(safe(apiCallLine(s)))}`);
         continue;
       }
       const lines = s.sql.split('\n');
       out.push(
         ...lines.map(
           (l, i) =>
-            `        ${st.dim(i === 0 ? '│' : '│')} ${st.cyan(l)}${i === lines.length - 1 ? st.cyan(';') : ''}`,
+            `        ${st.dim(i === 0 ? '│' : '│')} ${st.cyan(safe(l))}${i === lines.length - 1 ? st.cyan(';') : ''}`,
         ),
       );
     }
@@ -129,14 +132,14 @@ function renderChange(c: Change, opts: TextOptions): string[] {
 
 export function renderDiagnostics(diags: readonly Diagnostic[], st: Style): string[] {
   return diags.map((d) => {
-    const where = d.file ? `${d.file}:${d.line ?? 1}:${d.col ?? 1}` : '';
+    const where = d.file ? `${safe(d.file)}:${d.line ?? 1}:${d.col ?? 1}` : '';
     const sev =
       d.severity === 'error'
         ? st.red('error')
         : d.severity === 'warning'
           ? st.yellow('warning')
           : st.dim('info');
-    return [where, d.path ?? '', `${sev}: ${d.message}`].filter(Boolean).join('  ');
+    return [where, safe(d.path ?? ''), `${sev}: ${safe(d.message)}`].filter(Boolean).join('  ');
   });
 }
 
@@ -155,10 +158,12 @@ export function renderApplyResult(result: ApplyResult, st: Style): string {
             : st.dim('not run');
       out.push(`  ${tag}  ${r.address}`);
       if (r.error) {
-        out.push(`           ${st.red(r.error.message)}`);
-        if (r.error.detail) out.push(`           ${r.error.detail}`);
+        out.push(`           ${st.red(safe(r.error.message))}`);
+        if (r.error.detail) out.push(`           ${safe(r.error.detail)}`);
         if (r.error.sql)
-          out.push(`           ${st.dim('while running:')} ${st.cyan(r.error.sql.split('\n').join(' '))}`);
+          out.push(
+            `           ${st.dim('while running:')} ${st.cyan(safe(r.error.sql.split('\n').join(' ')))}`,
+          );
       }
     }
     out.push('', 'Changes marked done are committed; run wharf plan to see exactly what remains.');

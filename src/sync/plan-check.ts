@@ -4,7 +4,7 @@
 // diagnostics at the sync's place in the file.
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { exactParse } from '../config/load.js';
+import { textLocator } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
@@ -101,7 +101,7 @@ export async function checkSyncsForPlan(
     for (const c of sessions.values()) await c?.end().catch(() => {});
   }
   if (out.length === 0) return [];
-  const locator = exactParse(readFileSync(loaded.file, 'utf8'), loaded.file).locator;
+  const locator = textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
   return out.map(({ index, issue }) => {
     const at = locator?.at(['syncs', index]) ?? { line: 1, col: 1 };
     return {

