@@ -216,6 +216,7 @@ tables:
     const { exactParse } = await import('../src/config/load.js');
     const files = fs
       .readdirSync(path.join(ROOT, 'examples'))
+      .filter((f) => f.endsWith('.yaml'))
       .map((f) => path.join(ROOT, 'examples', f))
       .concat(
         fs

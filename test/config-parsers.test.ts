@@ -12,7 +12,8 @@ const ROOT = path.join(import.meta.dirname, '..');
 function yamlFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return yamlFiles(p);
+    // A dot folder is a run's state (the quickstart's .wharf/), not part of the tree.
+    if (e.isDirectory()) return e.name.startsWith('.') ? [] : yamlFiles(p);
     return /\.ya?ml$/.test(e.name) ? [p] : [];
   });
 }
