@@ -409,4 +409,15 @@ describe('plan contract and renderers', () => {
     expect(md).toContain('```sql\n-- delete w.table:s.old;\n```');
     expect(md).toContain('--allow-destroy');
   });
+
+  it('markdown shows control and bidi characters from the file as escapes', () => {
+    const md = renderPlanMarkdown({
+      ...plan,
+      diagnostics: [
+        { severity: 'error', code: 'x', message: 'table s.\u001b[2Jevil\u202etxt.exe', line: 1, col: 1 },
+      ],
+    });
+    expect(md).toContain('s.\\x1b[2Jevil\\u202etxt.exe');
+    expect(md).not.toMatch(/[\u001b\u202e]/);
+  });
 });

@@ -2,11 +2,17 @@
 // called out, each change's statements folded in a <details> block.
 import type { Change, Plan } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
+import { escapeControlKeepLayout } from './safe-text.js';
 import { summaryLine } from './text.js';
 
 const ICON: Record<Change['action'], string> = { create: '➕', update: '✏️', replace: '♻️', delete: '🗑️' };
 
+/** The plan as Markdown; control and invisible characters from the file are shown as escapes. */
 export function renderPlanMarkdown(plan: Plan): string {
+  return escapeControlKeepLayout(markdownOf(plan));
+}
+
+function markdownOf(plan: Plan): string {
   const out: string[] = ['### wharf plan', ''];
   const errors = plan.diagnostics.filter((d) => d.severity !== 'info');
   if (errors.length) {
