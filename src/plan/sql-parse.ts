@@ -77,6 +77,18 @@ export interface ParsedType {
  * clauses and anything after the name refused. `varchar(max)` (Redshift) is allowed.
  */
 export function checkTypeName(text: string): ParsedType | SqlRefusal {
+  // Files repeat a handful of types thousands of times: parse each spelling once.
+  const known = typeCache.get(text);
+  if (known) return known;
+  const result = parseTypeName(text);
+  if (typeCache.size > 10_000) typeCache.clear();
+  typeCache.set(text, result);
+  return result;
+}
+
+const typeCache = new Map<string, ParsedType | SqlRefusal>();
+
+function parseTypeName(text: string): ParsedType | SqlRefusal {
   if (text.trim() === '') return { ok: false, message: 'empty type' };
   const comment = commentIn(text);
   if (comment) return comment;
