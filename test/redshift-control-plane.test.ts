@@ -29,32 +29,35 @@ afterEach(() => mock.reset());
 
 describe('Redshift control plane', () => {
   it('reads consumer statuses across every page of DescribeDataSharesForProducer', async () => {
-    mock
-      .on(DescribeDataSharesForProducerCommand, { ProducerArn: NS, MaxRecords: 100 })
-      .resolves({
-        DataShares: [
-          {
-            DataShareArn: share('toplyne_share'),
-            DataShareAssociations: [
-              { ConsumerIdentifier: '388856629077', Status: 'ACTIVE' },
-              { ConsumerIdentifier: 'DataCatalog/111122223333', Status: 'AUTHORIZED' },
-            ],
-          },
-        ],
-        Marker: 'page-2',
-      })
-      .on(DescribeDataSharesForProducerCommand, { ProducerArn: NS, MaxRecords: 100, Marker: 'page-2' })
-      .resolves({
-        DataShares: [
-          {
-            DataShareArn: share('heap_share'),
-            DataShareAssociations: [{ ConsumerIdentifier: '444455556666', Status: 'PENDING_AUTHORIZATION' }],
-          },
-        ],
-      });
+    const page1 = {
+      DataShares: [
+        {
+          DataShareArn: share('toplyne_share'),
+          DataShareAssociations: [
+            { ConsumerIdentifier: '388856629077', Status: 'ACTIVE' },
+            { ConsumerIdentifier: 'DataCatalog/111122223333', Status: 'AUTHORIZED' },
+          ],
+        },
+      ],
+      Marker: 'page-2',
+    };
+    const page2 = {
+      DataShares: [
+        {
+          DataShareArn: share('heap_share'),
+          DataShareAssociations: [{ ConsumerIdentifier: '444455556666', Status: 'PENDING_AUTHORIZATION' }],
+        },
+      ],
+    };
+    // Inputs are copied as they are sent: the SDK paginator reuses one input object across pages.
+    const sent: object[] = [];
+    mock.on(DescribeDataSharesForProducerCommand).callsFake((input) => {
+      sent.push(JSON.parse(JSON.stringify(input)));
+      return input.Marker === 'page-2' ? page2 : page1;
+    });
     const cp = new RedshiftControlPlane(client);
     const statuses = await cp.consumerStatuses(NS);
-    expect(mock.commandCalls(DescribeDataSharesForProducerCommand).map((c) => c.args[0].input)).toEqual([
+    expect(sent).toEqual([
       { ProducerArn: NS, MaxRecords: 100 },
       { ProducerArn: NS, MaxRecords: 100, Marker: 'page-2' },
     ]);

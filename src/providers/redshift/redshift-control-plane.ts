@@ -9,7 +9,7 @@ import {
   AuthorizeDataShareCommand,
   DeauthorizeDataShareCommand,
   DescribeClustersCommand,
-  DescribeDataSharesForProducerCommand,
+  paginateDescribeDataSharesForProducer,
   type RedshiftClient,
 } from '@aws-sdk/client-redshift';
 import type { ConsumerStatus } from '../../plan/datashare-model.js';
@@ -60,16 +60,12 @@ export class RedshiftControlPlane {
   /** Every outbound share of the producer namespace with its consumers' statuses, all pages. */
   async consumerStatuses(producerNamespaceArn: string): Promise<ConsumerStatuses> {
     const out: ConsumerStatuses = new Map();
-    let marker: string | undefined;
-    do {
+    const pages = paginateDescribeDataSharesForProducer(
+      { client: this.client, pageSize: 100 },
+      { ProducerArn: producerNamespaceArn },
+    );
+    for await (const page of pages) {
       this.calls++;
-      const page = await this.client.send(
-        new DescribeDataSharesForProducerCommand({
-          ProducerArn: producerNamespaceArn,
-          MaxRecords: 100,
-          ...(marker ? { Marker: marker } : {}),
-        }),
-      );
       for (const d of page.DataShares ?? []) {
         const name = d.DataShareArn?.slice(d.DataShareArn.lastIndexOf('/') + 1);
         if (!name) continue;
@@ -78,8 +74,7 @@ export class RedshiftControlPlane {
           if (a.ConsumerIdentifier) m.set(a.ConsumerIdentifier, consumerStatusOf(a.Status));
         out.set(name, m);
       }
-      marker = page.Marker || undefined;
-    } while (marker);
+    }
     return out;
   }
 
