@@ -296,7 +296,9 @@ buckets:
       const applied = await runCli(['apply', '-f', file, '--auto-approve']);
       expect(applied.code).toBe(1);
       expect(applied.stdout).toContain('failed   share.bucket:cli-share');
-      expect(applied.stdout).toContain('s3:PutBucketOwnershipControls failed');
+      expect(applied.stdout).toContain(
+        'connection share: s3:PutBucketOwnershipControls on bucket cli-share failed (BucketAlreadyExists',
+      );
       expect(applied.stdout).toContain('while running: -- s3:PutBucketOwnershipControls');
     } finally {
       keys.forEach((k, i) => {

@@ -26,6 +26,10 @@ const KNOWN = new Set([
   'DataApiThrottledError',
   'ConnectionStringError',
   'SecretInOutputError',
+  // AWS failures worded with the connection and a hint (providers/aws-errors.ts); the S3 provider's own.
+  'AwsError',
+  'BucketReadError',
+  'ApiCallError',
 ]);
 
 export function formatError(e: unknown): string {

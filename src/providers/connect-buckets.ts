@@ -4,6 +4,7 @@
 // the file never holds them. The SDK is loaded only when an s3 connection is opened.
 import path from 'node:path';
 import type { ConnectionConfig } from '../config/types.js';
+import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from './aws-errors.js';
 import type { OpenedConnection } from './connect.js';
 import { LocalBucketProvider } from './local-bucket/local-bucket-provider.js';
 
@@ -36,13 +37,15 @@ export async function openBucketConnection(
     ...(config.forcePathStyle !== undefined ? { forcePathStyle: config.forcePathStyle } : {}),
     // S3-compatible servers often reject the newer default checksums on control calls.
     ...(config.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+    requestHandler: AWS_TIMEOUTS,
   });
+  watchAwsErrors(client, name, 's3');
   let region: string;
   try {
     region = config.region ?? (await client.config.region());
-  } catch {
+  } catch (e) {
     client.destroy();
-    throw new Error(`connection ${name}: no AWS region; set "region" or AWS_REGION`);
+    throw noRegionError(name, e);
   }
   const server = config.endpoint ? `S3-compatible server at ${config.endpoint}` : `S3 ${region}`;
   const provider = new S3Provider(client, { region, server });

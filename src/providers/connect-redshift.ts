@@ -5,6 +5,7 @@
 import { resolveEnv } from '../config/env.js';
 import { registerSecret } from '../config/secrets.js';
 import type { ConnectionConfig } from '../config/types.js';
+import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from './aws-errors.js';
 import { ConnectError, type OpenedConnection } from './connect.js';
 import type { DataApiTarget } from './redshift/data-api-transport.js';
 
@@ -25,8 +26,15 @@ export async function openRedshiftConnection(
     ...(region ? { region } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     maxAttempts: 1,
+    requestHandler: AWS_TIMEOUTS,
   });
-  const control = new RedshiftClient({ ...(region ? { region } : {}) });
+  const control = new RedshiftClient({ ...(region ? { region } : {}), requestHandler: AWS_TIMEOUTS });
+  watchAwsErrors(data, name, 'redshift-data');
+  watchAwsErrors(control, name, 'redshift');
+  const close = async () => {
+    data.destroy();
+    control.destroy();
+  };
   const target: DataApiTarget = {
     ...(config.cluster ? { clusterIdentifier: config.cluster } : {}),
     ...(config.workgroup ? { workgroupName: config.workgroup } : {}),
@@ -34,18 +42,19 @@ export async function openRedshiftConnection(
     ...(config.secretArn ? { secretArn: secretArnOf(name, config.secretArn) } : {}),
     ...(config.dbUser ? { dbUser: config.dbUser } : {}),
   };
-  let resolvedRegion: string | undefined;
+  let resolvedRegion: string;
   try {
     resolvedRegion = region ?? (await data.config.region());
-  } catch {
-    resolvedRegion = undefined;
+  } catch (e) {
+    await close();
+    throw noRegionError(name, e);
   }
   const transport = new transportMod.DataApiTransport(data, target);
   const provider = new providerMod.RedshiftProvider(
     transport,
     new cpMod.RedshiftControlPlane(control),
     target,
-    resolvedRegion ? { region: resolvedRegion } : {},
+    { region: resolvedRegion },
   );
   const where = config.cluster ? `cluster ${config.cluster}` : `workgroup ${config.workgroup}`;
   return {
@@ -53,11 +62,8 @@ export async function openRedshiftConnection(
     config,
     provider,
     dataApi: transport,
-    description: `Redshift ${where}, database ${target.database}${resolvedRegion ? ` (${resolvedRegion})` : ''}, through the Data API`,
-    close: async () => {
-      data.destroy();
-      control.destroy();
-    },
+    description: `Redshift ${where}, database ${target.database} (${resolvedRegion}), through the Data API`,
+    close,
   };
 }
 

@@ -18,6 +18,7 @@ import {
   type RedshiftDataClient,
   type SubStatementData,
 } from '@aws-sdk/client-redshift-data';
+import { AwsError, awsErrorKind } from '../aws-errors.js';
 import { DataApiStatementError, DataApiThrottledError } from './data-api-errors.js';
 
 /** Redshift's limit on the statements of one BatchExecuteStatement call. */
@@ -80,17 +81,9 @@ export interface SqlParameter {
   value: string;
 }
 
-/** Names under which the Data API and the SDK report "slow down" rather than "wrong". */
-const THROTTLING_NAMES = new Set([
-  'ActiveStatementsExceededException',
-  'ThrottlingException',
-  'TooManyRequestsException',
-]);
-
+/** The service (or the SDK, after its own retries) said "slow down" rather than "wrong". */
 export function isThrottling(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  const retryable = (e as { $retryable?: { throttling?: boolean } }).$retryable;
-  return retryable?.throttling === true || THROTTLING_NAMES.has(e.name);
+  return awsErrorKind(e) === 'throttling';
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -318,7 +311,11 @@ export class DataApiTransport {
         return await this.call(operation, send);
       } catch (e) {
         if (!isThrottling(e)) throw e;
-        if (attempt >= this.maxThrottleRetries) throw new DataApiThrottledError(operation, attempt + 1, e);
+        if (attempt >= this.maxThrottleRetries) {
+          // Already worded for its connection (see aws-errors.ts), the same as any AWS throttling.
+          if (e instanceof AwsError) throw e;
+          throw new DataApiThrottledError(operation, attempt + 1, e);
+        }
         const cap = Math.min(this.throttleMaxMs, this.throttleBaseMs * 2 ** attempt);
         await this.sleep(this.random() * cap);
       }

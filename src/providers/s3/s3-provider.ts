@@ -15,6 +15,7 @@ import {
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
 import type { Change, Statement } from '../../plan/plan.js';
+import { AwsError } from '../aws-errors.js';
 import type { LiveSnapshot, LockHandle, Provider, ReadScope } from '../provider.js';
 import { compileBucketChange } from './s3-compile.js';
 import { ApiCallError, NO_PRIVILEGES } from './s3-errors.js';
@@ -83,10 +84,10 @@ export async function runApiCall(client: S3Like, st: Statement): Promise<void> {
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number } };
     const status = err.$metadata?.httpStatusCode;
-    throw new ApiCallError(
-      `s3:${st.api.operation} failed: ${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''}`,
-      st.sql,
-      status ? `HTTP ${status}` : undefined,
-    );
+    const message =
+      e instanceof AwsError
+        ? e.message
+        : `s3:${st.api.operation} failed: ${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''}`;
+    throw new ApiCallError(message, st.sql, status ? `HTTP ${status}` : undefined);
   }
 }

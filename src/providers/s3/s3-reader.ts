@@ -23,6 +23,7 @@ import {
   ownedSidsFromTags,
 } from '../../plan/bucket-model.js';
 import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
+import { AwsError } from '../aws-errors.js';
 
 /** The part of an S3Client that wharf uses; tests pass a mock or a loopback-server client. */
 export interface S3Like {
@@ -200,11 +201,14 @@ function isCode(e: unknown, codes: readonly string[], status?: number): boolean 
   return (
     codes.includes(err.name ?? '') ||
     codes.includes(err.Code ?? '') ||
+    (e instanceof AwsError && codes.includes(e.code ?? '')) ||
     (status !== undefined && err.$metadata?.httpStatusCode === status)
   );
 }
 
 function denied(bucket: string, e: unknown, permission: string): Error {
+  // A client from connect.ts has already worded it, naming the connection, bucket and action.
+  if (e instanceof AwsError) return e;
   if (isCode(e, ['AccessDenied', 'Forbidden', 'MethodNotAllowed'], 403)) {
     return new BucketReadError(
       bucket,
