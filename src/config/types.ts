@@ -1,4 +1,5 @@
-// The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json).
+// The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json);
+// schema-shapes.ts and its test keep the two in step.
 // Field comments state defaults; the meaning of each field is documented in the README.
 import type { Diagnostic } from '../plan/plan.js';
 import type { SyncConfig } from '../sync/config.js';
