@@ -17,6 +17,7 @@ export { buildPlan } from './plan/build.js';
 export { diff } from './plan/diff.js';
 export type { Action, Change, Diagnostic, Plan, Statement } from './plan/plan.js';
 export { PLAN_FORMAT, PLAN_VERSION } from './plan/plan.js';
+export { AwsError, type AwsErrorKind } from './providers/aws-errors.js';
 export { openConnection } from './providers/connect.js';
 export { acquireLocalServer } from './providers/local/local-server.js';
 export { LocalBucketProvider } from './providers/local-bucket/local-bucket-provider.js';
