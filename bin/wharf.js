@@ -12,7 +12,8 @@ if (!existsSync(entry)) {
 // keeps it off stderr (set the variable to false to see it).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { main } = await import(entry.href);
-const code = await main(process.argv.slice(2));
+// The executable stops cleanly on SIGHUP, SIGINT and SIGTERM (see src/cli/signals.ts).
+const code = await main(process.argv.slice(2), undefined, { handleSignals: true });
 process.exitCode = code;
 // A leaked handle must never keep a finished command alive.
 setTimeout(() => process.exit(code), 1000).unref();

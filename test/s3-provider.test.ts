@@ -260,7 +260,7 @@ describe('applying bucket changes', () => {
           },
         },
       ],
-      ['PutObjectCommand', { Bucket: 'share', Key: 'events/', Body: '' }],
+      ['PutObjectCommand', { Bucket: 'share', Key: 'events/', Body: '', ContentLength: 0 }],
       ['PutBucketPolicyCommand', { Bucket: 'share', Policy: expect.any(String) }],
       [
         'PutBucketTaggingCommand',

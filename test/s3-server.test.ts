@@ -164,7 +164,9 @@ describe('buckets on an S3-protocol server', () => {
     await s3.client.send(
       new PutObjectCommand({ Bucket: 'data-share', Key: 'events/2024-06-22/part-0.parquet', Body: 'x' }),
     );
-    await s3.client.send(new PutObjectCommand({ Bucket: 'data-share', Key: 'exports/daily/', Body: '' }));
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: 'data-share', Key: 'exports/daily/', Body: '', ContentLength: 0 }),
+    );
     const read = await readS3Buckets(withFakeControls(s3.client).client, ['data-share', 'missing-share'], {
       'data-share': ['events/', 'exports/daily/', 'metrics/'],
     });

@@ -38,6 +38,8 @@ export interface ApplyOptions {
   holder: string;
   env?: NodeJS.ProcessEnv;
   hooks?: ApplyHooks;
+  /** Once aborted (a signal), no further change starts; the one running finishes or rolls back. */
+  signal?: AbortSignal;
 }
 
 /** A refusal before anything ran: nothing was changed. */
@@ -107,6 +109,7 @@ export async function applyPlan(
     }));
     const total = plan.changes.length;
     for (let i = 0; i < total; i++) {
+      if (options.signal?.aborted) break;
       const change = plan.changes[i]!;
       const executeMany = providers.get(change.connection)!.executeMany;
       if (executeMany) {

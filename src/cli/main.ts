@@ -1,16 +1,15 @@
-// The CLI: a thin router from flags to library calls, renderers and exit codes.
-// Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present.
-// Database clients (and, later, SDKs and the UI) load lazily: `wharf validate` never pays
-// for them.
+// The CLI: a thin router from the command line (args.ts, commands.ts) to library calls,
+// renderers and exit codes. Exit codes: 0 ok / no changes, 1 error or refusal, 2 changes or
+// drift present, 128 + the signal's number when stopped by a signal (signals.ts).
+// Database clients, the AWS SDKs and the ink UI load lazily (dynamic import): `wharf validate`
+// never pays for them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import type { ApplyResult } from '../apply/apply.js';
 import { readPlanFile } from '../commands/plan-file.js';
+import { durationProblem, parseDuration } from '../config/duration.js';
 import { envNames } from '../config/env.js';
-import { loadConfigFile } from '../config/load.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
 import { type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
@@ -26,52 +25,17 @@ import {
   renderPlanText,
   type Style,
 } from '../render/text.js';
+import { type ParsedArgs, parseCommandLine, type Values } from './args.js';
+import { type CommandName, commandHelp, overview } from './commands.js';
 import { formatError, UsageError } from './errors.js';
 import { redactingStream } from './redacting-stream.js';
-
-export const VERSION = '0.1.0';
-
-const USAGE = `wharf — warehouse sharing as code
-
-Usage:
-  wharf validate [-f wharf.yaml] [--json]
-  wharf plan     [-f wharf.yaml] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]
-  wharf apply    [-f wharf.yaml | plan.json] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s]
-  wharf drift    [-f wharf.yaml] [--json] [-v]
-  wharf show     plan.json [--json | --markdown]
-  wharf sync     [-f wharf.yaml] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]
-                 [--lock-timeout 30s] [--batch-rows N]
-
-Options:
-  -f, --file FILE        config file (default wharf.yaml)
-  --out FILE             plan: save the plan for a later "wharf apply FILE"
-  --json                 machine-readable output (the plan contract, see README)
-  --markdown             plan/show: Markdown for pull-request comments
-  --detailed-exitcode    plan: exit 2 when there are changes
-  --auto-approve         apply: do not ask for confirmation
-  --allow-destroy        apply: allow drops, revokes and data-losing replaces
-  --allow-widen          apply: allow changes that widen access (bucket policies, public access)
-  --lock-timeout DUR     apply: wait this long for another apply's lock (default 0s);
-                         sync: for another run of the same sync
-  --dry-run              sync: print the SQL and the rows it would write; change nothing
-  --full-refresh         sync: forget the watermark, empty the destination and reload
-  --fail-fast            sync: stop at the first failed sync
-  --batch-rows N         sync: rows per committed batch across connections
-  -v, --verbose          list unmanaged objects that were left alone
-  --no-color             plain output (also NO_COLOR=1)
-  -h, --help             this text
-  --version              print the version
-
-Exit codes: 0 ok / no changes, 1 error (sync: any sync failed), 2 changes (plan --detailed-exitcode) or drift.
-`;
+import { guardSignals, SIGNAL_EXIT_CODES, type SignalGuard } from './signals.js';
 
 interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
-
-const cleanups = new Set<() => Promise<void>>();
 
 /**
  * The process's streams, made safe for a reader that goes away (`wharf plan | head -1`):
@@ -101,34 +65,81 @@ function guardPipe<T extends NodeJS.WritableStream>(stream: T): T {
   });
 }
 
-export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
+export interface MainOptions {
+  /**
+   * Stop cleanly on SIGHUP, SIGINT and SIGTERM (see signals.ts). Only the executable sets it:
+   * in-process callers such as the tests keep the host's signal handling.
+   */
+  handleSignals?: boolean;
+}
+
+/** Commands that may connect, and so hold the embedded warehouse. */
+const CONNECTING = new Set<CommandName>(['plan', 'apply', 'drift', 'sync']);
+
+export async function main(
+  argv: string[],
+  rawIo: Io = processIo(),
+  options: MainOptions = {},
+): Promise<number> {
   // Whatever is printed, by wharf or by a library it calls, goes through the secret filter.
   const io: Io = {
     stdout: redactingStream(rawIo.stdout),
     stderr: redactingStream(rawIo.stderr),
     stdin: rawIo.stdin,
   };
-  let parsed: ReturnType<typeof parse>;
+  const colorOff = argv.some((a) => a === '--no-color' || a === '-no-color') || Boolean(process.env.NO_COLOR);
+  const estyle: Style = colorOff || !(io.stderr as { isTTY?: boolean }).isTTY ? PLAIN : COLOR;
+  let parsed: ParsedArgs;
   try {
-    parsed = parse(argv);
+    parsed = parseCommandLine(argv);
   } catch (e) {
-    io.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}`);
+    io.stderr.write(`${estyle.red('error')}: ${formatError(e)}\n`);
     return 1;
   }
-  const { values: v, positionals } = parsed;
-  const style: Style = v['no-color'] || process.env.NO_COLOR || !io.stdout.isTTY ? PLAIN : COLOR;
-  const estyle: Style =
-    v['no-color'] || process.env.NO_COLOR || !(io.stderr as { isTTY?: boolean }).isTTY ? PLAIN : COLOR;
-  if (v.version) {
-    io.stdout.write(`wharf ${VERSION}\n`);
-    return 0;
+  switch (parsed.kind) {
+    case 'usage':
+      // Like Terraform: no command prints the overview and fails, on stderr so that a script
+      // capturing stdout gets nothing it could mistake for output.
+      io.stderr.write(overview());
+      return 1;
+    case 'help':
+      io.stdout.write(parsed.command ? commandHelp(parsed.command) : overview());
+      return 0;
+    case 'version':
+      io.stdout.write(`wharf ${version()}\n`);
+      return 0;
+    case 'run':
+      break;
+    default: {
+      const never: never = parsed;
+      throw new Error(`unhandled ${String(never)}`);
+    }
   }
-  const [command, ...args] = positionals;
-  if (v.help || !command || command === 'help') {
-    io.stdout.write(USAGE);
-    return command || v.help ? 0 : 1;
-  }
-  const ctx: Ctx = { v, args, io, style, estyle };
+  const { command, values: v, args } = parsed;
+  const style: Style = colorOff || !io.stdout.isTTY ? PLAIN : COLOR;
+  const cleanups = new Set<() => Promise<void>>();
+  const cleanUp = async () => {
+    for (const c of cleanups) await c().catch(() => {});
+    cleanups.clear();
+  };
+  const guard = options.handleSignals
+    ? guardSignals({
+        stderr: io.stderr,
+        exit: (code) => process.exit(code),
+        cleanup: async () => {
+          await cleanUp();
+          // Whatever the command had not handed to `cleanups` yet (a connection being
+          // opened, a sync's sessions): the embedded warehouse's lease is let go all the same.
+          if (CONNECTING.has(command)) {
+            const { releaseHeldLocalServers } = await import('../providers/local/local-server.js');
+            await releaseHeldLocalServers();
+          }
+        },
+      })
+    : undefined;
+  // The loader brings the YAML parser and the SQL parser (WASM): only for commands that read a file.
+  const config = command === 'show' ? undefined : await import('../config/load.js');
+  const ctx: Ctx = { command, v, args, io, style, estyle, cleanups, guard, config };
   try {
     switch (command) {
       case 'validate':
@@ -140,68 +151,75 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
       case 'apply':
         return await cmdApply(ctx);
       case 'sync': {
+        const lockTimeoutMs = durationOption(ctx);
+        ctx.guard?.setNote(
+          'batches already committed stay, with their watermark; run wharf sync again to go on',
+        );
         const { cmdSync } = await import('./sync-command.js');
-        return await cmdSync({
+        const code = await cmdSync({
           load: () => load(ctx),
           names: args,
           json: Boolean(v.json),
           dryRun: Boolean(v['dry-run']),
           fullRefresh: Boolean(v['full-refresh']),
           failFast: Boolean(v['fail-fast']),
-          lockTimeoutMs: parseDuration(v['lock-timeout'] ?? '0s'),
+          lockTimeoutMs,
           ...(v['batch-rows'] !== undefined ? { batchRows: v['batch-rows'] } : {}),
           stdout: io.stdout,
           style,
         });
+        return code;
       }
       case 'show':
         return cmdShow(ctx);
-      default:
-        throw new UsageError(`unknown command "${command}"; see wharf --help`);
+      case 'help':
+      case 'version':
+        throw new Error(`${command} is answered before any command runs`);
+      default: {
+        const never: never = command;
+        throw new UsageError(`unknown command "${String(never)}"; see wharf --help`);
+      }
     }
   } catch (e) {
     io.stderr.write(`${estyle.red('error')}: ${formatError(e)}\n`);
     return 1;
   } finally {
-    for (const c of cleanups) await c().catch(() => {});
-    cleanups.clear();
+    await cleanUp();
+    guard?.dispose();
   }
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      file: { type: 'string', short: 'f' },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      markdown: { type: 'boolean' },
-      'detailed-exitcode': { type: 'boolean' },
-      'auto-approve': { type: 'boolean' },
-      'allow-destroy': { type: 'boolean' },
-      'allow-widen': { type: 'boolean' },
-      'lock-timeout': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      'full-refresh': { type: 'boolean' },
-      'fail-fast': { type: 'boolean' },
-      'batch-rows': { type: 'string' },
-      verbose: { type: 'boolean', short: 'v' },
-      'no-color': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean' },
-    },
-  });
+let packageJsonVersion: string | undefined;
+
+/** wharf's version, from its package.json (one level above dist/ and src/). */
+export function version(): string {
+  packageJsonVersion ??= (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return packageJsonVersion;
 }
 
-type Values = ReturnType<typeof parse>['values'];
+/** `--lock-timeout` in milliseconds (default 0); the one duration grammar of config/duration.ts. */
+function durationOption(ctx: Ctx): number {
+  const text = ctx.v['lock-timeout'];
+  if (text === undefined) return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined)
+    throw new UsageError(`--lock-timeout ${durationProblem(text)}; see wharf ${ctx.command} --help`);
+  return ms;
+}
+
 interface Ctx {
+  command: CommandName;
   v: Values;
   args: string[];
   io: Io;
   style: Style;
   estyle: Style;
+  /** Run when the command ends, however it ends (connections to close). */
+  cleanups: Set<() => Promise<void>>;
+  guard: SignalGuard | undefined;
+  config: typeof import('../config/load.js') | undefined;
 }
 
 /**
@@ -210,7 +228,7 @@ interface Ctx {
  */
 function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
   const file = ctx.v.file ?? 'wharf.yaml';
-  const { loaded, diagnostics } = loadConfigFile(file);
+  const { loaded, diagnostics } = ctx.config!.loadConfigFile(file);
   const failed = !loaded || hasErrors(diagnostics);
   const lines = failed || printWarnings ? renderCapped(diagnostics, ctx.estyle) : [];
   if (lines.length) ctx.io.stderr.write(`${lines.join('\n')}\n`);
@@ -250,7 +268,7 @@ function renderCapped(diagnostics: readonly Diagnostic[], style: Style): string[
 function cmdValidate(ctx: Ctx): number {
   const file = ctx.v.file ?? 'wharf.yaml';
   if (ctx.v.json) {
-    const { diagnostics } = loadConfigFile(file);
+    const { diagnostics } = ctx.config!.loadConfigFile(file);
     ctx.io.stdout.write(`${JSON.stringify({ valid: !hasErrors(diagnostics), diagnostics }, null, 2)}\n`);
     return hasErrors(diagnostics) ? 1 : 0;
   }
@@ -274,16 +292,20 @@ function cmdValidate(ctx: Ctx): number {
 }
 
 async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
+  ctx.guard?.setNote('nothing was changed');
   const loaded = load(ctx);
   if (!loaded) return 1;
   const { planConfig } = await import('../commands/plan.js');
   const run = await planConfig(loaded);
-  cleanups.add(run.close);
+  ctx.cleanups.add(run.close);
   const plan = run.plan;
   await run.close();
-  if (ctx.v.out && !drift) writePlanFile(ctx.v.out, plan);
+  const failed = hasErrors(plan.diagnostics);
+  // A plan with errors is incomplete: it is never saved, so it can never be applied.
+  const out = drift || failed ? undefined : ctx.v.out;
+  if (out) writePlanFile(out, plan);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-  else if (ctx.v.markdown && !drift) ctx.io.stdout.write(renderPlanMarkdown(plan));
+  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan));
   else {
     const title = drift
       ? 'Drift: the live state differs from the file. Apply would make these changes:'
@@ -293,18 +315,39 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
       verbose: ctx.v.verbose,
       ...(title ? { title } : {}),
     });
-    if (drift && plan.changes.length === 0)
+    if (drift && plan.changes.length === 0 && !failed)
       text = text.replace(
         'No changes. The live state matches the file.',
         'No drift. The live state matches the file.',
       );
     ctx.io.stdout.write(text);
-    if (ctx.v.out && !drift)
-      ctx.io.stdout.write(`\nSaved the plan to ${ctx.v.out}. Apply it with: wharf apply ${ctx.v.out}\n`);
+    if (out) ctx.io.stdout.write(`\nSaved the plan to ${out}. Apply it with: wharf apply ${out}\n`);
   }
-  if (hasErrors(plan.diagnostics)) return planErrors(ctx, plan);
+  if (failed) {
+    const n = errorCount(plan);
+    return planErrors(
+      ctx,
+      plan,
+      drift
+        ? `drift could not be checked: the plan has ${n} (above); ${fix(plan)} and run wharf drift again`
+        : ctx.v.out
+          ? `${escapeControl(ctx.v.out)} was not written: the plan has ${n} (above); ${fix(plan)} and run wharf plan --out ${escapeControl(ctx.v.out)} again`
+          : `the plan is incomplete: it has ${n} (above); ${fix(plan)} and run wharf plan again`,
+    );
+  }
   if ((drift || ctx.v['detailed-exitcode']) && plan.changes.length > 0) return 2;
   return 0;
+}
+
+/** "1 error", "3 errors". */
+function errorCount(plan: Plan): string {
+  const n = plan.diagnostics.filter((d) => d.severity === 'error').length;
+  return `${n.toLocaleString('en-US')} error${n === 1 ? '' : 's'}`;
+}
+
+/** "fix it" or "fix them", after errorCount. */
+function fix(plan: Plan): string {
+  return plan.diagnostics.filter((d) => d.severity === 'error').length === 1 ? 'fix it' : 'fix them';
 }
 
 /**
@@ -328,20 +371,24 @@ class SecretInOutputError extends Error {
 }
 
 async function cmdApply(ctx: Ctx): Promise<number> {
-  const lockTimeoutMs = parseDuration(ctx.v['lock-timeout'] ?? '0s');
+  const lockTimeoutMs = durationOption(ctx);
+  ctx.guard?.setNote('nothing was changed');
   const saved = ctx.args[0];
   let plan: Plan;
   let conns: Map<string, OpenedConnection>;
   let allowWiden = Boolean(ctx.v['allow-widen']);
   if (saved) {
-    if (ctx.v.file) throw new UsageError('give either a saved plan or -f, not both');
+    if (ctx.v.file)
+      throw new UsageError(
+        `apply takes either a saved plan (${saved}) or -f ${ctx.v.file}, not both; see wharf apply --help`,
+      );
     plan = readPlanFile(saved);
     registerFileSecrets(
       Object.values(plan.connections).map((c) => (c.spec as { url?: string }).url),
       plan.changes.flatMap((c) => c.statements.flatMap((st) => (st.secrets ? envNames(st.sql) : []))),
     );
     conns = new Map();
-    cleanups.add(async () => {
+    ctx.cleanups.add(async () => {
       for (const c of conns.values()) await c.close();
     });
     for (const [name, rec] of Object.entries(plan.connections)) {
@@ -355,20 +402,25 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     if (!loaded) return 1;
     const { planConfig } = await import('../commands/plan.js');
     const run = await planConfig(loaded);
-    cleanups.add(run.close);
+    ctx.cleanups.add(run.close);
     plan = run.plan;
     conns = run.connections;
     if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
-    if (hasErrors(plan.diagnostics)) return planErrors(ctx, plan);
+    if (hasErrors(plan.diagnostics))
+      return planErrors(
+        ctx,
+        plan,
+        `apply refused: the plan has ${errorCount(plan)} (above), nothing was changed; ${fix(plan)} and run wharf apply again`,
+      );
     if (!ctx.v['auto-approve'] && plan.changes.length > 0) {
       if (!ctx.io.stdin.isTTY) {
         throw new UsageError(
-          'not a terminal: apply needs --auto-approve, or a saved plan (wharf plan --out plan.json; wharf apply plan.json)',
+          'apply refused: not a terminal, so nobody can approve; add --auto-approve, or apply a saved plan (wharf plan --out plan.json; wharf apply plan.json)',
         );
       }
       if (plan.summary.destructive > 0 && !ctx.v['allow-destroy']) {
         throw new UsageError(
-          `the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`,
+          `apply refused: the plan has ${plan.summary.destructive} destructive change(s); re-run with --allow-destroy to apply them`,
         );
       }
       // Widening access is approved here, at the terminal, or with --allow-widen.
@@ -396,38 +448,57 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   const holder = `wharf apply (${safeUser()}@${os.hostname()} pid ${process.pid})`;
   const progress = !ctx.v.json;
   const { applyPlan } = await import('../apply/apply.js');
-  const result: ApplyResult = await applyPlan(plan, providers, {
-    allowDestroy: Boolean(ctx.v['allow-destroy']),
-    allowWiden,
-    lockTimeoutMs,
-    holder,
-    hooks: progress
-      ? {
-          onChangeEnd: (r, i, total) => {
-            const tag = r.status === 'done' ? ctx.style.green('done') : ctx.style.red(r.status);
-            ctx.io.stdout.write(`[${i + 1}/${total}] ${r.address}: ${tag}\n`);
-          },
-        }
-      : {},
-  });
+  const guard = ctx.guard;
+  let result: ApplyResult;
+  try {
+    result = await applyPlan(plan, providers, {
+      allowDestroy: Boolean(ctx.v['allow-destroy']),
+      allowWiden,
+      lockTimeoutMs,
+      holder,
+      ...(guard ? { signal: guard.signal } : {}),
+      hooks: {
+        // From the first change on, a signal lets the change in progress finish (or roll back).
+        onChangeStart: () => {
+          guard?.setNote(undefined);
+          guard?.setCritical(true);
+        },
+        ...(progress
+          ? {
+              onChangeEnd: (r, i, total) => {
+                const tag = r.status === 'done' ? ctx.style.green('done') : ctx.style.red(r.status);
+                ctx.io.stdout.write(`[${i + 1}/${total}] ${r.address}: ${tag}\n`);
+              },
+            }
+          : {}),
+      },
+    });
+  } finally {
+    guard?.setCritical(false);
+  }
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.io.stdout.write(renderApplyResult(result, ctx.style));
+  const stoppedBy = guard?.received();
+  if (stoppedBy) {
+    const done = result.results.filter((r) => r.status === 'done').length;
+    ctx.io.stderr.write(
+      `${ctx.estyle.red('error')}: apply stopped by ${stoppedBy}: ${done} of ${result.results.length} change(s) done, the rest not run; run wharf plan to see what remains\n`,
+    );
+    return SIGNAL_EXIT_CODES[stoppedBy];
+  }
   return result.ok ? 0 : 1;
 }
 
-/** A plan with errors: they go to stderr too (the plan itself went to stdout), then exit 1. */
-function planErrors(ctx: Ctx, plan: Plan): number {
+/** A plan with errors: they go to stderr too (the plan itself went to stdout), then the refusal. */
+function planErrors(ctx: Ctx, plan: Plan, refusal: string): number {
   const errors = plan.diagnostics.filter((d) => d.severity === 'error');
   ctx.io.stderr.write(`${renderDiagnostics(errors, ctx.estyle).join('\n')}\n`);
-  ctx.io.stderr.write(
-    `${errors.length} error${errors.length === 1 ? '' : 's'} in the plan; nothing was changed.\n`,
-  );
+  ctx.io.stderr.write(`${ctx.estyle.red('error')}: ${refusal}\n`);
   return 1;
 }
 
 function cmdShow(ctx: Ctx): number {
-  const file = ctx.args[0];
-  if (!file) throw new UsageError('show needs a plan file: wharf show plan.json');
+  const file = ctx.args[0]!;
   const plan = readPlanFile(file);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan));
@@ -437,19 +508,16 @@ function cmdShow(ctx: Ctx): number {
 
 async function confirm(ctx: Ctx, question: string): Promise<boolean> {
   const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
+  // On a terminal readline reads Ctrl-C as a key: make it the signal it stands for.
+  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
+  const close = async () => rl.close();
+  ctx.cleanups.add(close);
   try {
     return (await rl.question(question)).trim() === 'yes';
   } finally {
+    ctx.cleanups.delete(close);
     rl.close();
   }
-}
-
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) throw new UsageError(`invalid duration "${s}": use e.g. 500ms, 30s, 5m`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
 }
 
 function safeUser(): string {
@@ -458,8 +526,4 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
-}
-
-export function readJsonFile(file: string): unknown {
-  return JSON.parse(readFileSync(path.resolve(file), 'utf8'));
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import {
   CORE_SCHEMA,
   constructFromEvents,
@@ -15,7 +15,7 @@ import {
   parseEvents,
   SCALAR_STYLE,
 } from 'js-yaml';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import type { LineCounter, Node } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
 import { bucketPatternMessage, isBucketConnectionType } from './bucket-config.js';
 import { checkLimits } from './limit-rules.js';
@@ -65,6 +65,7 @@ function schemaValidator(): ValidateFunction {
 export function compileSchemaValidator(): ValidateFunction {
   const require = createRequire(import.meta.url);
   const schema = require('../../schemas/wharf.schema.json');
+  const { Ajv } = require('ajv') as typeof import('ajv');
   return new Ajv(AJV_OPTIONS).compile(schema);
 }
 
@@ -426,10 +427,19 @@ const KNOWN_TAGS = new Set(
   ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
 );
 
+/**
+ * The `yaml` package, loaded on first use: a valid file never needs it, and loading it costs
+ * a command such as `wharf validate` a noticeable part of its start-up.
+ */
+function exactParser(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
+
 /** The `yaml` package with source positions: exact syntax errors, duplicate keys, locations. */
 export function exactParse(input: string, file: string): ExactParse {
   const text = normalizeLineEnds(input);
   const diagnostics: Diagnostic[] = [];
+  const { LineCounter, parseDocument, visit, isNode } = exactParser();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   for (const err of doc.errors) {
@@ -514,6 +524,7 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
 }
 
 function makeLocator(root: unknown, lc: LineCounter): Locator {
+  const { isMap, isPair, isScalar, isSeq } = exactParser();
   const pos = (n: Node | null | undefined) => {
     const off = n?.range?.[0] ?? 0;
     return lc.linePos(off);

@@ -130,6 +130,18 @@ function parseTypeName(text: string): ParsedType | SqlRefusal {
  * default (no column references, a matching type).
  */
 export function checkExpression(text: string): { ok: true } | SqlRefusal {
+  // Like types, a file repeats a few defaults (CURRENT_TIMESTAMP) on many tables.
+  const known = expressionCache.get(text);
+  if (known) return known;
+  const result = parseExpression(text);
+  if (expressionCache.size > 10_000) expressionCache.clear();
+  expressionCache.set(text, result);
+  return result;
+}
+
+const expressionCache = new Map<string, { ok: true } | SqlRefusal>();
+
+function parseExpression(text: string): { ok: true } | SqlRefusal {
   if (text.trim() === '') return { ok: false, message: 'empty expression' };
   const comment = commentIn(text);
   if (comment) return comment;

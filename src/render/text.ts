@@ -48,7 +48,10 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     out.push(st.dim(`Read ${name} (${c.type}, ${c.server}).`));
   }
   if (plan.changes.length === 0) {
-    out.push('', st.green('No changes. The live state matches the file.'));
+    // A plan with errors is incomplete: it cannot vouch that nothing differs.
+    if (plan.diagnostics.some((d) => d.severity === 'error'))
+      out.push('', st.red('Not known whether the live state matches the file: the plan has errors (above).'));
+    else out.push('', st.green('No changes. The live state matches the file.'));
   } else {
     out.push('', opts.title ?? 'wharf will make these changes, in this order:', '');
     for (const c of plan.changes) out.push(...renderChange(c, opts));

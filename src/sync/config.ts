@@ -1,6 +1,7 @@
 // The `syncs:` section of a wharf file: its typed shape and the static rules JSON Schema
 // cannot express (mode options, references to connections, duplicate names). Checks that
 // need the live catalogs (columns, types, keys) are in check.ts.
+import { durationProblem, parseDuration } from '../config/duration.js';
 import type { YamlPath } from '../config/load.js';
 import { foldIdent } from '../plan/normalize.js';
 import { checkSelectQuery } from '../plan/sql-parse.js';
@@ -130,7 +131,7 @@ export function checkSyncRules(
         err(
           [...p, 'cursor', 'lookback'],
           'sync',
-          `sync ${name}: lookback "${s.cursor.lookback}" is not a duration (e.g. 30s, 10m, 2h, 1d) or a number`,
+          `sync ${name}: lookback ${durationProblem(s.cursor.lookback)} (or a number, for a numeric cursor)`,
         );
     }
   });
@@ -138,15 +139,13 @@ export function checkSyncRules(
 
 /**
  * A lookback as the engine understands it: seconds for a duration string (`90s`, `10m`, `2h`,
- * `1d`), or the number itself (for numeric cursors such as sequences). Undefined if invalid.
+ * `1d`; the grammar of every duration, see config/duration.ts), or the number itself (for
+ * numeric cursors such as sequences). Undefined if invalid.
  */
 export function parseLookback(v: string | number): { seconds: number } | { amount: number } | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? { amount: v } : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return { seconds: n * unit };
+  const ms = parseDuration(v);
+  return ms === undefined ? undefined : { seconds: ms / 1000 };
 }
 
 /** `schema.table` -> folded parts. */

@@ -41,6 +41,36 @@ export class LocalServerError extends Error {
 
 const SUPERUSER = 'postgres';
 
+/**
+ * The data folders this process holds a lease on (from the moment the lease is written), and
+ * the server process it is starting there, if any: what releaseHeldLocalServers lets go of.
+ */
+const held = new Map<string, { lease: string; starting?: number }>();
+/** Set once the process is letting go for good (a signal): no server is started any more. */
+let lettingGo = false;
+
+/**
+ * Lets go of every embedded warehouse this process holds, at once: for a signal, when the
+ * command's own cleanup may never run. Drops the leases and stops each server no other wharf
+ * process leases, including one this process is still starting; starts none afterwards.
+ * Safe to call while an acquire or a release of the same folder is under way.
+ */
+export async function releaseHeldLocalServers(timeoutMs = 15_000): Promise<void> {
+  lettingGo = true;
+  for (const [dir, h] of [...held]) {
+    held.delete(dir);
+    await withLifecycleLock(
+      dir,
+      timeoutMs,
+      async () => {
+        fs.rmSync(h.lease, { force: true });
+        if (liveLeases(dir).length === 0) await stopServer(path.join(dir, 'pgdata'), h.starting);
+      },
+      true,
+    );
+  }
+}
+
 export async function acquireLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
   const dir = path.resolve(opts.dir);
   const database = opts.database ?? 'wharf';
@@ -49,7 +79,9 @@ export async function acquireLocalServer(opts: LocalServerOptions): Promise<Loca
   fs.mkdirSync(path.join(dir, 'leases'), { recursive: true });
   const lease = path.join(dir, 'leases', String(process.pid));
   const server = await withLifecycleLock(dir, timeoutMs, async () => {
+    if (lettingGo) throw new LocalServerError('wharf is stopping; the embedded warehouse is not started');
     fs.writeFileSync(lease, new Date().toISOString());
+    held.set(dir, { lease });
     const bin = opts.binDir ?? (await embeddedBinDir());
     const ids = ownerIds();
     const pgdata = path.join(dir, 'pgdata');
@@ -71,6 +103,7 @@ export async function acquireLocalServer(opts: LocalServerOptions): Promise<Loca
     release: async () => {
       if (released) return;
       released = true;
+      if (!held.delete(dir)) return; // let go of already (releaseHeldLocalServers)
       await withLifecycleLock(dir, timeoutMs, async () => {
         fs.rmSync(lease, { force: true });
         if (liveLeases(dir).length === 0) await stopServer(path.join(dir, 'pgdata'));
@@ -231,6 +264,7 @@ async function startServer(
   const logPath = path.join(dir, 'server.log');
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    if (lettingGo) throw new LocalServerError('wharf is stopping; the embedded warehouse is not started');
     const log = fs.openSync(logPath, 'a');
     if (ids) fs.fchownSync(log, ids.uid, ids.gid);
     const child = spawn(
@@ -250,6 +284,8 @@ async function startServer(
       { ...(ids ?? {}), detached: true, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
+    const h = held.get(dir);
+    if (h && child.pid) h.starting = child.pid;
     let exited = false;
     child.on('exit', () => {
       exited = true;
@@ -297,14 +333,15 @@ async function ensureDatabase(port: number, password: string, database: string):
   }
 }
 
-async function stopServer(pgdata: string): Promise<void> {
-  let text: string;
+/** Stops the server of `pgdata`; `starting` is a server this process spawned that may not have written its pid file yet. */
+async function stopServer(pgdata: string, starting?: number): Promise<void> {
+  let text = '';
   try {
     text = fs.readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8');
   } catch {
-    return;
+    // not running, or still starting
   }
-  const pid = Number(text.split('\n')[0]);
+  const pid = Number(text.split('\n')[0]) || starting;
   if (!pid || !alive(pid)) return;
   process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, checkpoint
   const deadline = Date.now() + 15_000;
@@ -323,8 +360,17 @@ function liveLeases(dir: string): string[] {
   return out;
 }
 
-/** A cross-process mutex: mkdir is atomic. A lock left by a dead process is taken over. */
-async function withLifecycleLock<T>(dir: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+/**
+ * A cross-process mutex: mkdir is atomic. A lock left by a dead process is taken over.
+ * `reentrant`: a lock this process holds already (an acquire cut short by a signal) does not
+ * make it wait for itself; `fn` runs, and the holder removes the lock as it would.
+ */
+async function withLifecycleLock<T>(
+  dir: string,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+  reentrant = false,
+): Promise<T> {
   const lockDir = path.join(dir, 'lifecycle.lock');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -344,6 +390,7 @@ async function withLifecycleLock<T>(dir: string, timeoutMs: number, fn: () => Pr
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
+      if (reentrant && owner === process.pid) return fn();
       if (Date.now() > deadline)
         throw new LocalServerError(
           `timed out waiting for another wharf process to start or stop the embedded warehouse (${lockDir})`,

@@ -80,7 +80,7 @@ export async function runApiCall(client: S3Like, st: Statement): Promise<void> {
   const Command = COMMANDS[st.api.operation];
   if (!Command) throw new ApiCallError(`unsupported S3 operation ${st.api.operation}`, st.sql);
   try {
-    await client.send(new Command(st.api.input as never));
+    await client.send(new Command(withContentLength(st.api.operation, st.api.input) as never));
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number } };
     const status = err.$metadata?.httpStatusCode;
@@ -90,4 +90,14 @@ export async function runApiCall(client: S3Like, st: Statement): Promise<void> {
         : `s3:${st.api.operation} failed: ${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''}`;
     throw new ApiCallError(message, st.sql, status ? `HTTP ${status}` : undefined);
   }
+}
+
+/**
+ * A PutObject with a string body carries its length: the SDK sets Content-Length only for a
+ * non-empty body, and warns ("Stream of unknown length") for a folder marker's empty one.
+ */
+function withContentLength(operation: string, input: Record<string, unknown>): Record<string, unknown> {
+  if (operation !== 'PutObject' || typeof input.Body !== 'string' || input.ContentLength !== undefined)
+    return input;
+  return { ...input, ContentLength: Buffer.byteLength(input.Body) };
 }

@@ -1,0 +1,284 @@
+// What each command accepts: its options, its arguments, its help text with examples. The
+// parser (args.ts) refuses whatever a command does not list; `wharf <command> --help` and
+// `wharf help <command>` print the command's own text from here.
+
+export type OptionName =
+  | 'file'
+  | 'out'
+  | 'json'
+  | 'markdown'
+  | 'detailed-exitcode'
+  | 'auto-approve'
+  | 'allow-destroy'
+  | 'allow-widen'
+  | 'lock-timeout'
+  | 'dry-run'
+  | 'full-refresh'
+  | 'fail-fast'
+  | 'batch-rows'
+  | 'verbose'
+  | 'no-color'
+  | 'help'
+  | 'version';
+
+export interface OptionSpec {
+  type: 'boolean' | 'string';
+  short?: string;
+  /** The value's placeholder in help texts, for string options. */
+  value?: string;
+}
+
+export const OPTIONS: Record<OptionName, OptionSpec> = {
+  file: { type: 'string', short: 'f', value: 'FILE' },
+  out: { type: 'string', value: 'FILE' },
+  json: { type: 'boolean' },
+  markdown: { type: 'boolean' },
+  'detailed-exitcode': { type: 'boolean' },
+  'auto-approve': { type: 'boolean' },
+  'allow-destroy': { type: 'boolean' },
+  'allow-widen': { type: 'boolean' },
+  'lock-timeout': { type: 'string', value: 'DURATION' },
+  'dry-run': { type: 'boolean' },
+  'full-refresh': { type: 'boolean' },
+  'fail-fast': { type: 'boolean' },
+  'batch-rows': { type: 'string', value: 'N' },
+  verbose: { type: 'boolean', short: 'v' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+};
+
+/**
+ * Terraform's single-dash spellings of the options wharf shares with it, so that
+ * `wharf plan -out=plan.json` and `wharf apply -auto-approve -lock-timeout=30s` work.
+ */
+export const TERRAFORM_SPELLINGS: ReadonlySet<string> = new Set([
+  'out',
+  'auto-approve',
+  'detailed-exitcode',
+  'lock-timeout',
+  'no-color',
+  'json',
+  'help',
+  'version',
+]);
+
+export type CommandName = 'validate' | 'plan' | 'apply' | 'drift' | 'show' | 'sync' | 'help' | 'version';
+
+export interface CommandSpec {
+  name: CommandName;
+  /** One line for the overview. */
+  summary: string;
+  usage: string[];
+  description: string;
+  /** The options it takes, each with what it means for this command. */
+  options: [OptionName, string][];
+  /** Positional arguments: how many, and what they are called in messages. */
+  args: { min: number; max: number; name: string };
+  examples: string[];
+  exitCodes: string;
+}
+
+const FILE: [OptionName, string] = ['file', 'the config file (default wharf.yaml)'];
+const NO_COLOR: [OptionName, string] = [
+  'no-color',
+  'plain output (also NO_COLOR=1; off anyway when not a terminal)',
+];
+const HELP: [OptionName, string] = ['help', 'this text'];
+const VERBOSE: [OptionName, string] = ['verbose', 'also list the unmanaged objects that were left alone'];
+
+export const COMMANDS: Record<CommandName, CommandSpec> = {
+  validate: {
+    name: 'validate',
+    summary: 'check the file; touches nothing, needs no connection',
+    usage: ['wharf validate [-f FILE] [--json]'],
+    description:
+      'Parses the file and checks it against the schema and the rules. Connects to nothing and\nneeds no ${env:NAME} to be set.',
+    options: [FILE, ['json', 'print {"valid", "diagnostics"} as JSON'], NO_COLOR, HELP],
+    args: { min: 0, max: 0, name: '' },
+    examples: ['wharf validate', 'wharf validate -f examples/quickstart.yaml --json'],
+    exitCodes: '0 valid, 1 problems',
+  },
+  plan: {
+    name: 'plan',
+    summary: 'show what apply would change, with the SQL and API calls',
+    usage: ['wharf plan [-f FILE] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]'],
+    description:
+      'Reads the live state and prints the ordered changes apply would make. Runs nothing from the\nfile. Errors in the plan also go to stderr.',
+    options: [
+      FILE,
+      ['out', 'save the plan for a later "wharf apply FILE" (never written when the plan has errors)'],
+      ['json', 'print the plan contract as JSON (see README)'],
+      ['markdown', 'print Markdown, for pull-request comments'],
+      ['detailed-exitcode', 'exit 2 when there are changes, 0 when there are none'],
+      VERBOSE,
+      NO_COLOR,
+      HELP,
+    ],
+    args: { min: 0, max: 0, name: '' },
+    examples: [
+      'wharf plan -f examples/quickstart.yaml',
+      'wharf plan --markdown --detailed-exitcode > plan.md',
+      'wharf plan --out plan.json        (Terraform spelling: -out=plan.json)',
+    ],
+    exitCodes: '0 ok (with --detailed-exitcode: no changes), 2 changes (with --detailed-exitcode), 1 error',
+  },
+  apply: {
+    name: 'apply',
+    summary: 'make the live state match the file (or a saved plan)',
+    usage: [
+      'wharf apply [-f FILE] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
+      'wharf apply plan.json [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
+    ],
+    description:
+      'Plans, asks for confirmation on a terminal (type yes), then applies the changes in order,\neach in its own transaction. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made.',
+    options: [
+      FILE,
+      ['auto-approve', 'do not ask for confirmation'],
+      ['allow-destroy', 'allow drops, revokes and data-losing replaces'],
+      ['allow-widen', 'allow changes that widen access (bucket policies, public access)'],
+      ['lock-timeout', "wait this long for another apply's lock (default 0s)"],
+      ['json', 'print the result per change as JSON'],
+      VERBOSE,
+      NO_COLOR,
+      HELP,
+    ],
+    args: { min: 0, max: 1, name: 'saved plan' },
+    examples: [
+      'wharf apply -f examples/quickstart.yaml --auto-approve',
+      'wharf plan --out plan.json && wharf apply plan.json',
+      'wharf apply -auto-approve -lock-timeout=30s      (Terraform spellings)',
+    ],
+    exitCodes:
+      '0 applied (or nothing to do), 1 refused or failed, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM',
+  },
+  drift: {
+    name: 'drift',
+    summary: 'like plan, for cron: exit 2 when the live state differs from the file',
+    usage: ['wharf drift [-f FILE] [--json] [-v]'],
+    description:
+      'Reads the live state and compares it with the file. When the comparison cannot be made\n(an error in the plan), it says so and exits 1: it never reports "no drift" it could not check.',
+    options: [FILE, ['json', 'print the plan contract as JSON'], VERBOSE, NO_COLOR, HELP],
+    args: { min: 0, max: 0, name: '' },
+    examples: ['wharf drift', 'wharf drift --json > drift.json'],
+    exitCodes: '0 no drift, 2 drift, 1 error (could not tell)',
+  },
+  show: {
+    name: 'show',
+    summary: 'print a saved plan',
+    usage: ['wharf show plan.json [--json | --markdown] [-v]'],
+    description: 'Prints a plan saved with wharf plan --out.',
+    options: [
+      ['json', 'print the plan contract as JSON'],
+      ['markdown', 'print Markdown, for pull-request comments'],
+      VERBOSE,
+      NO_COLOR,
+      HELP,
+    ],
+    args: { min: 1, max: 1, name: 'plan file' },
+    examples: ['wharf show plan.json', 'wharf show plan.json --markdown > plan.md'],
+    exitCodes: '0 ok, 1 unreadable plan',
+  },
+  sync: {
+    name: 'sync',
+    summary: "run the file's syncs (or the named ones)",
+    usage: [
+      'wharf sync [-f FILE] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]',
+      '           [--lock-timeout 30s] [--batch-rows N]',
+    ],
+    description: "Runs the file's syncs, or the named ones, in file order. See the README's Syncs section.",
+    options: [
+      FILE,
+      ['dry-run', 'print the SQL and the rows it would write; change nothing'],
+      ['full-refresh', 'forget the watermark, empty the destination and reload'],
+      ['json', 'print {"ok", "syncs": [...]} for schedulers'],
+      ['fail-fast', 'stop at the first failed sync'],
+      ['lock-timeout', 'wait this long for another run of the same sync (default 0s)'],
+      ['batch-rows', 'rows per committed batch across connections (default 50,000)'],
+      NO_COLOR,
+      HELP,
+    ],
+    args: { min: 0, max: Number.POSITIVE_INFINITY, name: 'sync name' },
+    examples: ['wharf sync -f examples/quickstart.yaml', 'wharf sync events users --dry-run'],
+    exitCodes: '0 every sync ok, 1 any failed (or bad file), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM',
+  },
+  help: {
+    name: 'help',
+    summary: 'print the help of a command',
+    usage: ['wharf help [COMMAND]'],
+    description: 'Prints the overview, or the help of one command (the same as wharf COMMAND --help).',
+    options: [HELP],
+    args: { min: 0, max: 1, name: 'command' },
+    examples: ['wharf help plan'],
+    exitCodes: '0 ok, 1 unknown command',
+  },
+  version: {
+    name: 'version',
+    summary: 'print the version',
+    usage: ['wharf version'],
+    description: 'Prints the version of wharf (also wharf --version).',
+    options: [HELP],
+    args: { min: 0, max: 0, name: '' },
+    examples: ['wharf version'],
+    exitCodes: '0',
+  },
+};
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function optionLabel(name: OptionName): string {
+  const o = OPTIONS[name];
+  return `${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
+}
+
+function optionLines(options: [OptionName, string][]): string[] {
+  const width = Math.max(...options.map(([n]) => optionLabel(n).length)) + 2;
+  return options.map(([n, text]) => `  ${optionLabel(n).padEnd(width)}${text}`);
+}
+
+/** `wharf <command> --help`. */
+export function commandHelp(name: CommandName): string {
+  const c = COMMANDS[name];
+  return [
+    `Usage: ${c.usage.join('\n       ')}`,
+    '',
+    c.description,
+    '',
+    'Options:',
+    ...optionLines(c.options),
+    '',
+    'Examples:',
+    ...c.examples.map((e) => `  ${e}`),
+    '',
+    `Exit codes: ${c.exitCodes}.`,
+    '',
+  ].join('\n');
+}
+
+/** `wharf --help`, and what `wharf` alone prints (on stderr). */
+export function overview(): string {
+  const names = Object.values(COMMANDS);
+  const width = Math.max(...names.map((c) => c.name.length)) + 2;
+  return [
+    'wharf — warehouse sharing as code',
+    '',
+    'Usage: wharf COMMAND [options]',
+    '',
+    'Commands:',
+    ...names.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Every command takes -h, --help (its own options and examples) and --no-color.',
+    "Terraform's single-dash spellings work too: -out=plan.json, -auto-approve, -detailed-exitcode,",
+    '-lock-timeout=30s, -no-color, -json.',
+    '',
+    'Exit codes: 0 ok / no changes, 1 error or refusal, 2 changes (plan --detailed-exitcode) or drift,',
+    '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.',
+    '',
+    'Examples:',
+    '  wharf apply -f examples/quickstart.yaml --auto-approve',
+    '  wharf plan --help',
+    '',
+  ].join('\n');
+}
