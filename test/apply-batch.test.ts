@@ -1,7 +1,9 @@
 // Batched apply on a real PostgreSQL: several changes per message, each its own transaction.
 // A failure in the middle of a message reports every change as done, failed or not run and
 // the database holds exactly the done ones; a SIGKILL of the real executable in the middle
-// of an apply leaves every change whole or absent, and the next apply converges.
+// of an apply leaves every change whole or absent, and the next apply converges. A message the
+// server cannot parse still blames the right change; a statement that cannot run in a
+// transaction block still runs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +14,7 @@ import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigFile } from '../src/config/load.js';
 import type { LoadedConfig } from '../src/config/types.js';
+import type { Change } from '../src/plan/plan.js';
 import type { OpenedConnection } from '../src/providers/connect.js';
 import { PostgresProvider } from '../src/providers/postgres/postgres-provider.js';
 import { runCli } from './support/cli.js';
@@ -63,6 +66,23 @@ function countingOpen(db: string, counter: { n: number }) {
   return async (name: string, config: OpenedConnection['config']): Promise<OpenedConnection> => {
     const provider = new PostgresProvider(count(await pg.client(db)), async () => count(await pg.client(db)));
     return { name, config, provider, description: db, close: () => provider.close() };
+  };
+}
+
+/** A change holding these statements, as a plan file could carry it. */
+function change(sql: string[], transactional = true): Change {
+  return {
+    address: `warehouse.schema:${sql[0]}`,
+    connection: 'warehouse',
+    kind: 'schema',
+    action: 'create',
+    destructive: false,
+    reasons: [],
+    fields: [],
+    statements: sql.map((s) => (transactional ? { sql: s } : { sql: s, transactional: false })),
+    dependsOn: [],
+    before: null,
+    after: null,
   };
 }
 
@@ -206,6 +226,57 @@ describe('batched apply on PostgreSQL', () => {
     expect(addresses(again.plan.changes).sort()).toEqual(
       [`create warehouse.role:${dropped}`, ...planned.slice(2)].sort(),
     );
+  });
+
+  it('a message the server cannot parse is sent again one change at a time, so the failure lands on its change', async () => {
+    const db = await pg.createDatabase('batch');
+    const client = await pg.client(db);
+    const provider = new PostgresProvider(client, () => pg.client(db));
+    const changes = [
+      change(['CREATE SCHEMA p1', `COMMENT ON SCHEMA p1 IS 'one'`]),
+      change(['CREATE SCHEMA p2']),
+      change(['CREATE SCHEMA p3', 'CREATE TABLE p3.t (']),
+      change(['CREATE SCHEMA p4']),
+    ];
+    const committed: number[] = [];
+    const outcome = await provider.executeMany(changes, {
+      resolveSecret: () => '',
+      committed: (n) => committed.push(n),
+    });
+    expect(outcome.done).toEqual([true, true, false, false]);
+    expect(outcome.failed?.index).toBe(2);
+    const error = outcome.failed?.error as Error & { sql: string };
+    expect(error.message).toMatch(/^syntax error at or near/);
+    expect(error.sql).toBe('CREATE TABLE p3.t (');
+    expect(committed.at(-1)).toBe(2);
+    const { rows } = await client.query(
+      `SELECT nspname, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname LIKE 'p_' ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { nspname: 'p1', comment: 'one' },
+      { nspname: 'p2', comment: null },
+    ]);
+    await client.end();
+  });
+
+  it('a statement the engine refuses in a transaction block runs on its own, between batched changes', async () => {
+    const db = await pg.createDatabase('batch');
+    const client = await pg.client(db);
+    await client.query('CREATE TABLE public.v (id int)');
+    const provider = new PostgresProvider(client, () => pg.client(db));
+    const changes = [
+      change(['CREATE SCHEMA n1']),
+      change(['CREATE INDEX CONCURRENTLY v_id ON public.v (id)'], false),
+      change(['CREATE SCHEMA n2']),
+    ];
+    const outcome = await provider.executeMany(changes, { resolveSecret: () => '' });
+    expect(outcome).toEqual({ done: [true, true, true] });
+    const { rows } = await client.query(
+      `SELECT (SELECT count(*)::int FROM pg_namespace WHERE nspname IN ('n1', 'n2')) AS schemas,
+              (SELECT count(*)::int FROM pg_indexes WHERE indexname = 'v_id') AS indexes`,
+    );
+    expect(rows).toEqual([{ schemas: 2, indexes: 1 }]);
+    await client.end();
   });
 
   it('SIGKILL in the middle of a batched apply leaves every change whole or absent; the next apply converges', async () => {
