@@ -89,16 +89,18 @@ export async function runBatch(client: pg.Client, changes: readonly BatchChange[
   };
 }
 
-/** The part holding a 1-based character position of the message (a parse error's cursor). */
+/**
+ * The part holding a 1-based character position of the message (a parse error's cursor). A
+ * cursor on the separator after a part blames that part: its text ended too early.
+ */
 function partAt(list: readonly Part[], position: number): Part | undefined {
   if (!Number.isInteger(position) || position < 1) return undefined;
-  const sep = SEPARATOR.length;
   let start = 1;
   for (const p of list) {
     // The server counts characters, not UTF-16 units.
-    const end = start + [...p.text].length;
-    if (position < end) return p;
-    start = end + sep;
+    const next = start + [...p.text].length + SEPARATOR.length;
+    if (position < next) return p;
+    start = next;
   }
   return undefined;
 }
