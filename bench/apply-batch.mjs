@@ -163,7 +163,7 @@ async function main() {
     };
 
     for (const n of SIZES) {
-      const runs = n >= 5000 ? 1 : 3;
+      const runs = n >= 5000 ? 2 : 3;
       const wharf = [];
       const base = [];
       for (let k = 0; k < runs; k++) {

@@ -259,6 +259,39 @@ describe('batched apply on PostgreSQL', () => {
     await client.end();
   });
 
+  it('the session keeps its own commit setting after a message, whether it ran through or stopped', async () => {
+    const db = await pg.createDatabase('batch');
+    // As a team would configure it: for the database, so every session starts with it.
+    const admin = await pg.client(db);
+    await admin.query(`ALTER DATABASE "${db}" SET synchronous_commit = local`);
+    await admin.end();
+    const client = await pg.client(db);
+    const provider = new PostgresProvider(client, () => pg.client(db));
+    const setting = async () => (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
+    const ok = await provider.executeMany([change(['CREATE SCHEMA q1']), change(['CREATE SCHEMA q2'])], {
+      resolveSecret: () => '',
+    });
+    expect(await setting()).toBe('local');
+    expect(ok).toEqual({ done: [true, true] });
+    expect(await setting()).toBe('local');
+    const stopped = await provider.executeMany(
+      [
+        change(['CREATE SCHEMA q3']),
+        change(['CREATE SCHEMA q4']),
+        change(['CREATE TABLE nowhere.t (id int)']),
+      ],
+      { resolveSecret: () => '' },
+    );
+    expect(stopped.done).toEqual([true, true, false]);
+    expect(String(stopped.failed?.error)).toContain('schema "nowhere" does not exist');
+    expect(await setting()).toBe('local');
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'q_'`,
+    );
+    expect(rows[0].n).toBe(4);
+    await client.end();
+  });
+
   it('a statement the engine refuses in a transaction block runs on its own, between batched changes', async () => {
     const db = await pg.createDatabase('batch');
     const client = await pg.client(db);

@@ -1,5 +1,6 @@
 // Several changes in one round trip. A batch is one simple-query message,
-//   BEGIN; SET LOCAL synchronous_commit = off; <change 1>; COMMIT; …; BEGIN; <last change>; COMMIT
+//   BEGIN; SET synchronous_commit = off; <change 1>; COMMIT; BEGIN; <change 2>; COMMIT; …
+//   BEGIN; RESET synchronous_commit; <last change>; COMMIT
 // so each change is still its own transaction. The server runs a message's commands in order
 // and skips the rest of it at the first error: the failing change's transaction is left open
 // and aborted (the caller rolls it back) and no later change of the message starts. Which
@@ -10,8 +11,13 @@
 // reach disk (that wait, once per change, is most of the time on a fast link). The last one
 // commits as the session is configured, and its flush carries every earlier commit of the
 // message (the WAL is one sequence), so a message that returns is as durable as its changes
-// applied one by one. A message that stops early is flushed by the caller (awaitFlush) before
-// the changes it committed are reported.
+// applied one by one. The setting is changed inside the first change's transaction and put
+// back inside the last one's (a SET is undone with the transaction that made it, kept with
+// the one that commits: one command per message, not one per change). RESET puts back what the
+// server, database, role or connection options configure; wharf's session never SETs it
+// otherwise. A message that stops
+// early leaves it to the caller to put the setting back (RESTORE_AFTER_FAILURE) and to wait
+// for the flush (awaitFlush) before the changes it committed are reported.
 import pg from 'pg';
 
 /** A change as a batch sends it: its statements as they run (secrets filled) and as planned. */
@@ -41,6 +47,15 @@ export interface BatchRun {
 export const MAX_BATCH_CHANGES = 500;
 export const MAX_BATCH_BYTES = 1 << 20;
 
+const ASYNC = 'SET synchronous_commit = off';
+const RESET = 'RESET synchronous_commit';
+
+/**
+ * Sent after a message stopped at an error: ends the failed transaction and puts back the
+ * commit setting the message may have left changed (when its last change did not commit).
+ */
+export const RESTORE_AFTER_FAILURE = `ROLLBACK;\n${RESET}`;
+
 /** A newline first ends any `--` comment a statement ends with, so the `;` is never swallowed. */
 const SEPARATOR = '\n;\n';
 
@@ -53,12 +68,11 @@ interface Part {
 
 function parts(changes: readonly BatchChange[]): Part[] {
   const out: Part[] = [];
+  const many = changes.length > 1;
   changes.forEach((c, k) => {
     out.push({ change: k, sql: 'BEGIN', text: 'BEGIN' });
-    if (k < changes.length - 1) {
-      const set = 'SET LOCAL synchronous_commit = off';
-      out.push({ change: k, sql: set, text: set });
-    }
+    const setting = !many ? null : k === 0 ? ASYNC : k === changes.length - 1 ? RESET : null;
+    if (setting) out.push({ change: k, sql: setting, text: setting });
     c.run.forEach((text, s) => {
       out.push({ change: k, sql: c.planned[s] ?? '', text });
     });

@@ -17,7 +17,13 @@ import {
   type WarehouseProvider,
 } from '../provider.js';
 import { quoteLiteral } from '../sql-quote.js';
-import { type BatchChange, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, runBatch } from './postgres-batch.js';
+import {
+  type BatchChange,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_CHANGES,
+  RESTORE_AFTER_FAILURE,
+  runBatch,
+} from './postgres-batch.js';
 import { readPostgres } from './postgres-introspector.js';
 import { compilePostgres } from './postgres-sql.js';
 
@@ -108,7 +114,7 @@ export class PostgresProvider implements WarehouseProvider {
         i += batch.length;
         continue;
       }
-      await this.client.query('ROLLBACK').catch(() => {});
+      await this.client.query(RESTORE_AFTER_FAILURE).catch(() => {});
       if (r.failed.ranNothing && r.failed.fromServer && batch.length > 1) {
         alone = batch.length;
         continue;
