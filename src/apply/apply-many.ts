@@ -24,12 +24,22 @@ export async function applyMany(
   group.forEach((c, k) => {
     hooks?.onChangeStart?.(c, start + k, total);
   });
+  // Changes whose end was already reported, counted from the first: progress goes out as the
+  // provider reports commits, the rest once the call returns.
+  let ended = 0;
   const outcome = await executeMany(group, {
     resolveSecret: (n) => {
       const v = env[n];
       if (v === undefined) throw new MissingEnvError([n], connection);
       registerSecret(v);
       return v;
+    },
+    committed: (count) => {
+      for (; ended < Math.min(count, group.length); ended++) {
+        const r = results[start + ended]!;
+        r.status = 'done';
+        hooks?.onChangeEnd?.(r, start + ended, total);
+      }
     },
   });
   for (const [k, done] of outcome.done.entries()) if (done) results[start + k]!.status = 'done';
@@ -43,8 +53,6 @@ export async function applyMany(
       ...(err.detail ? { detail: redactSecrets(err.detail) } : {}),
     };
   }
-  group.forEach((_, k) => {
-    hooks?.onChangeEnd?.(results[start + k]!, start + k, total);
-  });
+  for (let k = ended; k < group.length; k++) hooks?.onChangeEnd?.(results[start + k]!, start + k, total);
   return { next: end, failed: outcome.failed !== undefined };
 }

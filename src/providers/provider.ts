@@ -38,6 +38,11 @@ export interface LockHandle {
 export interface ExecuteOptions {
   /** Resolves a `${env:NAME}` placeholder; throws when unset. */
   resolveSecret(name: string): string;
+  /**
+   * executeMany, optional: told after a round trip how many changes of the call, counted from
+   * the first, have committed so far, so progress shows while a long run goes on.
+   */
+  committed?(count: number): void;
 }
 
 export interface WarehouseProvider {
@@ -52,8 +57,9 @@ export interface WarehouseProvider {
   close(): Promise<void>;
   /**
    * Optional: runs consecutive changes of this connection together (e.g. Redshift packs them
-   * into Data API batches, one transaction each). Stops at the first failure; a change rolled
-   * back with the failing one's transaction is neither done nor failed (not run).
+   * into Data API batches, one transaction each; PostgreSQL sends several changes, each its
+   * own transaction, in one message). Stops at the first failure; a change rolled back with
+   * the failing one's transaction, or never started, is neither done nor failed (not run).
    */
   executeMany?(changes: readonly Change[], options: ExecuteOptions): Promise<BatchOutcome>;
   /**

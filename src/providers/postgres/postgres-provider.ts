@@ -1,11 +1,14 @@
-// PostgreSQL provider: reads with one catalog query, compiles with postgres-sql, executes
-// each change as one implicit transaction (a single multi-statement round trip), and
-// serializes applies with an advisory lock whose holder is named via application_name.
+// PostgreSQL provider: reads with one catalog query, compiles with postgres-sql, and applies
+// consecutive changes in few round trips: up to 500 changes (1 MiB of SQL) go to the server as
+// one message, each change still its own transaction (postgres-batch.ts), and a failure stops
+// the run with every change done, failed or not run. Applies are serialized by an advisory
+// lock held by a second session, whose holder is named via application_name.
 import type pg from 'pg';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Change, Statement } from '../../plan/plan.js';
 import { scramSha256Verifier } from '../password-verifier.js';
 import {
+  type BatchOutcome,
   type ExecuteOptions,
   type LiveSnapshot,
   type LockHandle,
@@ -14,6 +17,13 @@ import {
   type WarehouseProvider,
 } from '../provider.js';
 import { quoteLiteral } from '../sql-quote.js';
+import {
+  type BatchChange,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_CHANGES,
+  RESTORE_AFTER_FAILURE,
+  runBatch,
+} from './postgres-batch.js';
 import { readPostgres } from './postgres-introspector.js';
 import { compilePostgres } from './postgres-sql.js';
 
@@ -54,27 +64,121 @@ export class PostgresProvider implements WarehouseProvider {
     return compilePostgres(change, { database: this.database });
   }
 
+  /** One change, one round trip. */
   async execute(change: Change, options: ExecuteOptions): Promise<void> {
-    // All of a change's statements commit together or not at all; each statement is its own
-    // round trip so a failure names the exact statement that failed.
-    await this.client.query('BEGIN');
-    try {
-      for (const st of change.statements) {
+    const outcome = await this.executeMany([change], options);
+    if (outcome.failed) throw outcome.failed.error;
+  }
+
+  async executeMany(changes: readonly Change[], options: ExecuteOptions): Promise<BatchOutcome> {
+    const done = changes.map(() => false);
+    const commit = (count: number) => {
+      for (let k = 0; k < count; k++) done[k] = true;
+      options.committed?.(count);
+    };
+    // After a message the server refused as a whole, its changes go one per message, so the
+    // failure lands on the change it belongs to.
+    let alone = 0;
+    for (let i = 0; i < changes.length; ) {
+      if (!changes[i]!.statements.every(inTransaction)) {
         try {
-          await this.client.query(st.secrets ? fillSecrets(st.sql, options) : st.sql);
+          await this.runOutsideTransaction(changes[i]!, options);
         } catch (e) {
-          const err = e as Error & { detail?: string; hint?: string };
-          throw new StatementError(
-            err.message,
-            st.sql,
-            [err.detail, err.hint].filter(Boolean).join(' ') || undefined,
-          );
+          return { done, failed: { index: i, error: e } };
         }
+        commit(++i);
+        continue;
       }
-      await this.client.query('COMMIT');
-    } catch (e) {
-      await this.client.query('ROLLBACK').catch(() => {});
-      throw e;
+      const batch: BatchChange[] = [];
+      let bytes = 0;
+      for (let k = i; k < changes.length && batch.length < (alone > 0 ? 1 : MAX_BATCH_CHANGES); k++) {
+        const c = changes[k]!;
+        if (!c.statements.every(inTransaction)) break;
+        let run: string[];
+        try {
+          run = c.statements.map((st) => (st.secrets ? fillSecrets(st.sql, options) : st.sql));
+        } catch (e) {
+          // A secret that cannot be filled fails its change, once the ones before it ran.
+          if (batch.length === 0) return { done, failed: { index: i, error: e } };
+          break;
+        }
+        const size = run.reduce((n, sql) => n + sql.length, 0);
+        if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+        bytes += size;
+        batch.push({ run, planned: c.statements.map((st) => st.sql) });
+      }
+      const r = await runBatch(this.client, batch);
+      if (alone > 0) alone--;
+      if (r.committed > 0) commit(i + r.committed);
+      if (!r.failed) {
+        i += batch.length;
+        continue;
+      }
+      await this.client.query(RESTORE_AFTER_FAILURE).catch(() => {});
+      if (r.failed.ranNothing && r.failed.fromServer && batch.length > 1) {
+        alone = batch.length;
+        continue;
+      }
+      // The changes before the failure committed without waiting for their flush.
+      if (r.committed > 0) await this.awaitFlush();
+      const err = r.failed.error as Error & { detail?: string; hint?: string };
+      return {
+        done,
+        failed: {
+          index: i + r.failed.change,
+          error: new StatementError(
+            err.message,
+            r.failed.sql ?? '',
+            [err.detail, err.hint].filter(Boolean).join(' ') || undefined,
+          ),
+        },
+      };
+    }
+    return { done };
+  }
+
+  /**
+   * A change holding a statement the engine refuses inside a transaction block (wharf compiles
+   * none for PostgreSQL today; a plan file may say so): sent on its own, one statement per
+   * round trip, each committing as it runs.
+   */
+  private async runOutsideTransaction(change: Change, options: ExecuteOptions): Promise<void> {
+    for (const st of change.statements) {
+      try {
+        await this.client.query(st.secrets ? fillSecrets(st.sql, options) : st.sql);
+      } catch (e) {
+        const err = e as Error & { detail?: string; hint?: string };
+        throw new StatementError(
+          err.message,
+          st.sql,
+          [err.detail, err.hint].filter(Boolean).join(' ') || undefined,
+        );
+      }
+    }
+  }
+
+  /**
+   * Waits (a few hundred ms at most: the server's WAL writer flushes on its own) until the WAL
+   * written so far is on disk, so changes committed asynchronously before a failure are
+   * durable before they are reported done. Best effort: a server that cannot say (a session
+   * lost, functions out of reach) leaves them to that writer.
+   */
+  private async awaitFlush(): Promise<void> {
+    try {
+      const { rows } = await this.client.query<{ lsn: string }>(
+        'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+      );
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const r = await this.client.query<{ ok: boolean }>(
+          'SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS ok',
+          [rows[0]!.lsn],
+        );
+        if (r.rows[0]?.ok) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } catch {
+      // best effort, see above
     }
   }
 
@@ -113,6 +217,8 @@ export class PostgresProvider implements WarehouseProvider {
     await this.client.end().catch(() => {});
   }
 }
+
+const inTransaction = (st: Statement) => st.transactional !== false;
 
 /**
  * The statement as it runs. Placeholders are role passwords (CREATE ROLE … PASSWORD): each
