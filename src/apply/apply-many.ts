@@ -15,6 +15,7 @@ export async function applyMany(
   results: ChangeResult[],
   env: NodeJS.ProcessEnv,
   hooks: ApplyHooks | undefined,
+  signal?: AbortSignal,
 ): Promise<{ next: number; failed: boolean }> {
   const total = changes.length;
   const connection = changes[start]!.connection;
@@ -34,6 +35,7 @@ export async function applyMany(
       registerSecret(v);
       return v;
     },
+    ...(signal ? { signal } : {}),
     committed: (count) => {
       for (; ended < Math.min(count, group.length); ended++) {
         const r = results[start + ended]!;

@@ -121,6 +121,7 @@ export async function applyPlan(
           results,
           env,
           options.hooks,
+          options.signal,
         );
         if (run.failed) break;
         i = run.next - 1;

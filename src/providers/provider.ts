@@ -43,6 +43,8 @@ export interface ExecuteOptions {
    * the first, have committed so far, so progress shows while a long run goes on.
    */
   committed?(count: number): void;
+  /** executeMany, optional: once aborted (a signal), no further round trip starts. */
+  signal?: AbortSignal;
 }
 
 export interface WarehouseProvider {

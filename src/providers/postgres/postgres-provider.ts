@@ -80,6 +80,8 @@ export class PostgresProvider implements WarehouseProvider {
     // failure lands on the change it belongs to.
     let alone = 0;
     for (let i = 0; i < changes.length; ) {
+      // A signal stops the run between round trips: what committed is reported, the rest not run.
+      if (options.signal?.aborted) return { done };
       if (!changes[i]!.statements.every(inTransaction)) {
         try {
           await this.runOutsideTransaction(changes[i]!, options);
