@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'wharf.js');
-const TABLES = 150;
+// Enough changes for several of apply's batched round trips (at most 500 changes each), so a signal
+// can land between two of them.
+const TABLES = 1400;
 let work: string;
 let env: NodeJS.ProcessEnv;
 
@@ -125,7 +127,11 @@ async function until(what: string, cond: () => boolean, ms = 90_000): Promise<vo
 }
 
 async function plannedChanges(): Promise<{ action: string }[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'plan', '--json'], { cwd: work, env });
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'plan', '--json'], {
+    cwd: work,
+    env,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return JSON.parse(stdout).changes;
 }
 
