@@ -13,7 +13,7 @@ import { envNames } from '../config/env.js';
 import { loadConfigFile } from '../config/load.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
-import { type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
+import { blocksApply, type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
@@ -417,7 +417,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
 
 /** A plan with errors: they go to stderr too (the plan itself went to stdout), then exit 1. */
 function planErrors(ctx: Ctx, plan: Plan): number {
-  const errors = plan.diagnostics.filter((d) => d.severity === 'error');
+  const errors = plan.diagnostics.filter(blocksApply);
   ctx.io.stderr.write(`${renderDiagnostics(errors, ctx.estyle).join('\n')}\n`);
   ctx.io.stderr.write(
     `${errors.length} error${errors.length === 1 ? '' : 's'} in the plan; nothing was changed.\n`,
