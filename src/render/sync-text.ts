@@ -1,6 +1,6 @@
 // Plain-text output of `wharf sync`: periodic progress lines (for logs and CI, where there is
 // no terminal to redraw) and the summary per sync; and the --json document for schedulers.
-import type { SyncResult, SyncRunResult } from '../sync/run.js';
+import type { SyncResult, SyncRoute, SyncRunResult } from '../sync/run.js';
 import type { Style } from './text.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -9,9 +9,30 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export function progressLine(name: string, rows: number, elapsedMs: number): string {
+/**
+ * A running sync: inside one engine, only the time it has run (no rows pass through wharf to
+ * count; the counts come with its result); streamed, the rows read and rows/s, with a bar and
+ * a percentage when the source estimated the rows to read (and the estimate still holds).
+ */
+export function progressLine(name: string, rows: number, elapsedMs: number, route?: SyncRoute): string {
+  const time = formatDuration(Math.round(elapsedMs));
+  if (route?.pushDown) return `sync ${name}: running inside the database, ${time}`;
+  if (!route && rows === 0) return `sync ${name}: starting, ${time}`;
   const rate = elapsedMs > 0 ? Math.round((rows * 1000) / elapsedMs) : 0;
-  return `sync ${name}: ${fmt(rows)} rows read, ${fmt(rate)} rows/s, ${formatDuration(Math.round(elapsedMs))}`;
+  const est = route?.estimatedRows;
+  if (est !== undefined && est >= 1 && rows <= est) {
+    const pct = Math.floor((rows * 100) / est);
+    return `sync ${name}: ${progressBar(rows / est)} ${pct}% ${fmt(rows)} of ~${fmt(est)} rows, ${fmt(rate)} rows/s, ${time}`;
+  }
+  return `sync ${name}: ${fmt(rows)} rows read, ${fmt(rate)} rows/s, ${time}`;
+}
+
+const BAR_WIDTH = 20;
+
+/** `[██████░░░░░░░░░░░░░░]` for a fraction between 0 and 1. */
+export function progressBar(fraction: number): string {
+  const full = Math.max(0, Math.min(BAR_WIDTH, Math.floor(fraction * BAR_WIDTH)));
+  return `[${'█'.repeat(full)}${'░'.repeat(BAR_WIDTH - full)}]`;
 }
 
 export function resultLine(r: SyncResult, style: Style): string {

@@ -145,6 +145,7 @@ export async function runFromRedshift(
         await dst.query(stagingDdl(STAGE, staging));
         const names = readNames(shape);
         let read = 0;
+        options.hooks?.onRoute?.(sync.name, { pushDown: false });
         for await (const page of api.stream(select)) {
           if (page.rows.length === 0) continue;
           const lines = page.rows.map((row) => `${names.map((n) => copyText(row[n])).join('\t')}\n`);

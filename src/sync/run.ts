@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { describeQuery, describeTable, describeTables, type RelationInfo } from './catalog.js';
+import { describeQuery, describeTable, describeTables, estimateRows, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
@@ -84,8 +84,18 @@ export interface SyncRunResult {
   syncs: SyncResult[];
 }
 
+/** How a sync moves its rows, known once both sides are described. */
+export interface SyncRoute {
+  /** The work is SQL inside one engine: no rows pass through wharf, so there are none to count as it runs. */
+  pushDown: boolean;
+  /** Rows moving through wharf: the planner's estimate of the rows the run reads, when it is cheap to get. */
+  estimatedRows?: number;
+}
+
 export interface SyncHooks {
   onStart?(name: string, mode: SyncMode): void;
+  /** Once per run, before rows move: in the engine, or streamed (with an estimate). */
+  onRoute?(name: string, route: SyncRoute): void;
   /** Rows read so far; called after every committed batch. */
   onProgress?(name: string, rows: number): void;
   onEnd?(result: SyncResult): void;
@@ -246,6 +256,7 @@ async function runOne(
         await dst.query(keysTableDdl(sides.shape, keyTypes, seqType));
       }
       const ctx: RunCtx = { sync, key, sides, options, batchRows };
+      if (sameEngine) options.hooks?.onRoute?.(sync.name, { pushDown: true });
       if (sync.mode === 'full') return await runFull(ctx);
       return sameEngine ? await runSameEngine(ctx) : await runCrossConnection(ctx);
     } finally {
@@ -535,6 +546,14 @@ function stagingType(ctx: RunCtx, column: string): string {
   return stagingColumns(ctx.sides).find((c) => c.name === column)!.type;
 }
 
+/** Tells the hooks that rows will stream through wharf, with the source's estimate of how many. */
+async function announceStream(ctx: RunCtx, select: string): Promise<void> {
+  const hook = ctx.options.hooks?.onRoute;
+  if (!hook) return;
+  const estimatedRows = await estimateRows(ctx.sides.src, select);
+  hook(ctx.sync.name, { pushDown: false, ...(estimatedRows !== undefined ? { estimatedRows } : {}) });
+}
+
 /** Streams `COPY (select) TO STDOUT` on the source in batches of rows; `fn` consumes each batch. */
 async function streamBatches(
   ctx: RunCtx,
@@ -608,6 +627,7 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
     return applyFromStage();
   };
 
+  await announceStream(ctx, readQuery(shape, relation, w0));
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     let maxRead: string | null = null;
@@ -672,6 +692,7 @@ async function runFull(ctx: RunCtx): Promise<SyncResult> {
       const r = await dst.query(`INSERT INTO ${quoteIdent(STAGE)} (${cols}) ${select}`);
       loaded = r.rowCount ?? 0;
     } else {
+      await announceStream(ctx, select);
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         await streamBatches(ctx, select, async (batch) => {
