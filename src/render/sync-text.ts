@@ -40,7 +40,7 @@ export function resultLine(r: SyncResult, style: Style): string {
     case 'ok': {
       if (r.dryRun) return `sync ${r.name} (${r.mode}): dry run, ${wouldLine(r)}`;
       const { inserted, updated, deleted } = r.rows;
-      return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}`;
+      return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}${keptLine(r, style)}`;
     }
     case 'failed': {
       const issues = (r.issues ?? []).map((i) => `\n  ${i.severity}: ${i.message}`).join('');
@@ -53,6 +53,19 @@ export function resultLine(r: SyncResult, style: Style): string {
       return String(never);
     }
   }
+}
+
+/**
+ * merge kept destination rows because the source's copies have older cursors: said on a line
+ * of its own, with a few keys, since those rows will not change until the source's do.
+ */
+function keptLine(r: SyncResult, style: Style): string {
+  if (!r.kept) return '';
+  const n = r.kept.rows;
+  const keys = r.kept.keys.length
+    ? ` (key${n === 1 ? '' : 's'} ${r.kept.keys.join(', ')}${n > r.kept.keys.length ? ', …' : ''})`
+    : '';
+  return `\n  ${style.yellow('warning')}: kept ${fmt(n)} destination row${n === 1 ? '' : 's'} whose source cop${n === 1 ? 'y has' : 'ies have'} an older cursor than the destination's${keys}: the source's cursor went backwards for ${n === 1 ? 'it' : 'them'} (a late commit?); see "Rows kept" in the README (lookback, --full-refresh)`;
 }
 
 /** What a dry run found: `would insert 10, update 3, delete 0 (reads 14 rows)`. */
@@ -76,7 +89,7 @@ export function renderSyncSummary(res: SyncRunResult, style: Style): string {
   return `Sync complete: ${ok} ok, ${failed === 0 ? '0 failed' : style.red(`${failed} failed`)}${skipped ? `, ${skipped} skipped` : ''}.\n`;
 }
 
-/** The scheduler contract: `{"ok", "syncs": [{"name", "status", "rows", "durationMs", …}]}`. */
+/** The scheduler contract: `{"ok", "syncs": [{"name", "status", "rows", "durationMs", "kept"?, …}]}`. */
 export function syncJson(res: SyncRunResult): unknown {
   return {
     ok: res.ok,
@@ -88,6 +101,7 @@ export function syncJson(res: SyncRunResult): unknown {
       read: s.read,
       durationMs: s.durationMs,
       ...(s.watermark !== undefined ? { watermark: s.watermark } : {}),
+      ...(s.kept ? { kept: s.kept } : {}),
       ...(s.error ? { error: s.error } : {}),
       ...(s.dryRun ? { dryRun: s.dryRun } : {}),
     })),

@@ -163,6 +163,8 @@ export async function runFromRedshift(
           rows = { inserted: read, updated: 0, deleted: before };
           await writeState(dst, key, 'full', { watermark: null, lastSequence: null }, read);
         } else {
+          // Statistics for the planner, as for a batch across connections (see run.ts).
+          await dst.query(`ANALYZE ${quoteIdent(STAGE)}`);
           const seqType = shape.cdc ? staging.find((c) => c.name === CDC_SEQ)!.type : undefined;
           const r = await applyAndRecord(
             dst,
