@@ -12,7 +12,7 @@ import { durationProblem, parseDuration } from '../config/duration.js';
 import { envNames } from '../config/env.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
-import { type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
+import { blocksApply, type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
@@ -491,7 +491,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
 
 /** A plan with errors: they go to stderr too (the plan itself went to stdout), then the refusal. */
 function planErrors(ctx: Ctx, plan: Plan, refusal: string): number {
-  const errors = plan.diagnostics.filter((d) => d.severity === 'error');
+  const errors = plan.diagnostics.filter(blocksApply);
   ctx.io.stderr.write(`${renderDiagnostics(errors, ctx.estyle).join('\n')}\n`);
   ctx.io.stderr.write(`${ctx.estyle.red('error')}: ${refusal}\n`);
   return 1;

@@ -3,7 +3,7 @@
 import type { LoadedConfig } from '../config/types.js';
 import { progressLine, renderDryRun, renderSyncSummary, resultLine, syncJson } from '../render/sync-text.js';
 import type { Style } from '../render/text.js';
-import type { SyncHooks } from '../sync/run.js';
+import type { SyncHooks, SyncRoute } from '../sync/run.js';
 import { UsageError } from './errors.js';
 
 export interface SyncCommandInput {
@@ -41,7 +41,9 @@ export async function cmdSync(input: SyncCommandInput): Promise<number> {
       hooks = ui.hooks;
       finish = ui.done;
     } else {
-      hooks = plainProgress(out, input.style, input.progressEveryMs ?? 2000);
+      const plain = plainProgress(out, input.style, input.progressEveryMs ?? 2000);
+      hooks = plain.hooks;
+      finish = plain.done;
     }
   }
   let res: Awaited<ReturnType<typeof runSyncs>>;
@@ -68,23 +70,53 @@ export async function cmdSync(input: SyncCommandInput): Promise<number> {
   return res.ok ? 0 : 1;
 }
 
-function plainProgress(out: NodeJS.WritableStream, style: Style, everyMs: number): SyncHooks {
-  let started = 0;
+/**
+ * Plain progress for logs: a line at start, then one at most every `everyMs` while the sync
+ * runs (also when no batch arrived: a sync inside one engine says how long it has run), then
+ * its summary.
+ */
+export function plainProgress(
+  out: NodeJS.WritableStream,
+  style: Style,
+  everyMs: number,
+): { hooks: SyncHooks; done: () => void } {
+  let running: { name: string; started: number; rows: number; route?: SyncRoute } | undefined;
   let last = 0;
-  return {
-    onStart(name, mode) {
-      started = performance.now();
-      last = started;
-      out.write(`sync ${name} (${mode}): started\n`);
-    },
-    onProgress(name, rows) {
+  const print = (now: number) => {
+    if (!running) return;
+    last = now;
+    out.write(`${progressLine(running.name, running.rows, now - running.started, running.route)}\n`);
+  };
+  const timer = setInterval(
+    () => {
       const now = performance.now();
-      if (now - last < everyMs) return;
-      last = now;
-      out.write(`${progressLine(name, rows, now - started)}\n`);
+      if (running && now - last >= everyMs) print(now);
     },
-    onEnd(r) {
-      out.write(`${resultLine(r, style)}\n`);
+    Math.max(10, Math.floor(everyMs / 4)),
+  );
+  timer.unref();
+  return {
+    hooks: {
+      onStart(name, mode) {
+        const now = performance.now();
+        running = { name, started: now, rows: 0 };
+        last = now;
+        out.write(`sync ${name} (${mode}): started\n`);
+      },
+      onRoute(name, route) {
+        if (running?.name === name) running.route = route;
+      },
+      onProgress(name, rows) {
+        if (running?.name !== name) return;
+        running.rows = rows;
+        const now = performance.now();
+        if (now - last >= everyMs) print(now);
+      },
+      onEnd(r) {
+        if (running?.name === r.name) running = undefined;
+        out.write(`${resultLine(r, style)}\n`);
+      },
     },
+    done: () => clearInterval(timer),
   };
 }

@@ -61,11 +61,6 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
         compile: (ch) => conn.provider.compile(ch),
       });
     }
-    // Syncs are checked against both sides' catalogs before any data moves (src/sync).
-    if (loaded.config.syncs?.length) {
-      const { checkSyncsForPlan } = await import('../sync/plan-check.js');
-      diagnostics.push(...(await checkSyncsForPlan(loaded, connections, open)));
-    }
   } catch (e) {
     await close();
     throw e;
@@ -77,6 +72,17 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     connections: inputs,
     diagnostics,
   });
+  // Syncs are checked against the tables as this plan leaves them (src/sync), before any data
+  // moves; their problems stop only the sync, never the apply.
+  if (loaded.config.syncs?.length) {
+    try {
+      const { checkSyncsForPlan } = await import('../sync/plan-check.js');
+      plan.diagnostics.push(...(await checkSyncsForPlan(loaded, connections, plan.changes, open)));
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
   plan.diagnostics = locateConnectingRoleDiagnostics(
     loaded,
     locateBucketDiagnostics(loaded, plan.diagnostics),

@@ -144,6 +144,24 @@ export function summarize(changes: readonly Change[]): Summary {
   return s;
 }
 
+/**
+ * The code of the plan's sync checks (each sync against the tables as the plan leaves them).
+ * Their errors stop only that sync (`wharf sync` refuses it); they never block plan or apply,
+ * so the apply that fixes a sync's tables is never held back by the sync it fixes.
+ */
+export const SYNC_CHECK = 'sync-check';
+
+/** An error that stops plan and apply: every error except a sync check's. */
+export function blocksApply(d: Diagnostic): boolean {
+  return d.severity === 'error' && d.code !== SYNC_CHECK;
+}
+
+/** Errors that stop plan and apply (see blocksApply); sync-check errors stop only their sync. */
 export function hasErrors(diags: readonly Diagnostic[]): boolean {
-  return diags.some((d) => d.severity === 'error');
+  return diags.some(blocksApply);
+}
+
+/** Sync-check errors: the syncs `wharf sync` will refuse to run until they are fixed. */
+export function syncProblems(diags: readonly Diagnostic[]): Diagnostic[] {
+  return diags.filter((d) => d.severity === 'error' && d.code === SYNC_CHECK);
 }

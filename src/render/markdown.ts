@@ -1,9 +1,9 @@
 // Plan -> Markdown for pull-request comments: a summary table first, destructive changes
 // called out, each change's statements folded in a <details> block.
-import type { Change, Plan } from '../plan/plan.js';
+import { type Change, type Plan, syncProblems } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
 import { escapeControlKeepLayout } from './safe-text.js';
-import { summaryLine } from './text.js';
+import { summaryLine, syncNote } from './text.js';
 
 const ICON: Record<Change['action'], string> = { create: '➕', update: '✏️', replace: '♻️', delete: '🗑️' };
 
@@ -21,6 +21,8 @@ function markdownOf(plan: Plan): string {
         `> **${d.severity}** ${d.file ? `\`${d.file}:${d.line}:${d.col}\` ` : ''}${d.path ? `\`${d.path}\` ` : ''}${escapeMd(d.message)}`,
       );
     }
+    const syncs = syncProblems(plan.diagnostics).length;
+    if (syncs > 0) out.push('>', `> ${syncNote(syncs)}`);
     out.push('');
   }
   if (plan.changes.length === 0) {

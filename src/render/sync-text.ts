@@ -1,6 +1,6 @@
 // Plain-text output of `wharf sync`: periodic progress lines (for logs and CI, where there is
 // no terminal to redraw) and the summary per sync; and the --json document for schedulers.
-import type { SyncResult, SyncRunResult } from '../sync/run.js';
+import type { SyncResult, SyncRoute, SyncRunResult } from '../sync/run.js';
 import type { Style } from './text.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -9,9 +9,30 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export function progressLine(name: string, rows: number, elapsedMs: number): string {
+/**
+ * A running sync: inside one engine, only the time it has run (no rows pass through wharf to
+ * count; the counts come with its result); streamed, the rows read and rows/s, with a bar and
+ * a percentage when the source estimated the rows to read (and the estimate still holds).
+ */
+export function progressLine(name: string, rows: number, elapsedMs: number, route?: SyncRoute): string {
+  const time = formatDuration(Math.round(elapsedMs));
+  if (route?.pushDown) return `sync ${name}: running inside the database, ${time}`;
+  if (!route && rows === 0) return `sync ${name}: starting, ${time}`;
   const rate = elapsedMs > 0 ? Math.round((rows * 1000) / elapsedMs) : 0;
-  return `sync ${name}: ${fmt(rows)} rows read, ${fmt(rate)} rows/s, ${formatDuration(Math.round(elapsedMs))}`;
+  const est = route?.estimatedRows;
+  if (est !== undefined && est >= 1 && rows <= est) {
+    const pct = Math.floor((rows * 100) / est);
+    return `sync ${name}: ${progressBar(rows / est)} ${pct}% ${fmt(rows)} of ~${fmt(est)} rows, ${fmt(rate)} rows/s, ${time}`;
+  }
+  return `sync ${name}: ${fmt(rows)} rows read, ${fmt(rate)} rows/s, ${time}`;
+}
+
+const BAR_WIDTH = 20;
+
+/** `[██████░░░░░░░░░░░░░░]` for a fraction between 0 and 1. */
+export function progressBar(fraction: number): string {
+  const full = Math.max(0, Math.min(BAR_WIDTH, Math.floor(fraction * BAR_WIDTH)));
+  return `[${'█'.repeat(full)}${'░'.repeat(BAR_WIDTH - full)}]`;
 }
 
 export function resultLine(r: SyncResult, style: Style): string {
@@ -19,7 +40,7 @@ export function resultLine(r: SyncResult, style: Style): string {
     case 'ok': {
       if (r.dryRun) return `sync ${r.name} (${r.mode}): dry run, ${wouldLine(r)}`;
       const { inserted, updated, deleted } = r.rows;
-      return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}`;
+      return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}${keptLine(r, style)}`;
     }
     case 'failed': {
       const issues = (r.issues ?? []).map((i) => `\n  ${i.severity}: ${i.message}`).join('');
@@ -32,6 +53,19 @@ export function resultLine(r: SyncResult, style: Style): string {
       return String(never);
     }
   }
+}
+
+/**
+ * merge kept destination rows because the source's copies have older cursors: said on a line
+ * of its own, with a few keys, since those rows will not change until the source's do.
+ */
+function keptLine(r: SyncResult, style: Style): string {
+  if (!r.kept) return '';
+  const n = r.kept.rows;
+  const keys = r.kept.keys.length
+    ? ` (key${n === 1 ? '' : 's'} ${r.kept.keys.join(', ')}${n > r.kept.keys.length ? ', …' : ''})`
+    : '';
+  return `\n  ${style.yellow('warning')}: kept ${fmt(n)} destination row${n === 1 ? '' : 's'} whose source cop${n === 1 ? 'y has' : 'ies have'} an older cursor than the destination's${keys}: the source's cursor went backwards for ${n === 1 ? 'it' : 'them'} (a late commit?); see "Rows kept" in the README (lookback, --full-refresh)`;
 }
 
 /** What a dry run found: `would insert 10, update 3, delete 0 (reads 14 rows)`. */
@@ -55,7 +89,7 @@ export function renderSyncSummary(res: SyncRunResult, style: Style): string {
   return `Sync complete: ${ok} ok, ${failed === 0 ? '0 failed' : style.red(`${failed} failed`)}${skipped ? `, ${skipped} skipped` : ''}.\n`;
 }
 
-/** The scheduler contract: `{"ok", "syncs": [{"name", "status", "rows", "durationMs", …}]}`. */
+/** The scheduler contract: `{"ok", "syncs": [{"name", "status", "rows", "durationMs", "kept"?, …}]}`. */
 export function syncJson(res: SyncRunResult): unknown {
   return {
     ok: res.ok,
@@ -67,6 +101,7 @@ export function syncJson(res: SyncRunResult): unknown {
       read: s.read,
       durationMs: s.durationMs,
       ...(s.watermark !== undefined ? { watermark: s.watermark } : {}),
+      ...(s.kept ? { kept: s.kept } : {}),
       ...(s.error ? { error: s.error } : {}),
       ...(s.dryRun ? { dryRun: s.dryRun } : {}),
     })),

@@ -1,7 +1,7 @@
 // Plan -> terminal text. Reads only the plan contract, so `wharf show plan.json` prints the
 // same thing `wharf plan` did.
 import type { ApplyResult } from '../apply/apply.js';
-import type { Action, Change, Diagnostic, Plan } from '../plan/plan.js';
+import { type Action, type Change, type Diagnostic, type Plan, syncProblems } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
 import { escapeControl as safe } from './safe-text.js';
 
@@ -44,6 +44,8 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
   const st = opts.style;
   const out: string[] = [];
   out.push(...renderDiagnostics(plan.diagnostics, st));
+  const syncs = syncProblems(plan.diagnostics).length;
+  if (syncs > 0) out.push(st.yellow(syncNote(syncs)));
   for (const [name, c] of Object.entries(plan.connections)) {
     out.push(st.dim(`Read ${name} (${c.type}, ${c.server}).`));
   }
@@ -131,6 +133,11 @@ function renderChange(c: Change, opts: TextOptions): string[] {
     }
   }
   return out;
+}
+
+/** Under the diagnostics when sync checks failed: what they stop, and what they do not. */
+export function syncNote(n: number): string {
+  return `${n === 1 ? 'This sync problem stops' : `These ${n} sync problems stop`} only the sync${n === 1 ? '' : 's'}: apply is not blocked, and wharf sync refuses ${n === 1 ? 'that sync' : 'those syncs'} until the tables match.`;
 }
 
 export function renderDiagnostics(diags: readonly Diagnostic[], st: Style): string[] {

@@ -170,3 +170,19 @@ async function relationOfFields(
     estimatedRows: 0,
   };
 }
+
+/**
+ * The planner's estimate of the rows a SELECT returns (`EXPLAIN`, which runs nothing), for a
+ * progress bar; undefined when the server will not say. One round trip.
+ */
+export async function estimateRows(client: pg.Client, select: string): Promise<number | undefined> {
+  try {
+    const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      `EXPLAIN (FORMAT JSON) ${select}`,
+    );
+    const n = rows[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'];
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+  } catch {
+    return undefined;
+  }
+}

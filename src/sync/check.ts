@@ -1,8 +1,7 @@
-// Checks a sync against its source and destination as they are (or, for a destination the
-// file declares and apply has not created yet, as declared): every destination column exists
+// Checks a sync against its source and destination (live before a run; as the plan leaves
+// them in `wharf plan`, see plan-check.ts): every destination column exists
 // in the source with a type that loads into it, the key and cursor exist, the cursor can be
 // compared and uses an index. Used by `wharf plan` (as diagnostics) and before every run.
-import type { TableConfig } from '../config/types.js';
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { ColumnInfo, RelationInfo } from './catalog.js';
 import type { SyncConfig } from './config.js';
@@ -13,7 +12,7 @@ export interface SyncIssue {
   message: string;
 }
 
-/** Type categories of declared column types (pg_type.typcategory), for not-yet-created tables. */
+/** Type categories of declared column types (pg_type.typcategory), for tables as planned. */
 export function declaredCategory(type: string): string {
   const t = normalizeType(type);
   if (/\[\]$/.test(t)) return 'A';
@@ -23,21 +22,6 @@ export function declaredCategory(type: string): string {
   if (/^interval/.test(t)) return 'T';
   if (t === 'boolean') return 'B';
   return 'U';
-}
-
-export function declaredRelation(t: TableConfig): RelationInfo {
-  return {
-    exists: true,
-    columns: t.columns.map((c) => ({
-      name: foldIdent(c.name),
-      type: normalizeType(c.type),
-      category: declaredCategory(c.type),
-      notNull: c.nullable === false,
-    })),
-    indexLeads: t.primaryKey?.[0] ? [foldIdent(t.primaryKey[0])] : [],
-    primaryKey: (t.primaryKey ?? []).map(foldIdent),
-    estimatedRows: 0,
-  };
 }
 
 function loadable(from: ColumnInfo, to: ColumnInfo): boolean {

@@ -1,23 +1,46 @@
-// `wharf plan` checks the file's syncs before any data moves: for each sync, the source and
-// destination are read from the live catalogs (or, for tables the file declares and apply has
-// not created yet, taken as declared) and checked with checkSync. Problems become plan
-// diagnostics at the sync's place in the file.
+// `wharf plan` checks the file's syncs before any data moves, against the tables as the plan
+// leaves them: a table the plan creates or changes is taken as the file declares it, any other
+// as it is live. Problems become plan diagnostics at the sync's place in the file, with the
+// code SYNC_CHECK: they stop only that sync (`wharf sync` checks again against the live tables
+// and refuses it), never the apply, so the change that fixes a sync is never blocked by it.
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { textLocator } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
-import { foldIdent } from '../plan/normalize.js';
-import type { Diagnostic } from '../plan/plan.js';
+import type { TableResource } from '../plan/model.js';
+import { type Change, type Diagnostic, SYNC_CHECK } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQueryUnrun, describeTable, type RelationInfo } from './catalog.js';
-import { checkSync, declaredRelation, type SyncIssue } from './check.js';
+import { checkSync, declaredCategory, type SyncIssue } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { describeRedshiftTable } from './redshift-run.js';
 import { crossEngineMessage } from './run.js';
 
+/** A table as the plan leaves it: its declared columns and key, the live table's indexes and size. */
+export function plannedRelation(after: TableResource, live: RelationInfo): RelationInfo {
+  const pk = after.primaryKey ?? [];
+  const names = new Set(after.columns.map((c) => c.name));
+  return {
+    exists: true,
+    columns: after.columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      category: declaredCategory(c.type),
+      notNull: !c.nullable || pk.includes(c.name),
+    })),
+    indexLeads: [...new Set([...live.indexLeads.filter((c) => names.has(c)), ...pk.slice(0, 1)])],
+    primaryKey: pk,
+    estimatedRows: live.exists ? live.estimatedRows : 0,
+  };
+}
+
+const ABSENT: RelationInfo = { exists: false, columns: [], indexLeads: [], primaryKey: [], estimatedRows: 0 };
+
 export async function checkSyncsForPlan(
   loaded: LoadedConfig,
   connections: Map<string, OpenedConnection>,
+  /** The plan's changes: the tables they create, change or drop are checked as planned. */
+  changes: readonly Change[],
   open: typeof openConnection = openConnection,
 ): Promise<Diagnostic[]> {
   const syncs = loaded.config.syncs ?? [];
@@ -34,23 +57,21 @@ export async function checkSyncsForPlan(
     sessions.set(name, c);
     return c;
   };
-  const declared = (qualified: string) => {
-    const { schema, name } = splitTable(qualified);
-    const t = (loaded.config.tables ?? []).find(
-      (x) => foldIdent(x.schema) === schema && foldIdent(x.name) === name,
-    );
-    return t ? declaredRelation(t) : undefined;
-  };
-  const pendingTables = (loaded.config.tables ?? []).length > 0;
-  /** One side's columns, live on its engine, or as declared when apply has not created it yet. */
+  const planned = new Map(changes.filter((c) => c.kind === 'table').map((c) => [c.address, c]));
+  /** One side's columns as the plan leaves them: as planned where the plan touches the table, else live. */
   const tableOn = async (conn: string, qualified: string): Promise<RelationInfo> => {
     const api = connections.get(conn)?.dataApi;
     const { schema, name } = splitTable(qualified);
+    const change = planned.get(`${conn}.table:${schema}.${name}`);
+    if (change?.action === 'delete') return ABSENT;
     const live = api
       ? await describeRedshiftTable(api, qualified)
       : await describeTable((await session(conn))!, schema, name);
-    return live.exists ? live : (declared(qualified) ?? live);
+    return change?.after?.kind === 'table' ? plannedRelation(change.after, live) : live;
   };
+  // A query may name tables the plan is about to create: its failure is then
+  // only a warning, checked again when the sync runs.
+  const pendingTables = changes.some((c) => c.kind === 'table' || c.kind === 'schema');
   /** The source's columns; a failing query is an error, or a warning when it may name tables apply is about to create. */
   const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue | null> => {
     if (sync.from.table) return tableOn(conn, sync.from.table);
@@ -63,9 +84,8 @@ export async function checkSyncsForPlan(
     try {
       return await describeQueryUnrun((await session(conn))!, sync.from.query!);
     } catch (e) {
-      const missing = api
-        ? /does not exist/i.test((e as Error).message)
-        : (e as { code?: string }).code === '42P01';
+      // An unknown table or schema: something the plan may be about to create.
+      const missing = ['42P01', '3F000'].includes((e as { code?: string }).code ?? '');
       const pending = missing && pendingTables;
       return {
         severity: pending ? 'warning' : 'error',
@@ -106,7 +126,7 @@ export async function checkSyncsForPlan(
     const at = locator?.at(['syncs', index]) ?? { line: 1, col: 1 };
     return {
       severity: issue.severity,
-      code: 'sync',
+      code: SYNC_CHECK,
       message: issue.message,
       file: loaded.file,
       line: at.line,

@@ -145,6 +145,7 @@ export async function runFromRedshift(
         await dst.query(stagingDdl(STAGE, staging));
         const names = readNames(shape);
         let read = 0;
+        options.hooks?.onRoute?.(sync.name, { pushDown: false });
         for await (const page of api.stream(select)) {
           if (page.rows.length === 0) continue;
           const lines = page.rows.map((row) => `${names.map((n) => copyText(row[n])).join('\t')}\n`);
@@ -162,6 +163,8 @@ export async function runFromRedshift(
           rows = { inserted: read, updated: 0, deleted: before };
           await writeState(dst, key, 'full', { watermark: null, lastSequence: null }, read);
         } else {
+          // Statistics for the planner, as for a batch across connections (see run.ts).
+          await dst.query(`ANALYZE ${quoteIdent(STAGE)}`);
           const seqType = shape.cdc ? staging.find((c) => c.name === CDC_SEQ)!.type : undefined;
           const r = await applyAndRecord(
             dst,

@@ -17,7 +17,7 @@ import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import type { ColumnInfo, RelationInfo } from './catalog.js';
+import { type ColumnInfo, estimateRows, type RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyFields, copyOut } from './copy.js';
@@ -241,6 +241,13 @@ async function attemptLoad(
     };
   };
 
+  if (options.hooks?.onRoute) {
+    const estimatedRows = await estimateRows(src, select);
+    options.hooks.onRoute(sync.name, {
+      pushDown: false,
+      ...(estimatedRows !== undefined ? { estimatedRows } : {}),
+    });
+  }
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     if (w0 !== null) {

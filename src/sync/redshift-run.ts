@@ -39,6 +39,7 @@ export async function runOnRedshift(
   options: SyncRunOptions,
 ): Promise<SyncResult> {
   const api = conn.dataApi!;
+  options.hooks?.onRoute?.(sync.name, { pushDown: true });
   for (let attempt = 1; ; attempt++) {
     const r = await attemptRun(sync, api, options);
     if (r) return r;

@@ -9,7 +9,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { describeQuery, describeTable, describeTables, type RelationInfo } from './catalog.js';
+import { describeQuery, describeTable, describeTables, estimateRows, type RelationInfo } from './catalog.js';
 import { checkSync, type SyncIssue } from './check.js';
 import { parseLookback, type SyncConfig, type SyncMode, splitTable } from './config.js';
 import { copyField, copyIn, copyOut, type RowBatch } from './copy.js';
@@ -23,6 +23,8 @@ import {
   CDC_SEQ,
   countStatement,
   fullSwapStatements,
+  KEPT_KEYS_SHOWN,
+  keptTracking,
   keysTableDdl,
   readList,
   readNames,
@@ -62,6 +64,12 @@ export interface SyncResult {
   durationMs: number;
   /** The watermark after the run (null for mode full). */
   watermark?: string | null;
+  /**
+   * merge: destination rows kept as they are because the source's copy has an older cursor (the
+   * source's row went backwards: e.g. a long transaction committed an older `updated_at` after
+   * a newer copy was loaded). `keys`: a few of them, as text. Absent when there were none.
+   */
+  kept?: KeptRows;
   error?: string;
   /** Problems found before any data moved. */
   issues?: SyncIssue[];
@@ -79,13 +87,28 @@ export interface SyncResult {
   };
 }
 
+export interface KeptRows {
+  rows: number;
+  keys: string[];
+}
+
 export interface SyncRunResult {
   ok: boolean;
   syncs: SyncResult[];
 }
 
+/** How a sync moves its rows, known once both sides are described. */
+export interface SyncRoute {
+  /** The work is SQL inside one engine: no rows pass through wharf, so there are none to count as it runs. */
+  pushDown: boolean;
+  /** Rows moving through wharf: the planner's estimate of the rows the run reads, when it is cheap to get. */
+  estimatedRows?: number;
+}
+
 export interface SyncHooks {
   onStart?(name: string, mode: SyncMode): void;
+  /** Once per run, before rows move: in the engine, or streamed (with an estimate). */
+  onRoute?(name: string, route: SyncRoute): void;
   /** Rows read so far; called after every committed batch. */
   onProgress?(name: string, rows: number): void;
   onEnd?(result: SyncResult): void;
@@ -128,6 +151,8 @@ export function crossEngineMessage(from: string, to: string): string {
   );
 }
 const STAGE = 'wharf_stage';
+/** Session table of a cross-connection merge's kept-row candidates (see keptTracking). */
+const KEPT = 'wharf_kept';
 
 export async function runSyncs(loaded: LoadedConfig, options: SyncRunOptions = {}): Promise<SyncRunResult> {
   const all = loaded.config.syncs ?? [];
@@ -246,6 +271,7 @@ async function runOne(
         await dst.query(keysTableDdl(sides.shape, keyTypes, seqType));
       }
       const ctx: RunCtx = { sync, key, sides, options, batchRows };
+      if (sameEngine) options.hooks?.onRoute?.(sync.name, { pushDown: true });
       if (sync.mode === 'full') return await runFull(ctx);
       return sameEngine ? await runSameEngine(ctx) : await runCrossConnection(ctx);
     } finally {
@@ -357,6 +383,9 @@ interface Applied {
   high: string | null;
   high_seq: string | null;
   bad_ops: string | number;
+  /** merge: rows kept because the destination's copy has a later cursor, and a few of their keys. */
+  kept?: string | number;
+  kept_keys?: string[] | null;
 }
 
 /** Typed columns of the rows a run reads (the staging table). */
@@ -479,6 +508,20 @@ function counts(r: Applied): RowCounts {
   return { inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted) };
 }
 
+/** The rows a statement kept (see SyncResult.kept), or undefined when none. */
+function keptOf(r: { kept?: string | number; kept_keys?: string[] | null }): KeptRows | undefined {
+  const rows = Number(r.kept ?? 0);
+  return rows > 0 ? { rows, keys: r.kept_keys ?? [] } : undefined;
+}
+
+/** Adds one statement's kept rows to a run's. */
+function addKept(total: KeptRows | undefined, more: KeptRows | undefined): KeptRows | undefined {
+  if (!more) return total;
+  if (!total) return { rows: more.rows, keys: [...more.keys] };
+  const keys = [...total.keys, ...more.keys.filter((k) => !total.keys.includes(k))].slice(0, KEPT_KEYS_SHOWN);
+  return { rows: total.rows + more.rows, keys };
+}
+
 async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
   const { dst, shape, relation } = ctx.sides;
   const name = ctx.sync.name;
@@ -511,9 +554,9 @@ export async function applyAndRecord(
   job: { name: string; shape: SyncShape; key: SyncKey; seqType?: string },
   src: string,
   state: SyncState,
-): Promise<{ rows: RowCounts; read: number; watermark: string | null }> {
+): Promise<{ rows: RowCounts; read: number; watermark: string | null; kept?: KeptRows }> {
   const { shape } = job;
-  const r = (await client.query<Applied>(applyStatement(shape, src, state.watermark))).rows[0]!;
+  const r = await applyRows(client, shape, src, state.watermark);
   if (Number(r.bad_ops) > 0) throw badOpsError(job.name, shape, r.bad_ops);
   const { watermark, backwards } = await advance(client, shape.cursor!.type, state.watermark, r.high);
   if (backwards) throw cursorBackwardsError(job.name, shape, state.watermark, r.high);
@@ -528,11 +571,30 @@ export async function applyAndRecord(
     { watermark, lastSequence, ...(state.legacy ? { legacy: true } : {}) },
     rows.inserted + rows.updated + rows.deleted,
   );
-  return { rows, read: Number(r.read), watermark };
+  const kept = keptOf(r);
+  return { rows, read: Number(r.read), watermark, ...(kept ? { kept } : {}) };
+}
+
+/** Applies the rows `src` with the mode's statement (applyStatement) and returns its one row. */
+async function applyRows(
+  client: pg.Client,
+  shape: SyncShape,
+  src: string,
+  watermark: string | null,
+): Promise<Applied> {
+  return (await client.query<Applied>(applyStatement(shape, src, watermark))).rows[0]!;
 }
 
 function stagingType(ctx: RunCtx, column: string): string {
   return stagingColumns(ctx.sides).find((c) => c.name === column)!.type;
+}
+
+/** Tells the hooks that rows will stream through wharf, with the source's estimate of how many. */
+async function announceStream(ctx: RunCtx, select: string): Promise<void> {
+  const hook = ctx.options.hooks?.onRoute;
+  if (!hook) return;
+  const estimatedRows = await estimateRows(ctx.sides.src, select);
+  hook(ctx.sync.name, { pushDown: false, ...(estimatedRows !== undefined ? { estimatedRows } : {}) });
 }
 
 /** Streams `COPY (select) TO STDOUT` on the source in batches of rows; `fn` consumes each batch. */
@@ -563,7 +625,13 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
 
   /** One destination transaction: [reset], the batch, the new watermark. */
   const commit = (
-    fn: () => Promise<{ rows: RowCounts; read: number; high: string | null; highSeq?: string | null }>,
+    fn: () => Promise<{
+      rows: RowCounts;
+      read: number;
+      high: string | null;
+      highSeq?: string | null;
+      kept?: KeptRows;
+    }>,
   ) =>
     inTransaction(dst, async () => {
       if (pendingReset) await reset(ctx);
@@ -590,24 +658,53 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       totals.updated += r.rows.updated;
       totals.deleted += r.rows.deleted;
       read += r.read;
+      kept = addKept(kept, r.kept);
       ctx.options.hooks?.onProgress?.(name, read);
       return r;
     });
 
+  // A source with several rows per key: kept rows are tallied over the whole run (keptTracking).
+  const tracking =
+    shape.mode === 'merge' && !shape.sourceUniqueKey && w0 !== null
+      ? keptTracking(
+          shape,
+          { stage: STAGE, kept: KEPT },
+          shape.key.map((k) => ctx.sides.dstInfo.columns.find((c) => c.name === k)!.type),
+          w0,
+        )
+      : undefined;
   /** Applies what the staging table holds with the mode's statement. */
   const applyFromStage = async () => {
-    const r = (await dst.query<Applied>(applyStatement(shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0)))
-      .rows[0]!;
+    const r = await applyRows(dst, shape, `SELECT * FROM ${quoteIdent(STAGE)}`, w0);
     checkApplied(ctx, r);
-    return { rows: counts(r), read: Number(r.read), high: r.high, highSeq: r.high_seq };
+    const batchKept = tracking ? undefined : keptOf(r);
+    return {
+      rows: counts(r),
+      read: Number(r.read),
+      high: r.high,
+      highSeq: r.high_seq,
+      ...(batchKept ? { kept: batchKept } : {}),
+    };
   };
   /** Loads rows into a fresh staging table and applies them. */
   const applyStaged = async (batch: RowBatch) => {
     await dst.query(stagingDdl(STAGE, stage));
     await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, batch.chunks);
+    // A fresh temporary table has no statistics (autovacuum never sees it): without them the
+    // planner guesses its size and may hash the whole destination to join a few rows. With
+    // them a small batch is joined by the destination's key index, so a batch costs what its
+    // rows cost, not what the destination holds.
+    await dst.query(`ANALYZE ${quoteIdent(STAGE)}`);
+    for (const sql of tracking?.perBatch ?? []) await dst.query(sql);
     return applyFromStage();
   };
+  let kept: KeptRows | undefined;
+  if (tracking) {
+    await dst.query(tracking.drop);
+    await dst.query(tracking.create);
+  }
 
+  await announceStream(ctx, readQuery(shape, relation, w0));
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     let maxRead: string | null = null;
@@ -653,10 +750,21 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
     if (pendingReset)
       await commit(async () => ({ rows: { inserted: 0, updated: 0, deleted: 0 }, read: 0, high: null }));
     await checkNotBackwards(ctx, w0, maxRead);
+    if (tracking) kept = keptOf((await dst.query<Applied>(tracking.report)).rows[0]!);
   } finally {
     await src.query('ROLLBACK').catch(() => {});
+    if (tracking) await dst.query(tracking.drop).catch(() => {});
   }
-  return { name, mode: shape.mode, status: 'ok', rows: totals, read, durationMs: 0, watermark };
+  return {
+    name,
+    mode: shape.mode,
+    status: 'ok',
+    rows: totals,
+    read,
+    durationMs: 0,
+    watermark,
+    ...(kept ? { kept } : {}),
+  };
 }
 
 /** mode full: everything into a staging table, then TRUNCATE + INSERT in the same transaction. */
@@ -672,6 +780,7 @@ async function runFull(ctx: RunCtx): Promise<SyncResult> {
       const r = await dst.query(`INSERT INTO ${quoteIdent(STAGE)} (${cols}) ${select}`);
       loaded = r.rowCount ?? 0;
     } else {
+      await announceStream(ctx, select);
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         await streamBatches(ctx, select, async (batch) => {
@@ -934,6 +1043,7 @@ async function measureCrossConnection(ctx: RunCtx, w: string | null): Promise<Me
       await streamBatches(ctx, readQuery(shape, relation, w, { ordered: true }), async (batch) => {
         await dst.query(`TRUNCATE ${quoteIdent(STAGE)}`);
         await copyIn(dst, `COPY ${quoteIdent(STAGE)} FROM STDIN`, batch.chunks);
+        await dst.query(`ANALYZE ${quoteIdent(STAGE)}`);
         for (const sql of fetch) await dst.query(sql);
         await add((await dst.query<Applied>(applyStatement(shadow, fromStage, w))).rows[0]!);
       });

@@ -91,7 +91,38 @@ function resultRow(
   const { cur } = partsOf(shape);
   const highSeq = shape.cdc ? `(SELECT max(src.${q(CDC_SEQ)})::text FROM src)` : 'NULL';
   const badOps = shape.cdc ? badOpsCount(shape) : '0';
-  return `WITH ${ctes.join(',\n')}\nSELECT ${r.inserted} AS inserted, ${r.updated} AS updated, ${r.deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops`;
+  const stale = ctes.some((c) => c.startsWith('stale AS'));
+  return `WITH ${ctes.join(',\n')}\nSELECT ${r.inserted} AS inserted, ${r.updated} AS updated, ${r.deleted} AS deleted,\n       (SELECT count(*) FROM src) AS read, (SELECT max(src.${cur})::text FROM src) AS high,\n       ${highSeq} AS high_seq, ${badOps} AS bad_ops, ${keptColumns(shape, stale)}`;
+}
+
+/** How many keys a run names when it keeps destination rows (see staleCte). */
+export const KEPT_KEYS_SHOWN = 5;
+
+/** The `kept` and `kept_keys` columns of the result row, from the `stale` CTE when there is one. */
+function keptColumns(shape: SyncShape, stale: boolean): string {
+  if (!stale) return '0 AS kept, NULL::text[] AS kept_keys';
+  return `(SELECT count(*) FROM stale) AS kept,\n       (SELECT array_agg(z.k ORDER BY z.k) FROM (SELECT ${keyText(shape, 'x')} AS k FROM stale x ORDER BY 1 LIMIT ${KEPT_KEYS_SHOWN}) z) AS kept_keys`;
+}
+
+/** A key as text: the value of a one-column key, `(a,b)` for several. */
+function keyText(shape: SyncShape, a: string): string {
+  return shape.key.length === 1
+    ? `${col(a, shape.key[0]!)}::text`
+    : `ROW(${shape.key.map((k) => col(a, k)).join(', ')})::text`;
+}
+
+/**
+ * merge: the keys of rows read whose destination copy has a later cursor. merge keeps those
+ * copies (latest cursor wins), so the source's row went backwards: a transaction committed an
+ * older cursor after a newer copy was loaded. Only rows below the stored watermark can be such
+ * rows (every destination row's cursor is at most the watermark), so the check joins just the
+ * re-read window (lookback, the inclusive bound) with the destination, not every row read.
+ */
+function staleCte(shape: SyncShape, rel: string, watermark: string | null, T: string): string | undefined {
+  if (shape.mode !== 'merge' || watermark === null) return undefined;
+  const w = `${quoteLiteral(watermark)}::${shape.cursor!.type}`;
+  const lCur = col('l', shape.cursor!.column);
+  return `stale AS (\n  SELECT ${shape.key.map((k) => col('l', k)).join(', ')} FROM ${rel} l JOIN ${T} d ON ${keyEq(shape, 'd', 'l')}\n   WHERE ${lCur} < ${w} AND ${col('d', shape.cursor!.column)} > ${lCur}\n)`;
 }
 
 /** The cursor's name in the rows read (`readList`). */
@@ -214,8 +245,11 @@ export function applyStatement(shape: SyncShape, src: string, watermark: string 
             ? `WHEN MATCHED AND ${dCur} <= ${lCur} AND ${changed} THEN UPDATE SET ${set}\n`
             : ''
         }WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})\nRETURNING merge_action() AS action`;
-        return `WITH m AS (\n${indent(merge)}\n)\nSELECT count(*) FILTER (WHERE action = 'INSERT') AS inserted, count(*) FILTER (WHERE action = 'UPDATE') AS updated, 0 AS deleted,\n       (SELECT count(*) FROM (${src}) r) AS read, (SELECT max(r.${cur})::text FROM (${src}) r) AS high,\n       NULL AS high_seq, 0 AS bad_ops\n  FROM m`;
+        const stale = staleCte(shape, `(${src})`, watermark, T);
+        return `WITH m AS (\n${indent(merge)}\n)${stale ? `,\n${stale}` : ''}\nSELECT count(*) FILTER (WHERE action = 'INSERT') AS inserted, count(*) FILTER (WHERE action = 'UPDATE') AS updated, 0 AS deleted,\n       (SELECT count(*) FROM (${src}) r) AS read, (SELECT max(r.${cur})::text FROM (${src}) r) AS high,\n       NULL AS high_seq, 0 AS bad_ops, ${keptColumns(shape, stale !== undefined)}\n  FROM m`;
       }
+      const stale = staleCte(shape, rel, watermark, T);
+      if (stale) ctes.push(stale);
       if (shape.mergeReturning) {
         ctes.push(
           `m AS (\n  MERGE INTO ${T} d USING ${rel} l ON ${keyEq('d', 'l')}\n${
@@ -347,6 +381,8 @@ export function countStatement(
       if (nonKey.length > 0)
         updated = `(SELECT count(*) FROM ${T} d JOIN ${rel} l ON ${keyEq('d', 'l')}\n   WHERE ${col('d', shape.cursor!.column)} <= ${col('l', shape.cursor!.column)} AND ${differs(shape)})`;
       inserted = `(SELECT count(*) FROM ${rel} l WHERE NOT EXISTS (SELECT 1 FROM ${T} d WHERE ${keyEq('d', 'l')}))`;
+      const stale = staleCte(shape, rel, watermark, T);
+      if (stale) ctes.push(stale);
       break;
     }
     case 'cdc': {
@@ -411,4 +447,36 @@ export function shadowFetchStatements(
     `INSERT INTO ${q(names.seen)} (${keyCols})\n  SELECT DISTINCT ${keyList('s')} FROM ${q(names.stage)} s\n WHERE NOT EXISTS (SELECT 1 FROM ${q(names.seen)} x WHERE ${keyEq('x', 's')})`,
   );
   return out;
+}
+
+/**
+ * merge across connections from a source with several rows per key: a key's rows can fall in
+ * different batches, so one batch's view of "older than the destination's copy" is not the
+ * run's. A session table on the destination collects the candidates with the destination's
+ * cursor; each batch first drops the candidates it brings a copy at least as new for, then
+ * adds its own; what is left at the end are the keys the source only had older copies of.
+ * Each batch statement touches only its rows below the stored watermark.
+ */
+export function keptTracking(
+  shape: SyncShape,
+  names: { stage: string; kept: string },
+  keyTypes: string[],
+  watermark: string,
+): { create: string; perBatch: string[]; report: string; drop: string } {
+  const { T, keyEq, keyList } = partsOf(shape);
+  const K = q(names.kept);
+  const S = q(names.stage);
+  const cur = shape.cursor!;
+  const DCUR = q('_wharf_dcur');
+  const keyCols = shape.key.map(q).join(', ');
+  const w = `${quoteLiteral(watermark)}::${cur.type}`;
+  return {
+    create: `CREATE TEMP TABLE ${K} (${shape.key.map((k, i) => `${q(k)} ${keyTypes[i]}`).join(', ')}, ${DCUR} ${cur.type}, PRIMARY KEY (${keyCols}))`,
+    perBatch: [
+      `DELETE FROM ${K} k USING ${S} s WHERE ${keyEq('k', 's')} AND s.${q(cur.column)} >= k.${DCUR}`,
+      `INSERT INTO ${K} (${keyCols}, ${DCUR})\n  SELECT ${keyList('l')}, d.${q(cur.column)}\n    FROM (SELECT ${keyList('s')}, max(s.${q(cur.column)}) AS ${q(cur.column)} FROM ${S} s WHERE s.${q(cur.column)} < ${w} GROUP BY ${keyList('s')}) l\n    JOIN ${T} d ON ${keyEq('d', 'l')}\n   WHERE d.${q(cur.column)} > l.${q(cur.column)}\n  ON CONFLICT DO NOTHING`,
+    ],
+    report: `SELECT (SELECT count(*) FROM ${K}) AS kept,\n       (SELECT array_agg(z.k ORDER BY z.k) FROM (SELECT ${keyText(shape, 'x')} AS k FROM ${K} x ORDER BY 1 LIMIT ${KEPT_KEYS_SHOWN}) z) AS kept_keys`,
+    drop: `DROP TABLE IF EXISTS ${K}`,
+  };
 }

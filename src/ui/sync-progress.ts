@@ -1,11 +1,12 @@
 // The ink progress display of `wharf sync` on a terminal: one line per sync, redrawn in place
-// with rows read, rows/s and elapsed time while it runs, then its summary. The component only
+// while it runs (inside one engine: the time it has run; streamed: rows read, rows/s and, when
+// the source estimated the rows, a bar with a percentage), then its summary with the counts. The component only
 // renders the data it is given; `inkSyncProgress` feeds it from the runner's hooks.
 import { Box, render, Text } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
 import { progressLine, resultLine } from '../render/sync-text.js';
 import type { Style } from '../render/text.js';
-import type { SyncHooks } from '../sync/run.js';
+import type { SyncHooks, SyncRoute } from '../sync/run.js';
 
 export interface SyncLine {
   name: string;
@@ -15,6 +16,8 @@ export interface SyncLine {
   failed?: boolean;
   rows: number;
   startedAt: number;
+  /** How the rows move, once the runner knows. */
+  route?: SyncRoute;
 }
 
 export function SyncProgressView(props: { lines: SyncLine[]; now: number }): ReactElement {
@@ -28,7 +31,7 @@ export function SyncProgressView(props: { lines: SyncLine[]; now: number }): Rea
             Text,
             { key: l.name },
             h(Text, { color: 'cyan' }, '⠿ '),
-            progressLine(l.name, l.rows, props.now - l.startedAt),
+            progressLine(l.name, l.rows, props.now - l.startedAt, l.route),
           ),
     ),
   );
@@ -52,6 +55,10 @@ export function inkSyncProgress(
       onStart(name, mode) {
         lines.push({ name, mode, rows: 0, startedAt: performance.now() });
         instance.rerender(view());
+      },
+      onRoute(name, route) {
+        const l = find(name);
+        if (l) l.route = route;
       },
       onProgress(name, rows) {
         const l = find(name);
