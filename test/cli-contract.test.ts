@@ -225,7 +225,7 @@ describe('refusals say what, why and what to do, on stderr', () => {
     }
   });
 
-  describe('with a failing sync check (a real PostgreSQL)', () => {
+  describe('with an error in the plan (a real PostgreSQL)', () => {
     let pg: TestServer;
     let file: string;
     let db: string;
@@ -241,11 +241,10 @@ describe('refusals say what, why and what to do, on stderr', () => {
           `  pg: { type: postgres, url: "${pg.urlFor(db)}" }`,
           'schemas:',
           '  - { name: analytics, prune: false }',
-          'syncs:',
-          '  - name: copy',
-          '    from: { table: raw.nowhere }',
-          '    to: { table: analytics.copy }',
-          '    mode: full',
+          // The role wharf connects as, declared without login: an error in the plan that
+          // blocks apply (a sync problem would stop only its sync).
+          'roles:',
+          `  - { name: ${pg.server.user}, type: role }`,
           '',
         ].join('\n'),
       );
