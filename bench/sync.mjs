@@ -13,9 +13,18 @@
 // 3. nothing new: an incremental run over a 1,000,000-row source that finds nothing new.
 //    Reports the engine's execution time of the sync statement (EXPLAIN ANALYZE) and whether it
 //    reads the cursor through an index, and the whole run's wall time. Target: < 100 ms engine.
+// 4. merge-sizes: 10,000, 100,000 and 1,000,000 changed rows (90 % updates, 10 % new) into a
+//    2,000,000-row table, by `wharf sync` (merge, same engine) and by one hand-written MERGE on
+//    a warm session, on identical copies, rounds alternating which goes first. Target: wharf /
+//    MERGE <= 1.2 at every size (PostgreSQL 15 and 16 run a plain MERGE, 17+ MERGE … RETURNING).
+//    BENCH_MERGE_SIZES=10000,100000 picks sizes, BENCH_MERGE_TABLE=… the table size.
+// 5. cross-merge: a catch-up of changed rows at --batch-rows 20 into a destination of
+//    BENCH_XMERGE_ROWS (32,000) rows across connections: milliseconds per batch, and the
+//    engine's time of the batch statement, which must not grow with the destination.
 //
 // Not a test: prints figures and writes bench/results/sync.json. Run: npm run build && node bench/sync.mjs
-// (BENCH_ROWS=… to scale, BENCH_ONLY=merge,copy,nothing-new to pick sections).
+// (BENCH_ROWS=… to scale, BENCH_ONLY=merge,copy,nothing-new,merge-sizes,cross-merge to pick
+// sections; the default runs the first three).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +37,7 @@ import { runSyncs } from '../dist/sync/run.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const CHANGED = Math.round(ROWS / 10);
-const ONLY = process.env.BENCH_ONLY ?? 'merge,copy,nothing-new';
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'merge,copy,nothing-new').split(','));
 const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => fs.existsSync(p));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-sync-'));
@@ -106,7 +115,7 @@ const log = (s) => process.stdout.write(`${s}\n`);
 // warm session. A new server process pays for its first touches of the shared buffers and
 // catalogs; the fresh-connection baseline pays the same, so wharf / fresh-MERGE is wharf's
 // own overhead, and wharf / warm-MERGE is reported beside it.
-if (ONLY.includes('merge')) {
+if (ONLY.has('merge')) {
   log(`merge: ${ROWS.toLocaleString()} rows, ${CHANGED.toLocaleString()} changed per round`);
   const copies = ['analytics.users_wharf', 'analytics.users_fresh', 'analytics.users_warm'];
   await dst.query(`
@@ -224,7 +233,7 @@ if (ONLY.includes('merge')) {
 }
 
 // ---- 2. cross-connection copy versus psql \copy | psql \copy -------------------------------
-if (ONLY.includes('copy')) {
+if (ONLY.has('copy')) {
   log(`copy: ${ROWS.toLocaleString()} event rows across databases`);
   const ddl = (
     t,
@@ -317,7 +326,7 @@ if (ONLY.includes('copy')) {
 }
 
 // ---- 3. an incremental run that finds nothing new (needs the copy section's tables) --------
-if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
+if (ONLY.has('nothing-new') && ONLY.has('copy')) {
   log(`nothing new: incremental run over ${ROWS.toLocaleString()} source rows`);
   await dst.query(`CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.events (LIKE analytics.events_wharf); INSERT INTO raw.events SELECT * FROM analytics.events_wharf;
     CREATE INDEX ON raw.events (updated_at); CREATE INDEX ON analytics.events_wharf (updated_at);`);
@@ -389,6 +398,210 @@ if (ONLY.includes('nothing-new') && ONLY.includes('copy')) {
     );
   }
   results.nothingNew = { ...out, target: '< 100 ms engine time' };
+}
+
+// ---- 4. merge at several sizes versus one MERGE statement --------------------------------
+if (ONLY.has('merge-sizes')) {
+  const TABLE = Number(process.env.BENCH_MERGE_TABLE ?? 2_000_000);
+  const sizes = (process.env.BENCH_MERGE_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+  log(
+    `merge-sizes: into ${TABLE.toLocaleString()} rows, ${sizes.map((n) => n.toLocaleString()).join(' / ')} changed (${results.server})`,
+  );
+  const db = await client('bench_dst');
+  const [a, b] = ['analytics.msz_wharf', 'analytics.msz_merge'];
+  // Where wharf's run spends its time: each statement it sends, by its first words.
+  const statements = new Map();
+  let measuring = false;
+  const q1 = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (...args) {
+    const text = typeof args[0] === 'string' ? args[0] : '';
+    const r = q1.apply(this, args);
+    if (measuring && text && r && typeof r.then === 'function') {
+      const t0 = performance.now();
+      const k = text.slice(0, 24).replace(/\s+/g, ' ');
+      r.then(
+        () => statements.set(k, (statements.get(k) ?? 0) + performance.now() - t0),
+        () => {},
+      );
+    }
+    return r;
+  };
+  await db.query(`
+    CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS analytics;
+    CREATE TABLE raw.msz (user_id bigint PRIMARY KEY, email text, plan text, score int, updated_at timestamp NOT NULL);
+    INSERT INTO raw.msz SELECT g, 'user' || g || '@example.com', 'free', g % 100,
+      '2026-01-01'::timestamp + g * interval '1 ms' FROM generate_series(1, ${TABLE}) g;
+    CREATE INDEX ON raw.msz (updated_at);
+    CREATE TABLE ${a} (LIKE raw.msz INCLUDING ALL); INSERT INTO ${a} SELECT * FROM raw.msz;
+    CREATE TABLE ${b} (LIKE raw.msz INCLUDING ALL); INSERT INTO ${b} SELECT * FROM raw.msz;`);
+  for (const t of ['raw.msz', a, b]) {
+    await db.query(`ALTER TABLE ${t} SET (autovacuum_enabled = off)`);
+    await db.query(`VACUUM ANALYZE ${t}`);
+  }
+  const { loaded } = config(`  - name: msz
+    from: { table: raw.msz }
+    to: { table: ${a} }
+    mode: merge
+    primaryKey: [user_id]
+    cursor: { column: updated_at }`);
+  const first = await runSyncs(loaded);
+  if (!first.ok) throw new Error(first.syncs[0].error);
+  let watermark = first.syncs[0].watermark;
+  let next = TABLE;
+  let day = 0;
+  const out = [];
+  for (const n of sizes) {
+    const rounds = [];
+    const ROUNDS = n >= 1_000_000 ? 2 : 4;
+    for (let round = 1; round <= ROUNDS; round++) {
+      day++;
+      const at = `2026-07-01'::timestamp + interval '${day} days`;
+      const updates = Math.round(n * 0.9);
+      // `updates` existing rows spread over the table, then n / 10 new ones.
+      const step = Math.max(1, Math.floor(TABLE / updates));
+      await db.query(
+        `UPDATE raw.msz SET plan = 'p${day}', score = score + 1, updated_at = '${at}' + user_id * interval '1 us'
+          WHERE user_id IN (SELECT 1 + (g * ${step} + ${day}) % ${TABLE} FROM generate_series(0, ${updates - 1}) g)`,
+      );
+      await db.query(
+        `INSERT INTO raw.msz SELECT ${next} + g, 'new' || g, 'free', 0, '${at}' + interval '1 hour' + g * interval '1 us'
+          FROM generate_series(1, ${n - updates}) g`,
+      );
+      next += n - updates;
+      for (const t of ['raw.msz', a, b]) await db.query(`VACUUM ANALYZE ${t}`);
+      await db.query('CHECKPOINT');
+      const mergeSql = `MERGE INTO ${b} d
+        USING (SELECT * FROM raw.msz WHERE updated_at >= '${watermark}'::timestamp) s ON d.user_id = s.user_id
+        WHEN MATCHED THEN UPDATE SET email = s.email, plan = s.plan, score = s.score, updated_at = s.updated_at
+        WHEN NOT MATCHED THEN INSERT VALUES (s.user_id, s.email, s.plan, s.score, s.updated_at)`;
+      const warm = (t) => db.query(`SELECT sum(length(email)) + sum(score) FROM ${t}`);
+      const sides = {
+        wharf: async () => {
+          await warm(a);
+          statements.clear();
+          measuring = true;
+          try {
+            return await timed(() => runSyncs(loaded));
+          } finally {
+            measuring = false;
+          }
+        },
+        // The hand-written MERGE on a new connection, as a scheduled job runs it (odd rounds),
+        // and on the benchmark's warm session (even rounds).
+        fresh: async () => {
+          await warm(b);
+          return timed(async () => {
+            const c = await client('bench_dst');
+            await c.query(mergeSql);
+            await c.end();
+          });
+        },
+        warm: async () => {
+          await warm(b);
+          return timed(() => db.query(mergeSql));
+        },
+      };
+      const baseline = round % 2 ? 'fresh' : 'warm';
+      const order = round % 4 === 1 || round % 4 === 2 ? ['wharf', baseline] : [baseline, 'wharf'];
+      const t = {};
+      for (const [i, side] of order.entries()) {
+        if (i > 0) await db.query('CHECKPOINT');
+        t[side] = await sides[side]();
+      }
+      const s = t.wharf.r.syncs[0];
+      if (s.status !== 'ok') throw new Error(s.error);
+      if (s.rows.inserted + s.rows.updated < n * 0.99)
+        throw new Error(`unexpected counts ${JSON.stringify(s.rows)}`);
+      watermark = s.watermark;
+      const top = [...statements.entries()].sort((x, y) => y[1] - x[1]).slice(0, 3);
+      rounds.push({
+        baseline,
+        wharfMs: Math.round(t.wharf.ms),
+        mergeMs: Math.round(t[baseline].ms),
+        ratio: +(t.wharf.ms / t[baseline].ms).toFixed(2),
+        rows: s.rows,
+        slowest: Object.fromEntries(top.map(([k, v]) => [k, Math.round(v)])),
+      });
+      log(
+        `  ${n.toLocaleString()} changed, round ${round} (${order.join(' > ')}): wharf ${Math.round(t.wharf.ms)} ms (${s.rows.inserted} inserted, ${s.rows.updated} updated; ${top.map(([k, v]) => `"${k}…" ${Math.round(v)} ms`).join(', ')}), MERGE on a ${baseline === 'fresh' ? 'new connection' : 'warm session'} ${Math.round(t[baseline].ms)} ms, ratio ${rounds.at(-1).ratio}`,
+      );
+    }
+    const ratio = (b) => median(rounds.filter((r) => r.baseline === b).map((r) => r.ratio));
+    out.push({ changed: n, rounds, ratioNewConnection: ratio('fresh'), ratioWarmSession: ratio('warm') });
+    log(
+      `  ${n.toLocaleString()} changed: wharf / MERGE on a new connection ${out.at(-1).ratioNewConnection}, on a warm session ${out.at(-1).ratioWarmSession} (medians; target <= 1.2)`,
+    );
+  }
+  const diff = await db.query(
+    `SELECT count(*)::int AS n FROM (SELECT * FROM ${a} EXCEPT SELECT * FROM ${b}) x`,
+  );
+  pg.Client.prototype.query = q1;
+  results.mergeSizes = { table: TABLE, sizes: out, identicalResults: diff.rows[0].n === 0, target: '<= 1.2' };
+  log(`  results identical: ${results.mergeSizes.identicalResults}`);
+  await db.end();
+}
+
+// ---- 5. cross-connection merge: a batch costs its rows, not the destination ------------------
+if (ONLY.has('cross-merge')) {
+  const DST = Number(process.env.BENCH_XMERGE_ROWS ?? 32_000);
+  const BATCH = 20;
+  log(`cross-merge: catch-up at --batch-rows ${BATCH} into ${DST.toLocaleString()} destination rows`);
+  await src.query(`CREATE SCHEMA IF NOT EXISTS raw;
+    CREATE TABLE raw.xm (user_id bigint PRIMARY KEY, email text, plan text, updated_at timestamp NOT NULL);
+    CREATE INDEX ON raw.xm (updated_at);
+    INSERT INTO raw.xm SELECT g, 'u' || g, 'free', '2026-01-01'::timestamp + g * interval '1 ms' FROM generate_series(1, ${DST}) g;
+    ANALYZE raw.xm;`);
+  await dst.query(`CREATE SCHEMA IF NOT EXISTS analytics;
+    CREATE TABLE analytics.xm (user_id bigint PRIMARY KEY, email text, plan text, updated_at timestamp NOT NULL);`);
+  const { loaded } = config(`  - name: xm
+    from: { connection: source, table: raw.xm }
+    to: { table: analytics.xm }
+    mode: merge
+    primaryKey: [user_id]
+    cursor: { column: updated_at }`);
+  const first = await runSyncs(loaded);
+  if (!first.ok) throw new Error(first.syncs[0].error);
+  await dst.query('ANALYZE analytics.xm');
+  await src.query(
+    `UPDATE raw.xm SET plan = 'pro', updated_at = '2026-06-01'::timestamp + user_id * interval '1 ms' WHERE user_id % 16 = 0`,
+  );
+  // The time of the statements that apply a batch (the merge and, on 15/16, its facts and
+  // counters), timed at the client.
+  let batchStatementMs = 0;
+  const q0 = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (...args) {
+    const text = typeof args[0] === 'string' ? args[0] : '';
+    const r = q0.apply(this, args);
+    if (
+      /^(WITH|MERGE INTO|SELECT \(SELECT count|SELECT coalesce\(sum\(pg_stat)/.test(text) &&
+      r &&
+      typeof r.then === 'function'
+    ) {
+      const t0 = performance.now();
+      r.then(
+        () => {
+          batchStatementMs += performance.now() - t0;
+        },
+        () => {},
+      );
+    }
+    return r;
+  };
+  const run = await timed(() => runSyncs(loaded, { batchRows: BATCH }));
+  pg.Client.prototype.query = q0;
+  const s = run.r.syncs[0];
+  if (s.status !== 'ok') throw new Error(s.error);
+  results.crossMerge = {
+    destinationRows: DST,
+    rows: s.read,
+    batchRows: BATCH,
+    totalMs: Math.round(run.ms),
+    msPerBatch: +(run.ms / Math.ceil(s.read / BATCH)).toFixed(2),
+    statementMsPerBatch: +(batchStatementMs / Math.ceil(s.read / BATCH)).toFixed(2),
+  };
+  log(
+    `  ${s.read.toLocaleString()} rows in ${Math.round(run.ms)} ms: ${results.crossMerge.msPerBatch} ms per batch, of which the merge statement ${results.crossMerge.statementMsPerBatch} ms`,
+  );
 }
 
 await src.end();

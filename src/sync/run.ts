@@ -26,6 +26,7 @@ import {
   KEPT_KEYS_SHOWN,
   keptTracking,
   keysTableDdl,
+  mergeStatements,
   readList,
   readNames,
   readQuery,
@@ -317,6 +318,7 @@ async function describe(
     throw new SyncError(`sync ${sync.name}: ${errors.map((e) => e.message).join('; ')}`, issues);
   const shape = shapeOf(sync, srcInfo, dstInfo);
   shape.mergeReturning = described.serverVersion >= 170000;
+  shape.mergePlain = described.serverVersion >= 150000 && described.serverVersion < 170000;
   return { src, dst, sameEngine, srcInfo, dstInfo, relation, shape };
 }
 
@@ -575,13 +577,35 @@ export async function applyAndRecord(
   return { rows, read: Number(r.read), watermark, ...(kept ? { kept } : {}) };
 }
 
-/** Applies the rows `src` with the mode's statement (applyStatement) and returns its one row. */
+/**
+ * Applies the rows `src` with the mode's statement (applyStatement) and returns its one row;
+ * merge on PostgreSQL 15 and 16 from a source keyed like the sync runs as a plain MERGE
+ * (mergeStatements), inside the caller's transaction.
+ */
 async function applyRows(
   client: pg.Client,
   shape: SyncShape,
   src: string,
   watermark: string | null,
 ): Promise<Applied> {
+  if (shape.mode === 'merge' && shape.mergePlain && shape.sourceUniqueKey) {
+    const m = mergeStatements(shape, src, watermark);
+    const facts = (await client.query<Applied & { counting: boolean }>(m.facts)).rows[0]!;
+    if (facts.counting) {
+      type Counters = { ins: string; upd: string };
+      const before = (await client.query<Counters>(m.counters)).rows[0]!;
+      const merged = (await client.query(m.merge)).rowCount ?? 0;
+      const after = (await client.query<Counters>(m.counters)).rows[0]!;
+      const inserted = Number(after.ins) - Number(before.ins);
+      const updated = Number(after.upd) - Number(before.upd);
+      if (inserted + updated === merged) return { ...facts, inserted, updated, deleted: 0 };
+      // The counters disagree with the MERGE (should not happen): the MERGE is undone below,
+      // with everything else, by the caller's rollback.
+      throw new SyncError(
+        `merge wrote ${merged} rows but the row counters say ${inserted} inserted and ${updated} updated; nothing was changed`,
+      );
+    }
+  }
   return (await client.query<Applied>(applyStatement(shape, src, watermark))).rows[0]!;
 }
 

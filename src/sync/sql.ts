@@ -19,6 +19,11 @@ export interface SyncShape {
   sourceUniqueKey?: boolean;
   /** The engine runs MERGE … RETURNING merge_action() inside WITH (PostgreSQL 17+). */
   mergeReturning?: boolean;
+  /**
+   * The engine has MERGE but no RETURNING for it (PostgreSQL 15 and 16): merge from a source
+   * keyed like the sync runs as a plain MERGE between two small statements (mergeStatements).
+   */
+  mergePlain?: boolean;
   cdc?: {
     op: string;
     sequence: string;
@@ -478,5 +483,41 @@ export function keptTracking(
     ],
     report: `SELECT (SELECT count(*) FROM ${K}) AS kept,\n       (SELECT array_agg(z.k ORDER BY z.k) FROM (SELECT ${keyText(shape, 'x')} AS k FROM ${K} x ORDER BY 1 LIMIT ${KEPT_KEYS_SHOWN}) z) AS kept_keys`,
     drop: `DROP TABLE IF EXISTS ${K}`,
+  };
+}
+
+/**
+ * merge on PostgreSQL 15 and 16 when the source holds one row per key: one plain MERGE straight
+ * from the source, as a hand-written one would be, rather than `UPDATE … FROM` over a
+ * materialized result the planner knows nothing about (which hashes the whole destination to
+ * join the rows read). Before 17 a MERGE returns no rows and cannot sit in a WITH, so the run's
+ * facts come from a statement before it (rows read, highest cursor and kept rows, read through
+ * the cursor's index; it runs first, so the watermark never passes a row the MERGE did not
+ * see) and the split into inserted and updated from the transaction's own row counters of the
+ * destination (and its partitions), read before and after (`pg_stat_get_xact_tuples_*`, which
+ * need `track_counts`, on by default; `counting` says whether it is).
+ */
+export function mergeStatements(
+  shape: SyncShape,
+  src: string,
+  watermark: string | null,
+): { facts: string; merge: string; counters: string } {
+  const { T, cols, cur, keyEq, nonKey } = partsOf(shape);
+  const dCur = col('d', shape.cursor!.column);
+  const lCur = col('l', shape.cursor!.column);
+  const set = nonKey.map((c) => `${q(c)} = ${col('l', c)}`).join(', ');
+  const values = shape.columns.map((c) => col('l', c)).join(', ');
+  const stale = staleCte(shape, `(${src})`, watermark, T);
+  // The table and, when it is partitioned, its partitions (pg_partition_tree of a plain table
+  // is empty).
+  const counters = `SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(c.oid)), 0) AS ins, coalesce(sum(pg_stat_get_xact_tuples_updated(c.oid)), 0) AS upd\n  FROM pg_class c\n WHERE c.oid = ${quoteLiteral(T)}::regclass OR c.oid IN (SELECT p.relid FROM pg_partition_tree(${quoteLiteral(T)}::regclass) p)`;
+  return {
+    facts: `${stale ? `WITH ${stale}\n` : ''}SELECT (SELECT count(*) FROM (${src}) r) AS read, (SELECT max(r.${cur})::text FROM (${src}) r) AS high,\n       NULL AS high_seq, 0 AS bad_ops, ${keptColumns(shape, stale !== undefined)},\n       current_setting('track_counts')::boolean AS counting`,
+    merge: `MERGE INTO ${T} d USING (\n${indent(src)}\n) l ON ${keyEq('d', 'l')}\n${
+      nonKey.length > 0
+        ? `WHEN MATCHED AND ${dCur} <= ${lCur} AND ${differs(shape)} THEN UPDATE SET ${set}\n`
+        : ''
+    }WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${values})`,
+    counters,
   };
 }
