@@ -4,30 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../src/plan/build.js';
 import { connectingRoleDiagnostics, connectingRoleOf } from '../src/plan/connecting-role.js';
-import { type Capabilities, diff, explainedGrants } from '../src/plan/diff.js';
+import { diff, explainedGrants } from '../src/plan/diff.js';
 import type {
   DefaultPrivilegeResource,
   GrantResource,
   Resource,
   RoleResource,
-  SchemaResource,
   TableResource,
 } from '../src/plan/model.js';
 import { hasErrors } from '../src/plan/plan.js';
+import { CAPS, schema } from './support/plan-builders.js';
 
-const CAPS: Capabilities = {
-  allPrivileges: {
-    schema: ['usage', 'create'],
-    table: ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger'],
-  },
-};
-
-const schema = (name: string, extra: Partial<SchemaResource> = {}): SchemaResource => ({
-  kind: 'schema',
-  name,
-  owner: null,
-  ...extra,
-});
 const table = (id: string, owner: string | null): TableResource => {
   const [s, n] = id.split('.') as [string, string];
   const columns = [{ name: 'id', type: 'bigint', nullable: true, default: null }];

@@ -2,33 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { partitionsAhead } from '../src/config/to-desired.js';
 import { buildPlan } from '../src/plan/build.js';
-import { type Capabilities, diff } from '../src/plan/diff.js';
-import type {
-  ColumnSpec,
-  GrantResource,
-  Resource,
-  RoleResource,
-  SchemaResource,
-  TableResource,
-} from '../src/plan/model.js';
+import { diff } from '../src/plan/diff.js';
+import type { ColumnSpec, GrantResource, Resource, RoleResource, TableResource } from '../src/plan/model.js';
 import { isWidening, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
 import { expressionKey } from '../src/plan/sql-parse.js';
 import { renderPlanMarkdown } from '../src/render/markdown.js';
 import { PLAIN, renderPlanText } from '../src/render/text.js';
+import { CAPS, schema } from './support/plan-builders.js';
 
-const CAPS: Capabilities = {
-  allPrivileges: {
-    schema: ['usage', 'create'],
-    table: ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger'],
-  },
-};
-
-const schema = (name: string, extra: Partial<SchemaResource> = {}): SchemaResource => ({
-  kind: 'schema',
-  name,
-  owner: null,
-  ...extra,
-});
 const col = (name: string, type = 'bigint', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
   name,
   type,

@@ -16,11 +16,6 @@ let copy: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [
-    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '-p',
-    path.join(ROOT, 'tsconfig.build.json'),
-  ]);
   copy = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-readme-'));
   const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
     .split('\0')

@@ -4,7 +4,7 @@
 // it, the lease is let go, the exit code says which signal it was, and nothing is half
 // applied: a change either committed whole or left no trace, so a re-plan shows exactly the
 // changes that did not run.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,11 +21,6 @@ let work: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [
-    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '-p',
-    path.join(ROOT, 'tsconfig.build.json'),
-  ]);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-signals-'));
   const lines = [
     'version: 1',
