@@ -6,7 +6,7 @@
 // For 500 and 5,000 table grants (the tables and roles already exist, so the plan holds only
 // the grants) it runs the whole apply — lock, stale check, the changes, release — on two
 // identical databases, one per way, and reports wall time and SQL round trips counted at the
-// client (the lock session included), then checks that a fresh plan is empty on both.
+// client (the lock is taken on the same session), then checks that a fresh plan is empty on both.
 // Targets: 5,000 grants in at most 50 round trips and at least 10x faster than the baseline.
 // Not a test: it prints figures and writes bench/results/apply-batch.json.
 // Run with `npm run bench:apply` (builds first); `BENCH_GRANTS=500,5000` picks the sizes.
@@ -70,8 +70,8 @@ function counting(client, counter) {
 
 /** How apply ran before batching: each change alone, one round trip per statement. */
 class OneStatementPerRoundTrip extends PostgresProvider {
-  constructor(client, connectLock) {
-    super(client, connectLock, 'postgres');
+  constructor(client) {
+    super(client, 'postgres');
     this.sql = client;
     this.executeMany = undefined;
   }
@@ -135,9 +135,7 @@ async function main() {
     const applyWith = async (loaded, db, make) => {
       const counter = { n: 0 };
       const open = async (name, config) => {
-        const provider = make(counting(await connect(db), counter), async () =>
-          counting(await connect(db), counter),
-        );
+        const provider = make(counting(await connect(db), counter));
         return { name, config, provider, description: db, close: () => provider.close() };
       };
       const run = await planConfig(loaded, { open });
@@ -172,8 +170,8 @@ async function main() {
           const db = `apply_${way}_${n}`;
           const loaded = await prepare(n, db);
           if (way === 'wharf')
-            wharf.push(await applyWith(loaded, db, (c, lock) => new PostgresProvider(c, lock, 'postgres')));
-          else base.push(await applyWith(loaded, db, (c, lock) => new OneStatementPerRoundTrip(c, lock)));
+            wharf.push(await applyWith(loaded, db, (c) => new PostgresProvider(c, 'postgres')));
+          else base.push(await applyWith(loaded, db, (c) => new OneStatementPerRoundTrip(c)));
         }
       }
       const row = {

@@ -189,7 +189,7 @@ async function main() {
         let readMs = 0;
         const open = async (name, config) => {
           const client = counting(await connect(db), counter);
-          const provider = new PostgresProvider(client, () => connect(db), 'postgres');
+          const provider = new PostgresProvider(client, 'postgres');
           const read = provider.read.bind(provider);
           provider.read = async (scope) => {
             const t0 = performance.now();

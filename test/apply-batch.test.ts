@@ -64,7 +64,7 @@ function countingOpen(db: string, counter: { n: number }) {
       },
     });
   return async (name: string, config: OpenedConnection['config']): Promise<OpenedConnection> => {
-    const provider = new PostgresProvider(count(await pg.client(db)), async () => count(await pg.client(db)));
+    const provider = new PostgresProvider(count(await pg.client(db)));
     return { name, config, provider, description: db, close: () => provider.close() };
   };
 }
@@ -231,7 +231,7 @@ describe('batched apply on PostgreSQL', () => {
   it('a message the server cannot parse is sent again one change at a time, so the failure lands on its change', async () => {
     const db = await pg.createDatabase('batch');
     const client = await pg.client(db);
-    const provider = new PostgresProvider(client, () => pg.client(db));
+    const provider = new PostgresProvider(client);
     const changes = [
       change(['CREATE SCHEMA p1', `COMMENT ON SCHEMA p1 IS 'one'`]),
       change(['CREATE SCHEMA p2']),
@@ -266,7 +266,7 @@ describe('batched apply on PostgreSQL', () => {
     await admin.query(`ALTER DATABASE "${db}" SET synchronous_commit = local`);
     await admin.end();
     const client = await pg.client(db);
-    const provider = new PostgresProvider(client, () => pg.client(db));
+    const provider = new PostgresProvider(client);
     const setting = async () => (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
     const ok = await provider.executeMany([change(['CREATE SCHEMA q1']), change(['CREATE SCHEMA q2'])], {
       resolveSecret: () => '',
@@ -296,7 +296,7 @@ describe('batched apply on PostgreSQL', () => {
     const db = await pg.createDatabase('batch');
     const client = await pg.client(db);
     await client.query('CREATE TABLE public.v (id int)');
-    const provider = new PostgresProvider(client, () => pg.client(db));
+    const provider = new PostgresProvider(client);
     const changes = [
       change(['CREATE SCHEMA n1']),
       change(['CREATE INDEX CONCURRENTLY v_id ON public.v (id)'], false),

@@ -376,7 +376,7 @@ describe('identifier quoting on a real server', () => {
     const db = await pg.createDatabase('hostile');
     const client = await pg.client(db);
     await client.query('CREATE TABLE public.victim (id int)');
-    const provider = new PostgresProvider(client, () => pg.client(db));
+    const provider = new PostgresProvider(client);
     const schema = 'we"ird; DROP TABLE public.victim; --';
     const table = `t'ab"le; DELETE FROM x --ü`;
     const changes = [

@@ -80,7 +80,7 @@ export async function openConnection(
         await server.release();
         throw new ConnectError(name, (e as Error).message);
       }
-      const provider = new PostgresProvider(client, connectClient, 'local');
+      const provider = new PostgresProvider(client, 'local');
       return {
         name,
         config,
@@ -122,7 +122,7 @@ export async function openConnection(
       } catch (e) {
         throw new ConnectError(name, redactSecrets(reachError(e as Error, params)));
       }
-      const provider = new PostgresProvider(client, connectClient, 'postgres');
+      const provider = new PostgresProvider(client, 'postgres');
       return {
         name,
         config,

@@ -1,8 +1,9 @@
 // PostgreSQL provider: reads with one catalog query, compiles with postgres-sql, and applies
 // consecutive changes in few round trips: up to 500 changes (1 MiB of SQL) go to the server as
 // one message, each change still its own transaction (postgres-batch.ts), and a failure stops
-// the run with every change done, failed or not run. Applies are serialized by an advisory
-// lock held by a second session, whose holder is named via application_name.
+// the run with every change done, failed or not run. Applies are serialized by a session-level
+// advisory lock on the same session (no second login: a login costs more than the stale check),
+// whose holder is named via application_name.
 import type pg from 'pg';
 import { ENV_REF_RE } from '../../config/env.js';
 import type { Change, Statement } from '../../plan/plan.js';
@@ -44,10 +45,9 @@ export class StatementError extends Error {
 }
 
 export class PostgresProvider implements WarehouseProvider {
-  /** `client` is connected by the caller; `connectLock` opens a second session for the lock. */
+  /** `client` is connected by the caller, and closed by close(). */
   constructor(
     private readonly client: pg.Client,
-    private readonly connectLock: () => Promise<pg.Client>,
     readonly type: 'postgres' | 'local' = 'postgres',
   ) {}
 
@@ -184,8 +184,13 @@ export class PostgresProvider implements WarehouseProvider {
     }
   }
 
+  /**
+   * The apply lock: a session-level advisory lock on wharf's own session, so it outlives the
+   * changes' transactions and goes with the session if wharf dies. While it waits, the holder
+   * is named from its application_name.
+   */
   async lock(holder: string, timeoutMs: number): Promise<LockHandle> {
-    const c = await this.connectLock();
+    const c = this.client;
     await c.query('SELECT set_config($1, $2, false)', ['application_name', holder.slice(0, 63)]);
     const deadline = Date.now() + timeoutMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
@@ -202,7 +207,6 @@ export class PostgresProvider implements WarehouseProvider {
             WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted`,
           [LOCK_CLASS, LOCK_OBJ],
         );
-        await c.end().catch(() => {});
         throw new LockTimeoutError(who.rows[0]?.holder ?? 'an unknown session');
       }
       await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
@@ -210,7 +214,6 @@ export class PostgresProvider implements WarehouseProvider {
     return {
       release: async () => {
         await c.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJ]).catch(() => {});
-        await c.end().catch(() => {});
       },
     };
   }
