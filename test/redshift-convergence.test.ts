@@ -1,9 +1,10 @@
 // Convergence on the Redshift test server: both Redshift examples are planned and applied
 // through the real Data API SDK client against the loopback fake, whose statements run on a
 // real PostgreSQL behind the Redshift emulator (catalog views and a statement rewriter). The
-// control plane (DescribeClusters, DescribeDataSharesForProducer, AuthorizeDataShare) is
-// mocked with aws-sdk-client-mock. After apply, a second plan must be empty.
-import { AuthorizeDataShareCommand } from '@aws-sdk/client-redshift';
+// control plane (DescribeClusters, DescribeDataSharesForProducer, AuthorizeDataShare) goes
+// through the real RedshiftClient to the loopback control-plane server (AWS Query protocol).
+// After apply, a second plan must be empty.
+import fs from 'node:fs';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
@@ -12,7 +13,10 @@ import { loadConfigFile, loadConfigText } from '../src/config/load.js';
 import type { LoadedConfig } from '../src/config/types.js';
 import type { WarehouseProvider } from '../src/providers/provider.js';
 import { startTestServer, type TestServer } from './support/pg.js';
-import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+import { NAMESPACE_ARN, type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+
+const SHARE_ARN =
+  'arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/toplyne_share';
 
 let server: TestServer;
 const clients: pg.Client[] = [];
@@ -60,7 +64,7 @@ async function planAndApply(h: RedshiftHarness, loaded: LoadedConfig) {
   return { first: first.plan, result, second: second.plan, roundTrips: second.roundTrips };
 }
 
-describe('Redshift convergence (emulated Redshift, mocked control plane)', () => {
+describe('Redshift convergence (emulated Redshift, loopback control plane)', () => {
   it('toplyne-redshift.yaml: apply, then plan is empty; the consumer is granted and authorized', async () => {
     const h = await freshHarness();
     const { first, result, second, roundTrips } = await planAndApply(
@@ -77,7 +81,7 @@ describe('Redshift convergence (emulated Redshift, mocked control plane)', () =>
     ]);
     expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
     expect(second.changes).toEqual([]);
-    expect(h.controlPlane.commandCalls(AuthorizeDataShareCommand).map((c) => c.args[0].input)).toEqual([
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toEqual([
       {
         DataShareArn:
           'arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/toplyne_share',
@@ -243,5 +247,105 @@ defaultPrivileges:
       'connection warehouse: datashares need an RA3 cluster or serverless; cluster analytics runs dc2.large',
       'connection warehouse: sharing with another account needs an encrypted cluster; cluster analytics is not encrypted',
     ]);
+  });
+
+  it('AuthorizeDataShare fails mid-apply: the SQL is committed, the authorization is not, and the re-plan holds only the authorization', async () => {
+    const h = await freshHarness();
+    // A transient control-plane fault after the share's SQL batch committed. The Query
+    // protocol's throttling answer: https://docs.aws.amazon.com/redshift/latest/APIReference/CommonErrors.html
+    h.controlPlane.failNext('AuthorizeDataShare', {
+      status: 400,
+      code: 'Throttling',
+      message: 'Rate exceeded',
+    });
+    const loaded = load('examples/toplyne-redshift.yaml');
+    const { first, result, second } = await planAndApply(h, loaded);
+    const planned = first.changes.find((c) => c.kind === 'datashare')!;
+    const sqlCount = planned.statements.filter((st) => !st.api).length;
+    expect(sqlCount).toBeGreaterThan(0);
+    expect(result.ok).toBe(false);
+    expect(result.results.map((r) => `${r.status} ${r.address}`)).toEqual([
+      'done warehouse.schema:toplyne',
+      'done warehouse.table:toplyne.accounts',
+      'done warehouse.table:toplyne.events',
+      'done warehouse.table:toplyne.users',
+      'failed warehouse.datashare:toplyne_share',
+    ]);
+    expect(result.results[4]!.error).toEqual({
+      message: 'Rate exceeded',
+      sql: `AuthorizeDataShare DataShareArn=${SHARE_ARN} ConsumerIdentifier=388856629077`,
+      detail: `partly applied: ${sqlCount} SQL statements are committed; the authorization of 388856629077 (AuthorizeDataShare) did not happen`,
+    });
+    // On the warehouse the share exists and the consumer holds usage; the control plane
+    // authorized nobody.
+    expect(h.emulator.grants.get('toplyne_share')).toEqual(new Set(['388856629077']));
+    expect(h.authorized.get('toplyne_share')).toBeUndefined();
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toHaveLength(1);
+    // The re-plan: only the authorization remains.
+    expect(second.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
+      'update warehouse.datashare:toplyne_share',
+    ]);
+    expect(second.changes[0]!.fields).toEqual([
+      { path: 'consumers.account:388856629077.status', before: 'granted', after: 'authorized' },
+    ]);
+    expect(second.changes[0]!.statements.map((st) => st.sql)).toEqual([
+      `AuthorizeDataShare DataShareArn=${SHARE_ARN} ConsumerIdentifier=388856629077`,
+    ]);
+    // Applying it converges, with one more AuthorizeDataShare and no SQL.
+    const again = await planAndApply(h, loaded);
+    expect(again.result.ok).toBe(true);
+    expect(again.second.changes).toEqual([]);
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toHaveLength(2);
+    expect(h.authorized.get('toplyne_share')).toEqual(new Set(['388856629077']));
+  });
+
+  it('serverless workgroup: no DescribeClusters; the namespace ARN comes from SQL; shares are authorized and converge', async () => {
+    const h = await freshHarness();
+    const text = fs
+      .readFileSync('examples/toplyne-redshift.yaml', 'utf8')
+      .replace(/ {4}cluster: analytics\n/, '    workgroup: analytics-wg\n');
+    expect(text).toContain('workgroup: analytics-wg');
+    const loaded = loadConfigText(text, 'serverless.yaml').loaded!;
+    const { first, result, second } = await planAndApply(h, loaded);
+    expect(first.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
+    expect(second.changes).toEqual([]);
+    // Serverless has no cluster to describe (wharf does not call the redshift-serverless API):
+    // the producer namespace ARN is built from current_namespace and the account SQL reports.
+    expect(h.controlPlane.calls('DescribeClusters')).toEqual([]);
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toEqual([
+      { DataShareArn: SHARE_ARN, ConsumerIdentifier: '388856629077' },
+    ]);
+    expect(h.controlPlane.calls('DescribeDataSharesForProducer').at(-1)).toEqual({
+      ProducerArn: NAMESPACE_ARN,
+      MaxRecords: '100',
+    });
+    expect(second.diagnostics.map((d) => d.message)).toContain(
+      'warehouse.datashare:toplyne_share: consumer account 388856629077 is authorized (waiting for the consumer to associate it)',
+    );
+  });
+
+  it('a consumer that associated the share reads back as active; shares page through Marker', async () => {
+    const h = await freshHarness({ controlPageSize: 1 });
+    const loaded = load('examples/toplyne-redshift.yaml');
+    await planAndApply(h, loaded);
+    h.controlPlane.associated.set('toplyne_share', new Set(['388856629077']));
+    // A second share with a consumer, so DescribeDataSharesForProducer answers in two pages.
+    const extra = `${fs.readFileSync('examples/toplyne-redshift.yaml', 'utf8')}  - name: other_share
+    schemas: [{ name: toplyne }]
+    tables: [toplyne.events]
+    consumers: [{ account: "444455556666" }]
+`;
+    const two = loadConfigText(extra, 'two.yaml');
+    expect(two.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const r = await planAndApply(h, two.loaded!);
+    expect(r.result.ok).toBe(true);
+    expect(r.second.changes).toEqual([]);
+    const pages = h.controlPlane.calls('DescribeDataSharesForProducer').slice(-2);
+    expect(pages[0]).toEqual({ ProducerArn: NAMESPACE_ARN, MaxRecords: '100' });
+    expect(pages[1]).toEqual({ ProducerArn: NAMESPACE_ARN, MaxRecords: '100', Marker: expect.any(String) });
+    expect(r.second.diagnostics.map((d) => d.message).join('\n')).not.toMatch(
+      /388856629077 is authorized \(waiting/,
+    );
   });
 });

@@ -2,12 +2,23 @@
 // creation, folder markers and listings, convergence of every example with buckets, and a
 // policy statement added out of band that is left alone and reported as unmanaged.
 // s3rver has no bucket-policy, public-access-block, ownership-controls or encryption APIs:
-// those control calls alone go to a stateful fake (aws-sdk-client-mock, see support/s3.ts);
-// their exact request shapes are checked in s3-provider.test.ts.
+// those control calls alone go to a stateful fake (see support/s3.ts) that refuses what S3
+// refuses and reads back what S3 stores; their exact request shapes are checked in
+// s3-provider.test.ts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketPolicyCommand,
+  GetPublicAccessBlockCommand,
+  ListObjectsV2Command,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
@@ -309,5 +320,237 @@ buckets:
       });
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// The fake behind the control calls enforces S3's rules, so convergence is tested against
+// what S3 accepts and stores, not against an echo.
+describe("S3's rules for bucket settings", () => {
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: { name?: string; message?: string; $metadata?: { httpStatusCode?: number } }) => ({
+        name: e.name,
+        status: e.$metadata?.httpStatusCode,
+        message: e.message,
+      }),
+    );
+  const statement = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'S',
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::388856629077:role/Vendor' },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::rules-share/*',
+          ...extra,
+        },
+      ],
+    });
+
+  it('refuses malformed policies and principals, and public policies while BlockPublicPolicy is on', async () => {
+    const { client } = withFakeControls(s3.client);
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'rules-share' }));
+    await client.send(new CreateBucketCommand({ Bucket: 'rules-share-2' })).catch(() => {});
+    const put = (Policy: string) =>
+      failure(client.send(new PutBucketPolicyCommand({ Bucket: 'rules-share', Policy })));
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html (MalformedPolicy)
+    expect(await put('{"Version": "2012-10-17", "Statement": [')).toMatchObject({
+      name: 'MalformedPolicy',
+      status: 400,
+    });
+    for (const principal of [
+      { AWS: 'arn:aws:iam::38885662907:role/Vendor' },
+      { AWS: 'Vendor' },
+      { AWS: [] },
+      { Users: 'arn:aws:iam::388856629077:root' },
+    ])
+      expect(await put(statement({ Principal: principal }))).toEqual({
+        name: 'MalformedPolicy',
+        status: 400,
+        message: 'Invalid principal in policy',
+      });
+    expect(await put(statement({ Principal: undefined }))).toMatchObject({ name: 'MalformedPolicy' });
+    expect(await put(statement({ Resource: 'arn:aws:s3:::another-bucket/*' }))).toMatchObject({
+      message: 'Policy has invalid resource',
+    });
+    expect(await put(statement({ Actions: 's3:GetObject' }))).toMatchObject({
+      message: 'Unknown field Actions',
+    });
+    // A policy is public when it allows a wildcard principal without a fixing condition:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status
+    await client.send(
+      new PutPublicAccessBlockCommand({
+        Bucket: 'rules-share',
+        PublicAccessBlockConfiguration: { BlockPublicPolicy: true },
+      }),
+    );
+    expect(await put(statement({ Principal: '*' }))).toEqual({
+      name: 'AccessDenied',
+      status: 403,
+      message: 'Access Denied',
+    });
+    expect(
+      await put(
+        statement({ Principal: '*', Condition: { StringEquals: { 'aws:SourceAccount': '388856629077' } } }),
+      ),
+    ).toBeNull();
+    expect(await put(statement({ Principal: '*', Effect: 'Deny' }))).toBeNull();
+  });
+
+  it('refuses unknown elements (MalformedXML) and reads settings back as S3 stores them', async () => {
+    const { client, controls } = withFakeControls(s3.client);
+    await client.send(new CreateBucketCommand({ Bucket: 'rules-readback' }));
+    // A new bucket has every Block Public Access flag on, ACLs disabled and SSE-S3:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/create-bucket-overview.html
+    expect(controls.get('rules-readback')).toMatchObject({
+      publicAccessBlock: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      },
+      ownership: 'BucketOwnerEnforced',
+    });
+    expect(
+      await failure(
+        client.send(
+          new PutPublicAccessBlockCommand({
+            Bucket: 'rules-readback',
+            PublicAccessBlockConfiguration: { BlockPublicPolicy: false, BlockEverything: true } as never,
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'MalformedXML', status: 400 });
+    expect(
+      await failure(
+        client.send(
+          new PutBucketOwnershipControlsCommand({
+            Bucket: 'rules-readback',
+            OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwner' as never }] },
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'MalformedXML' });
+    expect(
+      await failure(
+        client.send(
+          new PutBucketTaggingCommand({
+            Bucket: 'rules-readback',
+            Tagging: { TagSet: [{ Key: 'aws:owner', Value: 'x' }] },
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidTag' });
+    // Flags left out of the PUT read back false.
+    await client.send(
+      new PutPublicAccessBlockCommand({
+        Bucket: 'rules-readback',
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true },
+      }),
+    );
+    expect(
+      (await client.send(new GetPublicAccessBlockCommand({ Bucket: 'rules-readback' })))
+        .PublicAccessBlockConfiguration,
+    ).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: false,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    });
+    // An account id as principal comes back as the account's root ARN:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts
+    await client.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'rules-readback',
+        Policy: JSON.stringify(
+          {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'S',
+                Effect: 'Allow',
+                Principal: { AWS: ['388856629077', 'arn:aws:iam::111122223333:role/R'] },
+                Action: 's3:GetObject',
+                Resource: 'arn:aws:s3:::rules-readback/*',
+              },
+            ],
+          },
+          null,
+          2,
+        ),
+      }),
+    );
+    const stored = (await client.send(new GetBucketPolicyCommand({ Bucket: 'rules-readback' }))).Policy!;
+    expect(JSON.parse(stored).Statement[0].Principal).toEqual({
+      AWS: ['arn:aws:iam::388856629077:root', 'arn:aws:iam::111122223333:role/R'],
+    });
+    expect(stored).not.toContain('\n');
+  });
+
+  // ReaderRoles passes wharf's lint (the caller is pinned by aws:PrincipalArn), but for S3 it is
+  // public: a wildcard in the pinning value is not a fixed value (any account can make a role
+  // named Reader), so S3 refuses it while BlockPublicPolicy is on.
+  const PUBLIC = (bucket: string, bpa: string) => `version: 1
+connections:
+  share: { type: s3, region: us-east-1 }
+buckets:
+  - name: ${bucket}
+    create: true
+    blockPublicAccess: ${bpa}
+    policy:
+      statements:
+        - sid: VendorAccount
+          principals: ["388856629077"]
+          actions: [s3:GetObject]
+          resources: [objects]
+          readOnly: true
+          conditions: { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::388856629077:role/Vendor" } }
+${
+  bpa === 'false'
+    ? `        - sid: ReaderRoles
+          principals: "*"
+          actions: [s3:GetObject]
+          resources: [objects]
+          readOnly: true
+          conditions: { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/Reader" } }
+`
+    : ''
+}`;
+
+  it('an account-id principal converges although S3 stores it as the root ARN', async () => {
+    const h = harness();
+    const loaded = loadText(PUBLIC('account-principal', 'true'));
+    const first = await h.plan(loaded);
+    expect((await h.apply(first)).ok).toBe(true);
+    const stored = JSON.parse(
+      (await h.client.send(new GetBucketPolicyCommand({ Bucket: 'account-principal' }))).Policy,
+    );
+    expect(stored.Statement[0].Principal.AWS).toEqual(['arn:aws:iam::388856629077:root']);
+    expect((await h.plan(loaded)).changes).toEqual([]);
+  });
+
+  it('a public policy lands only after block public access is turned off, on create and on update', async () => {
+    // Create: the new bucket has BlockPublicPolicy on until wharf's PutPublicAccessBlock.
+    const h = harness();
+    const created = loadText(PUBLIC('public-create', 'false'));
+    const c = await h.apply(await h.plan(created));
+    expect(c.results.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
+    expect((await h.plan(created)).changes).toEqual([]);
+    // Update: an existing bucket with every flag on opens up.
+    const closed = loadText(PUBLIC('public-update', 'true'));
+    expect((await h.apply(await h.plan(closed))).ok).toBe(true);
+    const opened = loadText(PUBLIC('public-update', 'false'));
+    const p = await h.plan(opened);
+    expect(p.changes[0]!.statements.map((s) => s.api?.operation)).toEqual([
+      'PutPublicAccessBlock',
+      'PutBucketPolicy',
+      'PutBucketTagging',
+    ]);
+    const u = await h.apply(p);
+    expect(u.results.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
+    expect((await h.plan(opened)).changes).toEqual([]);
   });
 });

@@ -11,8 +11,8 @@
 //   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes.
 //
 // What it does not emulate: Redshift's storage, automatic table optimization, datashare
-// INCLUDENEW picking up new tables by itself, and the control plane (tests mock that with
-// aws-sdk-client-mock; `grants` below is what a GRANT USAGE left for it to report).
+// INCLUDENEW picking up new tables by itself, and the control plane (served by
+// support/redshift-control-server.ts; `grants` below is what a GRANT USAGE left for it to report).
 import type pg from 'pg';
 
 export const EMULATED_NAMESPACE = '86b5169f-01dc-4a6f-9fbb-e2e24359e9a8';

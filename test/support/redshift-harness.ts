@@ -1,16 +1,10 @@
 // Wires a Redshift provider to the test stand-ins: the Data API through the real SDK client to
 // the loopback fake (statements run on PostgreSQL behind the Redshift emulator), and the
-// control plane through a real RedshiftClient whose calls aws-sdk-client-mock answers from the
-// emulator's record of GRANT USAGE statements and the authorizations made since.
-import {
-  AuthorizeDataShareCommand,
-  DeauthorizeDataShareCommand,
-  DescribeClustersCommand,
-  DescribeDataSharesForProducerCommand,
-  RedshiftClient,
-} from '@aws-sdk/client-redshift';
+// control plane through a real RedshiftClient to the loopback control-plane server (AWS Query
+// protocol), which knows cluster `analytics` and the shares the emulator recorded GRANT USAGE
+// statements for, and keeps the authorizations made since.
+import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { mockClient } from 'aws-sdk-client-mock';
 import type pg from 'pg';
 import type { ConnectionConfig } from '../../src/config/types.js';
 import type { OpenedConnection } from '../../src/providers/connect.js';
@@ -18,6 +12,7 @@ import { type DataApiTarget, DataApiTransport } from '../../src/providers/redshi
 import { RedshiftControlPlane } from '../../src/providers/redshift/redshift-control-plane.js';
 import { RedshiftProvider } from '../../src/providers/redshift/redshift-provider.js';
 import { type FakeDataApi, startFakeDataApi } from './fake-data-api.js';
+import { type ControlPlaneServer, startControlPlaneServer } from './redshift-control-server.js';
 import {
   EMULATED_ACCOUNT,
   EMULATED_NAMESPACE,
@@ -30,8 +25,9 @@ export const NAMESPACE_ARN = `arn:aws:redshift:us-east-1:${EMULATED_ACCOUNT}:nam
 export interface RedshiftHarness {
   fake: FakeDataApi;
   emulator: RedshiftEmulator;
-  controlPlane: ReturnType<typeof mockClient>;
-  /** Consumer identifiers authorized, by share name. */
+  /** The control-plane server: its requests, and faults to inject. */
+  controlPlane: ControlPlaneServer;
+  /** Consumer identifiers authorized, by share name (the control-plane server's state). */
   authorized: Map<string, Set<string>>;
   /** For planConfig({ open }). */
   open(name: string, config: ConnectionConfig): Promise<OpenedConnection>;
@@ -44,6 +40,8 @@ export interface HarnessOptions {
   nodeType?: string;
   encrypted?: boolean;
   pageSize?: number;
+  /** Datashares per page of DescribeDataSharesForProducer. */
+  controlPageSize?: number;
 }
 
 export async function startRedshiftHarness(
@@ -62,46 +60,27 @@ export async function startRedshiftHarness(
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
-  const rs = new RedshiftClient({
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  const cp = mockClient(rs);
-  const authorized = new Map<string, Set<string>>();
-  cp.on(DescribeClustersCommand).resolves({
-    Clusters: [
+  const cp = await startControlPlaneServer({
+    account: EMULATED_ACCOUNT,
+    namespace: EMULATED_NAMESPACE,
+    clusters: [
       {
-        ClusterIdentifier: 'analytics',
-        NodeType: options.nodeType ?? 'ra3.xlplus',
-        Encrypted: options.encrypted ?? true,
-        ClusterNamespaceArn: NAMESPACE_ARN,
+        identifier: 'analytics',
+        nodeType: options.nodeType ?? 'ra3.xlplus',
+        encrypted: options.encrypted ?? true,
+        namespaceArn: NAMESPACE_ARN,
       },
     ],
+    shares: () => emulator.grants,
+    ...(options.controlPageSize ? { pageSize: options.controlPageSize } : {}),
   });
-  cp.on(DescribeDataSharesForProducerCommand).callsFake(() => ({
-    DataShares: [...emulator.grants].map(([share, consumers]) => ({
-      DataShareArn: `arn:aws:redshift:us-east-1:${EMULATED_ACCOUNT}:datashare:${EMULATED_NAMESPACE}/${share}`,
-      ProducerArn: NAMESPACE_ARN,
-      DataShareAssociations: [...consumers].map((c) => ({
-        ConsumerIdentifier: c,
-        Status: authorized.get(share)?.has(c) ? 'AUTHORIZED' : 'PENDING_AUTHORIZATION',
-      })),
-    })),
-  }));
-  const shareOf = (arn: string | undefined) => String(arn).slice(String(arn).lastIndexOf('/') + 1);
-  cp.on(AuthorizeDataShareCommand).callsFake(
-    (input: { DataShareArn?: string; ConsumerIdentifier?: string }) => {
-      const share = shareOf(input.DataShareArn);
-      authorized.set(share, (authorized.get(share) ?? new Set()).add(String(input.ConsumerIdentifier)));
-      return { DataShareArn: input.DataShareArn, Status: 'AUTHORIZED' };
-    },
-  );
-  cp.on(DeauthorizeDataShareCommand).callsFake(
-    (input: { DataShareArn?: string; ConsumerIdentifier?: string }) => {
-      authorized.get(shareOf(input.DataShareArn))?.delete(String(input.ConsumerIdentifier));
-      return { DataShareArn: input.DataShareArn, Status: 'DEAUTHORIZED' };
-    },
-  );
+  const rs = new RedshiftClient({
+    endpoint: cp.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  const authorized = cp.authorized;
   const transports: DataApiTransport[] = [];
   const open = async (name: string, config: ConnectionConfig): Promise<OpenedConnection> => {
     const target: DataApiTarget = {
@@ -135,8 +114,9 @@ export async function startRedshiftHarness(
     transports,
     close: async () => {
       data.destroy();
-      cp.restore();
+      rs.destroy();
       await fake.close();
+      await cp.close();
     },
   };
 }

@@ -7,6 +7,7 @@
 // namespace ARN is built from the SQL-side facts.
 import {
   AuthorizeDataShareCommand,
+  type Cluster,
   DeauthorizeDataShareCommand,
   DescribeClustersCommand,
   paginateDescribeDataSharesForProducer,
@@ -39,15 +40,35 @@ export function consumerStatusOf(status: string | undefined): ConsumerStatus {
   }
 }
 
+/** DescribeClusters' answer for an identifier that names no cluster, as the SDK or watchAwsErrors reports it. */
+function isClusterNotFound(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; Code?: string; cause?: unknown };
+  if (
+    err?.name === 'ClusterNotFoundFault' ||
+    err?.Code === 'ClusterNotFound' ||
+    err?.code === 'ClusterNotFound'
+  )
+    return true;
+  return err?.cause !== undefined && err.cause !== e && isClusterNotFound(err.cause);
+}
+
 export class RedshiftControlPlane {
   /** Control-plane calls made so far (pages included). */
   calls = 0;
 
   constructor(private readonly client: RedshiftClient) {}
 
+  /** The cluster's facts; null when DescribeClusters answers that no such cluster exists. */
   async describeCluster(clusterIdentifier: string): Promise<ClusterFacts | null> {
     this.calls++;
-    const out = await this.client.send(new DescribeClustersCommand({ ClusterIdentifier: clusterIdentifier }));
+    let out: { Clusters?: Cluster[] };
+    try {
+      out = await this.client.send(new DescribeClustersCommand({ ClusterIdentifier: clusterIdentifier }));
+    } catch (e) {
+      // An unknown identifier is a fault (ClusterNotFound, HTTP 404), not an empty list.
+      if (isClusterNotFound(e)) return null;
+      throw e;
+    }
     const c = out.Clusters?.[0];
     if (!c) return null;
     return {

@@ -141,7 +141,7 @@ export class RedshiftProvider implements WarehouseProvider {
         const r = await flush();
         if (r) return r;
       }
-      for (const st of change.statements) {
+      for (const [j, st] of change.statements.entries()) {
         if (st.api || st.transactional === false) {
           const r = await flush();
           if (r) return r;
@@ -149,7 +149,7 @@ export class RedshiftProvider implements WarehouseProvider {
             if (st.api) await this.runApi(st);
             else await this.transport.query(fill(st, change, options));
           } catch (e) {
-            return { done, failed: { index: i, error: e } };
+            return { done, failed: { index: i, error: partlyApplied(change, j, e) } };
           }
           continue;
         }
@@ -244,6 +244,45 @@ export class RedshiftProvider implements WarehouseProvider {
     if (call.operation === 'AuthorizeDataShare') await this.controlPlane.authorize(arn, consumer);
     else if (call.operation === 'DeauthorizeDataShare') await this.controlPlane.deauthorize(arn, consumer);
     else throw new Error(`unknown Redshift control-plane operation ${call.operation}`);
+  }
+}
+
+/**
+ * A statement that runs alone (a control-plane call, or SQL outside a transaction block)
+ * failed after earlier statements of its change were committed: the error says which part is
+ * in place and which is not, since a failed change is otherwise read as not applied at all.
+ */
+function partlyApplied(change: Change, failedAt: number, e: unknown): unknown {
+  const st = change.statements[failedAt]!;
+  const before = change.statements.slice(0, failedAt);
+  const after = change.statements.slice(failedAt + 1);
+  if (before.length === 0) return e;
+  const sql = before.filter((s) => !s.api).length;
+  const api = before.filter((s) => s.api).map(describeApi);
+  const committed = [
+    ...(sql > 0 ? [`${sql} SQL statement${sql === 1 ? ' is' : 's are'} committed`] : []),
+    ...(api.length > 0 ? [`${api.join(', ')} succeeded`] : []),
+  ].join('; ');
+  const failed = st.api ? describeApi(st) : 'the statement below';
+  const rest = after.length > 0 ? ` and the ${after.length} after it did not run` : '';
+  const err = e as Error & { detail?: string };
+  const out = new Error(err.message ?? String(e), { cause: e }) as Error & { sql: string; detail: string };
+  out.name = err.name ?? 'Error';
+  out.sql = st.sql;
+  out.detail = `partly applied: ${committed}; ${failed} did not${st.api ? ' happen' : ' run'}${rest}${err.detail ? ` (${err.detail})` : ''}`;
+  return out;
+}
+
+/** `AuthorizeDataShare` for consumer 388856629077 -> `the authorization of 388856629077`. */
+function describeApi(st: Statement): string {
+  const consumer = String(st.api!.input.ConsumerIdentifier);
+  switch (st.api!.operation) {
+    case 'AuthorizeDataShare':
+      return `the authorization of ${consumer} (AuthorizeDataShare)`;
+    case 'DeauthorizeDataShare':
+      return `the deauthorization of ${consumer} (DeauthorizeDataShare)`;
+    default:
+      return st.api!.operation;
   }
 }
 
