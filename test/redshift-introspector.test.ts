@@ -123,10 +123,10 @@ const results: DataApiResult[] = [
 
 describe('Redshift catalog assembly', () => {
   it('is one batch of fixed statements, whatever the scope', () => {
-    expect(catalogStatements({ schemas: ['a'], roles: [] })).toHaveLength(17);
+    expect(catalogStatements({ schemas: ['a'], roles: [] })).toHaveLength(19);
     expect(
       catalogStatements({ schemas: Array.from({ length: 500 }, (_, i) => `s${i}`), roles: ['r'] }),
-    ).toHaveLength(17);
+    ).toHaveLength(19);
     expect(catalogStatements({ schemas: ["it's"], roles: [] })[5]).toContain("'it''s'");
   });
 
@@ -160,8 +160,9 @@ describe('Redshift catalog assembly', () => {
       ['az64', false],
       ['raw', false],
     ]);
+    // AUTO(KEY): the column SVV_REDSHIFT_COLUMNS marks is the key automatic optimization chose.
     expect(auto!.redshift).toEqual({
-      distribution: { style: 'auto', key: null },
+      distribution: { style: 'auto', key: 'id' },
       sortKey: { type: 'auto', columns: [] },
     });
     expect(auto!.comment).toBe('x');
@@ -220,5 +221,127 @@ describe('Redshift catalog assembly', () => {
       producerAccount: '123456789012',
       outboundShares: 1,
     });
+  });
+});
+
+// Rows shaped like the reference's own examples:
+// - PG_CLASS_INFO.releffectivediststyle 0 EVEN, 1 KEY, 8 ALL, 10 AUTO(ALL), 11 AUTO(EVEN),
+//   12 AUTO(KEY) (https://docs.aws.amazon.com/redshift/latest/dg/r_PG_CLASS_INFO.html);
+// - SVV_REDSHIFT_COLUMNS as its sample query prints them: is_nullable NO, encoding none for key
+//   columns, distkey t/f, sortkey positions
+//   (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_REDSHIFT_COLUMNS.html);
+// - SVV_TABLE_INFO.diststyle EVEN, KEY(column), ALL, AUTO(ALL), AUTO(EVEN), AUTO(KEY(column)) and
+//   sortkey1 column, AUTO(SORTKEY), AUTO(SORTKEY(column)); superusers only, and no row for an
+//   empty table (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html).
+describe('catalog rows as the reference shows them, with automatic table optimization', () => {
+  const cls = (table_name: string, diststyle: number) => ({
+    schema_name: 'public',
+    table_name,
+    owner: 'dwuser',
+    diststyle,
+    comment: null,
+  });
+  const column = (
+    table_name: string,
+    column_name: string,
+    distkey: string,
+    sortkey: number,
+    encoding = 'none',
+  ) => ({
+    database_name: 'dev',
+    schema_name: 'public',
+    table_name,
+    column_name,
+    ordinal_position: 1,
+    data_type: 'integer',
+    column_default: null,
+    is_nullable: 'NO',
+    encoding,
+    distkey,
+    sortkey,
+    column_acl: null,
+    remarks: null,
+  });
+  const info = (table: string, diststyle: string, sortkey1: string | null) => ({
+    schema_name: 'public',
+    table_name: table,
+    diststyle,
+    sortkey1,
+  });
+  const catalog = (superuser: string | null, tableInfo: Record<string, unknown>[]): DataApiResult[] => {
+    const out: DataApiResult[] = Array.from({ length: 19 }, () => r([]));
+    out[0] = r([
+      { version: 'Redshift 1.0.77467', database_name: 'dev', user_name: 'dwuser', namespace: 'x' },
+    ]);
+    out[5] = r([
+      cls('customer', 0),
+      cls('sales', 1),
+      cls('lineitem', 8),
+      cls('product', 10),
+      cls('shipping', 11),
+      cls('orders', 12),
+      cls('returns', 12),
+    ]);
+    out[6] = r([
+      column('customer', 'custkey', 'f', 0, 'az64'),
+      column('sales', 'salesid', 'f', 0, 'az64'),
+      column('sales', 'listid', 't', 1),
+      column('sales', 'sellerid', 'f', 2),
+      column('lineitem', 'orderkey', 'f', 0, 'az64'),
+      column('product', 'productkey', 'f', 0, 'az64'),
+      column('shipping', 'shipdate', 'f', 1),
+      column('orders', 'custkey', 't', 1),
+      column('returns', 'orderkey', 'f', 0, 'az64'),
+    ]);
+    out[17] = r(superuser === null ? [] : [{ superuser }]);
+    out[18] = r(tableInfo);
+    return out;
+  };
+  const layouts = (results: DataApiResult[]) =>
+    Object.fromEntries(
+      assembleRedshift(results, new Map(), null).flatMap((x) =>
+        x.kind === 'table' ? [[x.name, x.redshift] as const] : [],
+      ),
+    );
+
+  it('reads declared, AUTO and optimizer-chosen layouts so that a file saying auto sees no drift', () => {
+    const tableInfo = [
+      info('sales', 'KEY(listid)', 'listid'),
+      info('lineitem', 'ALL', null),
+      info('product', 'AUTO(ALL)', 'AUTO(SORTKEY)'),
+      info('shipping', 'AUTO(EVEN)', 'AUTO(SORTKEY(shipdate))'),
+      info('orders', 'AUTO(KEY(custkey))', 'AUTO(SORTKEY(custkey))'),
+      // What the optimizer chose, when SVV_REDSHIFT_COLUMNS does not mark it.
+      info('returns', 'AUTO(KEY(orderkey))', 'AUTO(SORTKEY)'),
+    ];
+    expect(layouts(catalog('t', tableInfo))).toEqual({
+      customer: { distribution: { style: 'even', key: null }, sortKey: { type: 'auto', columns: [] } },
+      sales: {
+        distribution: { style: 'key', key: 'listid' },
+        sortKey: { type: 'compound', columns: ['listid', 'sellerid'] },
+      },
+      lineitem: { distribution: { style: 'all', key: null }, sortKey: { type: 'auto', columns: [] } },
+      product: { distribution: { style: 'auto', key: null }, sortKey: { type: 'auto', columns: [] } },
+      shipping: {
+        distribution: { style: 'auto', key: null },
+        sortKey: { type: 'auto', columns: ['shipdate'] },
+      },
+      orders: {
+        distribution: { style: 'auto', key: 'custkey' },
+        sortKey: { type: 'auto', columns: ['custkey'] },
+      },
+      returns: { distribution: { style: 'auto', key: 'orderkey' }, sortKey: { type: 'auto', columns: [] } },
+    });
+    expect(catalogFacts(catalog('t', tableInfo)).superuser).toBe(true);
+  });
+
+  it('without SVV_TABLE_INFO rows (not a superuser, or empty tables) an optimizer-chosen sort key reads as compound', () => {
+    const read = layouts(catalog('f', []));
+    expect(read.shipping).toEqual({
+      distribution: { style: 'auto', key: null },
+      sortKey: { type: 'compound', columns: ['shipdate'] },
+    });
+    expect(catalogFacts(catalog('f', [])).superuser).toBe(false);
+    expect(catalogFacts(catalog(null, [])).superuser).toBeNull();
   });
 });

@@ -10,12 +10,8 @@ import type { Diagnostic } from '../plan/plan.js';
 export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[] {
   const unplaced = diagnostics.filter((d) => d.code.startsWith('bucket-') && d.line === undefined);
   if (unplaced.length === 0) return diagnostics;
-  let locator: Locator | undefined;
-  try {
-    locator = textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
-  } catch {
-    return diagnostics; // the file moved since it was loaded: keep the diagnostics as they are
-  }
+  const locator = fileLocator(loaded);
+  if (locator === null) return diagnostics; // the file moved since it was loaded: keep them as they are
   const addresses = (loaded.config.buckets ?? []).map(
     (b) => `${bucketConnectionOf(b.connection, loaded.connections)}.bucket:${b.name}:`,
   );
@@ -27,4 +23,13 @@ export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagn
     const at = locator?.at(path) ?? { line: 1, col: 1 };
     return { ...d, file: loaded.file, line: at.line, col: at.col, path: formatPath(path) };
   });
+}
+
+/** Positions in the file as it is now; null when it cannot be read any more. */
+export function fileLocator(loaded: LoadedConfig): Locator | undefined | null {
+  try {
+    return textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
+  } catch {
+    return null;
+  }
 }

@@ -10,6 +10,7 @@ import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import type { ReadScope } from '../providers/provider.js';
 import { locateBucketDiagnostics } from './bucket-locate.js';
 import { locateConnectingRoleDiagnostics } from './connecting-role-locate.js';
+import { locateRedshiftDiagnostics } from './redshift-locate.js';
 
 export interface PlanRun {
   plan: Plan;
@@ -83,9 +84,9 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
       throw e;
     }
   }
-  plan.diagnostics = locateConnectingRoleDiagnostics(
+  plan.diagnostics = locateRedshiftDiagnostics(
     loaded,
-    locateBucketDiagnostics(loaded, plan.diagnostics),
+    locateConnectingRoleDiagnostics(loaded, locateBucketDiagnostics(loaded, plan.diagnostics)),
   );
   return { plan, connections, roundTrips, close };
 }

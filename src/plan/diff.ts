@@ -17,7 +17,7 @@ import type {
 import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
-import { diffRedshiftTable } from './redshift-table-diff.js';
+import { diffRedshiftTable, type RedshiftRefusal } from './redshift-table-diff.js';
 import { expressionKey } from './sql-parse.js';
 
 export interface Capabilities {
@@ -43,6 +43,8 @@ interface KindDiff {
   fields: FieldChange[];
   replace: boolean;
   reasons: string[];
+  /** Changes the engine would refuse (Redshift's ALTER limits): error diagnostics. */
+  refusals?: RedshiftRefusal[];
 }
 
 export function diff(full: DiffInput): DiffResult {
@@ -86,6 +88,7 @@ export function diff(full: DiffInput): DiffResult {
 
   const changes: Change[] = [];
   const unmanaged: UnmanagedObject[] = [];
+  const refused: Diagnostic[] = [];
   const replacedTables = new Set<string>();
   const droppedTables = new Set<string>();
 
@@ -130,6 +133,12 @@ export function diff(full: DiffInput): DiffResult {
       continue;
     }
     const d = tableDiffs.get(id) ?? diffKind(have, want);
+    for (const r of d.refusals ?? [])
+      refused.push({
+        severity: 'error',
+        code: r.code,
+        message: `${address(connection, want)}: ${r.message}`,
+      });
     if (d.fields.length === 0 && !d.replace) continue;
     changes.push(makeChange(connection, d.replace ? 'replace' : 'update', have, want, d.fields, d.reasons));
   }
@@ -150,7 +159,7 @@ export function diff(full: DiffInput): DiffResult {
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
   unmanaged.push(...buckets.unmanaged, ...shares.unmanaged);
-  const diagnostics = [...buckets.diagnostics, ...shares.diagnostics];
+  const diagnostics = [...buckets.diagnostics, ...shares.diagnostics, ...refused];
   return {
     changes: orderChanges([...pruned, ...buckets.changes, ...shares.changes]),
     unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),

@@ -1,23 +1,54 @@
 // The Redshift part of a table diff: distribution, sort key and column encodings, and the
-// decision between an in-place ALTER and a replace. Redshift alters in place: DISTSTYLE /
-// DISTKEY, a compound or AUTO sort key, a column's ENCODE, and a VARCHAR widened. Everything
-// else the core differ found (another type change, nullability, a default, anything touching
-// an interleaved sort key) forces a replace, which loses the rows. Pure.
+// decision between an in-place ALTER and a replace, by the limits the ALTER TABLE reference
+// documents (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html):
+//
+// - ALTER COLUMN ... TYPE only widens a VARCHAR, and not on a column encoded BYTEDICT,
+//   RUNLENGTH, TEXT255 or TEXT32K, with a default, or in a key (primary key per the reference;
+//   distribution and sort keys are reported to fail with "found unexpected dependency for
+//   column"). A column re-encoded by the same plan is re-encoded first, then widened.
+// - ALTER COLUMN ... ENCODE, ALTER DISTSTYLE and ALTER DISTKEY are not supported on a table
+//   with an interleaved sort key; an interleaved sort key can itself be altered in place to a
+//   compound or no sort key (never the reverse), and that runs first.
+// - Nullability and defaults cannot be altered at all; other type changes neither.
+//
+// What Redshift cannot alter in place forces a replace (drop and create: the rows are lost),
+// marked destructive and explained, as Terraform marks a forced replacement. ADD COLUMN ...
+// NOT NULL without a DEFAULT is refused: Redshift rejects it, and a replace would lose rows
+// for what a default in the file fixes. Pure.
 import type { Distribution, SortKey } from './datashare-model.js';
 import type { TableResource } from './model.js';
 import type { FieldChange } from './plan.js';
+
+/** A change Redshift would refuse and no replace should paper over: an error diagnostic. */
+export interface RedshiftRefusal {
+  code: string;
+  /** The column it is about: the diagnostic points at it in the file. */
+  column: string;
+  message: string;
+}
 
 export interface RedshiftTableDiff {
   fields: FieldChange[];
   replace: boolean;
   reasons: string[];
+  refusals?: RedshiftRefusal[];
 }
+
+export const ADD_NOT_NULL_CODE = 'redshift-add-not-null';
+
+/** Encodings whose columns ALTER COLUMN ... TYPE refuses. */
+export const TYPE_LOCKING_ENCODINGS: readonly string[] = ['bytedict', 'runlength', 'text255', 'text32k'];
 
 export function sameDistribution(a: Distribution, b: Distribution): boolean {
   return a.style === b.style && (a.style !== 'key' || a.key === b.key);
 }
 
+/**
+ * AUTO equals AUTO whatever columns automatic table optimization chose (the live side lists
+ * them, the file cannot): only a declared compound or interleaved key is compared by columns.
+ */
 export function sameSortKey(a: SortKey, b: SortKey): boolean {
+  if (a.type === 'auto' && b.type === 'auto') return true;
   return (
     a.type === b.type &&
     a.columns.length === b.columns.length &&
@@ -34,39 +65,89 @@ export function diffRedshiftTable(
   const fields = [...base.fields];
   const reasons = [...base.reasons];
   const blockers: string[] = [];
-  for (const f of base.fields) {
-    const m = /^columns\.([^.]+)\.(type|nullable|default)$/.exec(f.path);
-    if (!m) continue;
-    if (m[2] === 'type' && isVarcharWidening(String(f.before), String(f.after))) continue;
-    blockers.push(
-      m[2] === 'type'
-        ? `column ${m[1]} changes type from ${String(f.before)} to ${String(f.after)} (Redshift alters only VARCHAR widening in place)`
-        : `column ${m[1]} changes ${m[2]} (Redshift cannot alter it in place)`,
-    );
-  }
+  const refusals: RedshiftRefusal[] = [];
+  const hcols = new Map(have.columns.map((c) => [c.name, c]));
+  const wcols = new Map(want.columns.map((c) => [c.name, c]));
   const wantLayout = want.redshift;
   const haveLayout = have.redshift;
-  if (wantLayout?.distribution && haveLayout?.distribution) {
-    if (!sameDistribution(haveLayout.distribution, wantLayout.distribution))
-      fields.push({ path: 'distribution', before: haveLayout.distribution, after: wantLayout.distribution });
+
+  // The sort key decides first: leaving INTERLEAVED in place lets the rest run in place.
+  const h = haveLayout?.sortKey ?? null;
+  const w = wantLayout?.sortKey ?? null;
+  const sortChanges = h !== null && w !== null && !sameSortKey(h, w);
+  if (sortChanges) {
+    if (w.type === 'interleaved')
+      blockers.push(
+        h.type === 'interleaved'
+          ? 'the interleaved sort key changes columns, and Redshift alters an interleaved sort key only to a compound or no sort key'
+          : `the sort key changes from ${h.type.toUpperCase()} to INTERLEAVED, which Redshift cannot alter in place`,
+      );
   }
-  if (wantLayout?.sortKey && haveLayout?.sortKey) {
-    const h = haveLayout.sortKey;
-    const w = wantLayout.sortKey;
-    if (!sameSortKey(h, w)) {
-      fields.push({ path: 'sortKey', before: h, after: w });
-      if (h.type === 'interleaved' || w.type === 'interleaved')
-        blockers.push('the sort key changes to or from INTERLEAVED, which Redshift cannot alter in place');
+  const interleaved = h?.type === 'interleaved' && !(sortChanges && w.type !== 'interleaved');
+  const onInterleaved = (what: string) =>
+    `${what}, and Redshift does not alter that on a table with an interleaved sort key (to keep the rows, change the sort key to compound first: that one Redshift alters in place)`;
+
+  if (wantLayout?.distribution && haveLayout?.distribution) {
+    if (!sameDistribution(haveLayout.distribution, wantLayout.distribution)) {
+      fields.push({ path: 'distribution', before: haveLayout.distribution, after: wantLayout.distribution });
+      if (interleaved) blockers.push(onInterleaved('the distribution changes'));
     }
   }
-  const hcols = new Map(have.columns.map((c) => [c.name, c]));
-  for (const w of want.columns) {
-    const h = hcols.get(w.name);
-    if (!h || w.encode === undefined || w.encode === null) continue;
-    if ((h.encode ?? null) !== w.encode)
-      fields.push({ path: `columns.${w.name}.encode`, before: h.encode ?? null, after: w.encode });
+  if (sortChanges) fields.push({ path: 'sortKey', before: h, after: w });
+
+  for (const wc of want.columns) {
+    const hc = hcols.get(wc.name);
+    if (!hc || wc.encode === undefined || wc.encode === null) continue;
+    if ((hc.encode ?? null) !== wc.encode) {
+      fields.push({ path: `columns.${wc.name}.encode`, before: hc.encode ?? null, after: wc.encode });
+      if (interleaved) blockers.push(onInterleaved(`column ${wc.name} changes encoding`));
+    }
   }
-  if (blockers.length === 0) return { fields, replace: false, reasons };
+
+  const keyColumns = liveKeyColumns(have);
+  for (const f of base.fields) {
+    const m = /^columns\.([^.]+)(?:\.(type|nullable|default))?$/.exec(f.path);
+    if (!m) continue;
+    const col = m[1]!;
+    if (!m[2]) {
+      const added = f.before === null ? wcols.get(col) : undefined;
+      if (added && !added.nullable && added.default === null)
+        refusals.push({
+          code: ADD_NOT_NULL_CODE,
+          column: col,
+          message: `column "${col}" is added NOT NULL without a default, and Redshift refuses that (ALTER TABLE ADD COLUMN defined as NOT NULL must have a non-null default expression): give it a default in the file (e.g. default: 0, or default: "''"), or add it nullable`,
+        });
+      continue;
+    }
+    if (m[2] !== 'type') {
+      blockers.push(`column ${col} changes ${m[2]} (Redshift cannot alter it in place)`);
+      continue;
+    }
+    const before = String(f.before);
+    const after = String(f.after);
+    if (!isVarcharWidening(before, after)) {
+      blockers.push(
+        `column ${col} changes type from ${before} to ${after} (Redshift alters only VARCHAR widening in place)`,
+      );
+      continue;
+    }
+    const hc = hcols.get(col)!;
+    const encoding = (wcols.get(col)?.encode ?? hc.encode ?? '').toLowerCase();
+    const why: string[] = [];
+    if (TYPE_LOCKING_ENCODINGS.includes(encoding))
+      why.push(
+        `it is encoded ${encoding.toUpperCase()}, and ALTER COLUMN ... TYPE refuses BYTEDICT, RUNLENGTH, TEXT255 and TEXT32K columns (to keep the rows, give it another encoding in the file, e.g. encode: zstd: wharf re-encodes it, then widens it)`,
+      );
+    if (hc.default !== null)
+      why.push('it has a default, and ALTER COLUMN ... TYPE refuses columns with a default');
+    const key = keyColumns.get(col);
+    if (key) why.push(`it is ${key}, and ALTER COLUMN ... TYPE refuses key columns`);
+    if (why.length > 0)
+      blockers.push(`column ${col} cannot be widened in place to ${after}: ${why.join('; ')}`);
+  }
+
+  if (blockers.length === 0)
+    return { fields, replace: false, reasons, ...(refusals.length ? { refusals } : {}) };
   for (const f of fields) if (/^columns\.[^.]+\.(type|nullable|default)$/.test(f.path)) f.destructive = true;
   return {
     fields,
@@ -77,6 +158,16 @@ export function diffRedshiftTable(
       'so the table is dropped and re-created with the new definition, and its rows are lost',
     ],
   };
+}
+
+/** The live table's key columns, each with what key it is in. */
+function liveKeyColumns(t: TableResource): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of t.primaryKey ?? []) out.set(c, 'in the primary key');
+  const layout = t.redshift;
+  if (layout?.distribution?.key) out.set(layout.distribution.key, 'the distribution key');
+  for (const c of layout?.sortKey?.columns ?? []) if (!out.has(c)) out.set(c, 'in the sort key');
+  return out;
 }
 
 /** `character varying(a)` -> `character varying(b)` with b >= a. */

@@ -32,6 +32,8 @@ CREATE OR REPLACE FUNCTION rsemu.json_serialize(v jsonb) RETURNS text LANGUAGE s
 CREATE OR REPLACE FUNCTION rsemu.json_parse(v text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT v::jsonb $$;
 CREATE TABLE IF NOT EXISTS rsemu.table_meta (
   schema_name text, table_name text, diststyle text NOT NULL, distkey text, sorttype text NOT NULL, sortcols text[] NOT NULL,
+  -- what automatic table optimization chose for a DISTSTYLE AUTO / SORTKEY AUTO table
+  ato_distkey text, ato_sortcols text[] NOT NULL DEFAULT '{}',
   PRIMARY KEY (schema_name, table_name));
 CREATE TABLE IF NOT EXISTS rsemu.column_encode (
   schema_name text, table_name text, column_name text, encoding text NOT NULL,
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS rsemu.datashare_consumers (
 
 CREATE OR REPLACE VIEW rsemu.pg_class_info AS
 SELECT c.oid AS reloid, c.relname, c.relnamespace, c.relowner, c.relkind, c.relcreationtime,
-  CASE coalesce(m.diststyle, 'auto') WHEN 'even' THEN 0 WHEN 'key' THEN 1 WHEN 'all' THEN 8 ELSE 10 END AS releffectivediststyle
+  CASE coalesce(m.diststyle, 'auto') WHEN 'even' THEN 0 WHEN 'key' THEN 1 WHEN 'all' THEN 8
+    ELSE CASE WHEN m.ato_distkey IS NOT NULL THEN 12 ELSE 10 END END AS releffectivediststyle
 FROM (SELECT c.*, NULL::timestamp AS relcreationtime FROM pg_class c) c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN rsemu.table_meta m ON m.schema_name = n.nspname AND m.table_name = c.relname;
@@ -62,9 +65,10 @@ SELECT current_database()::varchar(128) AS database_name, n.nspname::varchar(128
     WHEN format_type(a.atttypid, a.atttypmod) ~ '^(smallint|integer|bigint|numeric|date|timestamp)' THEN 'az64'
     WHEN format_type(a.atttypid, a.atttypmod) ~ '^(character)' THEN 'lzo'
     ELSE 'none' END)::varchar(64) AS encoding,
-  coalesce(m.diststyle = 'key' AND m.distkey = a.attname, false) AS distkey,
+  coalesce((m.diststyle = 'key' AND m.distkey = a.attname) OR (m.diststyle = 'auto' AND m.ato_distkey = a.attname), false) AS distkey,
   coalesce(CASE m.sorttype WHEN 'compound' THEN array_position(m.sortcols, a.attname::text)
-                           WHEN 'interleaved' THEN -array_position(m.sortcols, a.attname::text) END, 0)::int AS sortkey,
+                           WHEN 'interleaved' THEN -array_position(m.sortcols, a.attname::text)
+                           WHEN 'auto' THEN array_position(m.ato_sortcols, a.attname::text) END, 0)::int AS sortkey,
   NULL::varchar(128) AS column_acl, NULL::varchar(256) AS remarks
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -146,12 +150,13 @@ export interface RedshiftEmulator {
 /** Installs the views and bookkeeping into the database `db` is connected to, and sets its search_path. */
 export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEmulator> {
   await db.query(SETUP);
+  await db.query(STRICT_SETUP);
   // rsemu before pg_catalog, so its pg_group shadows the catalog's.
   await db.query('SET search_path = rsemu, pg_catalog, public');
   // Redshift reads a backslash in '…' as an escape (PostgreSQL before standard strings).
   await db.query('SET standard_conforming_strings = off; SET escape_string_warning = off');
   const grants = new Map<string, Set<string>>();
-  return { rewrite: (sql) => rewrite(sql, grants), grants };
+  return { rewrite: (sql) => strictRewrite(sql, (s) => rewrite(s, grants)), grants };
 }
 
 const ID = '"((?:[^"]|"")*)"';
@@ -282,7 +287,7 @@ export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
       const names = [...m[1]!.matchAll(new RegExp(`${ID}\\.${ID}`, 'g'))].map(
         (x) => `${unq(x[1]!)}.${unq(x[2]!)}`,
       );
-      return `${exists}; INSERT INTO rsemu.datashare_objects (share_name, object_type, object_name) SELECT ${n}, 'table', t FROM unnest(ARRAY[${names.map(lit).join(', ')}]) t WHERE to_regclass(t) IS NOT NULL`;
+      return `${exists}; INSERT INTO rsemu.datashare_objects (share_name, object_type, object_name) SELECT ${n}, 'table', t FROM unnest(ARRAY[${names.map(lit).join(', ')}]) t`;
     }
     m = new RegExp(`^ADD ALL TABLES IN SCHEMA ${ID}$`).exec(rest);
     if (m)
@@ -323,4 +328,185 @@ export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
     return `DELETE FROM rsemu.datashare_consumers WHERE share_name = ${lit(share)} AND ${col} = ${lit(m[3]!)}`;
   }
   return s;
+}
+
+// ---- Redshift's rules, enforced --------------------------------------------------------------
+//
+// What a real cluster refuses or rewrites, so that wharf's SQL is checked against Redshift
+// rather than against what PostgreSQL happens to accept. Each rule cites the reference page.
+// `strictRewrite` runs before `rewrite`: it maps type names to what Redshift stores, and puts
+// guard statements in front of the ones Redshift would refuse; a guard raises the error.
+//
+// - Types read back as Redshift reports them
+//   (https://docs.aws.amazon.com/redshift/latest/dg/c_Supported_data_types.html):
+//   TEXT and VARCHAR without a length are VARCHAR(256), VARCHAR(MAX) is VARCHAR(65535),
+//   DECIMAL/NUMERIC without precision are NUMERIC(18,0), CHAR without a length is CHAR(1),
+//   BPCHAR is CHAR(256), NCHAR/NVARCHAR are CHAR/VARCHAR.
+// - ALTER TABLE limits (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html):
+//   ALTER COLUMN ... TYPE refuses BYTEDICT, RUNLENGTH, TEXT255 and TEXT32K columns, columns
+//   with a default and key columns (primary key, UNIQUE, foreign key per the reference;
+//   distribution and sort key columns are reported to fail with "found unexpected dependency
+//   for column"); ALTER COLUMN ... ENCODE, ALTER DISTSTYLE, ALTER DISTKEY and ALTER ENCODE AUTO
+//   are refused on a table with an interleaved sort key; ALTER COLUMN ... ENCODE to the
+//   encoding the column has is refused; ADD COLUMN ... NOT NULL needs a DEFAULT.
+// - ALTER DATASHARE ... ADD TABLE needs the table to exist and its schema to be in the share
+//   (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html).
+// - A session that is not a superuser (`emulateSuperuser(db, false)`): PG_USER.usesuper is
+//   false for it, and SVV_TABLE_INFO, visible to superusers only, shows it nothing
+//   (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html).
+// - SVV_TABLE_INFO has no row for an empty table, and reports AUTO distribution and sort
+//   keys as automatic table optimization left them (`AUTO(KEY(col))`, `AUTO(SORTKEY(col))`);
+//   `simulateAutomaticTableOptimization` makes that choice for a table.
+
+const TYPE_LOCKING = ['bytedict', 'runlength', 'text255', 'text32k'];
+
+const STRICT_SETUP = `
+CREATE TABLE IF NOT EXISTS rsemu.session (superuser boolean NOT NULL);
+DO $$ DECLARE cols text; BEGIN
+  SELECT string_agg(CASE WHEN attname = 'usesuper'
+      THEN 'CASE WHEN u.usename = current_user THEN coalesce((SELECT superuser FROM rsemu.session LIMIT 1), u.usesuper) ELSE u.usesuper END AS usesuper'
+      ELSE 'u.' || quote_ident(attname) END, ', ' ORDER BY attnum)
+    INTO cols FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_user'::regclass AND attnum > 0 AND NOT attisdropped;
+  EXECUTE 'CREATE OR REPLACE VIEW rsemu.pg_user AS SELECT ' || cols || ' FROM pg_catalog.pg_user u';
+END $$;
+CREATE OR REPLACE FUNCTION rsemu.row_count(rel oid) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE n bigint; BEGIN EXECUTE format('SELECT count(*) FROM %s', rel::regclass) INTO n; RETURN n; END $$;
+CREATE OR REPLACE VIEW rsemu.svv_table_info AS
+SELECT current_database()::text AS database, n.nspname::text AS schema, c.oid AS table_id, c.relname::text AS "table",
+  CASE coalesce(m.diststyle, 'auto') WHEN 'even' THEN 'EVEN' WHEN 'all' THEN 'ALL' WHEN 'key' THEN 'KEY(' || m.distkey || ')'
+    ELSE CASE WHEN m.ato_distkey IS NOT NULL THEN 'AUTO(KEY(' || m.ato_distkey || '))' ELSE 'AUTO(ALL)' END END::text AS diststyle,
+  CASE WHEN coalesce(m.sorttype, 'auto') = 'auto'
+    THEN CASE WHEN cardinality(m.ato_sortcols) > 0 THEN 'AUTO(SORTKEY(' || m.ato_sortcols[1] || '))' ELSE 'AUTO(SORTKEY)' END
+    WHEN cardinality(m.sortcols) > 0 THEN m.sortcols[1] END::text AS sortkey1,
+  coalesce(cardinality(CASE WHEN m.sorttype = 'auto' THEN m.ato_sortcols ELSE m.sortcols END), 0)::int AS sortkey_num,
+  rsemu.row_count(c.oid)::numeric(38,0) AS tbl_rows
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN rsemu.table_meta m ON m.schema_name = n.nspname AND m.table_name = c.relname
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('information_schema', 'rsemu') AND LEFT(n.nspname, 3) <> 'pg_'
+  AND (SELECT usesuper FROM rsemu.pg_user WHERE usename = current_user)
+  AND rsemu.row_count(c.oid) > 0;
+
+CREATE OR REPLACE FUNCTION rsemu.fail(msg text, code text DEFAULT '0A000') RETURNS void LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '%', msg USING ERRCODE = code; END $$;
+CREATE OR REPLACE FUNCTION rsemu.check_alter_column_type(s text, t text, col text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r record; BEGIN
+  SELECT * INTO r FROM rsemu.svv_redshift_columns WHERE schema_name = s AND table_name = t AND column_name = col;
+  IF NOT FOUND THEN RETURN; END IF; -- PostgreSQL reports the missing column itself
+  IF r.encoding IN (${TYPE_LOCKING.map((e) => `'${e}'`).join(', ')}) THEN
+    PERFORM rsemu.fail(format('ALTER COLUMN TYPE is not supported for column "%s" with %s encoding', col, upper(r.encoding)));
+  END IF;
+  IF r.column_default IS NOT NULL THEN
+    PERFORM rsemu.fail(format('ALTER COLUMN TYPE is not supported for column "%s" with a default value', col));
+  END IF;
+  IF r.distkey OR r.sortkey <> 0 THEN PERFORM rsemu.fail('found unexpected dependency for column', 'XX000'); END IF;
+  IF EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
+             WHERE k.conrelid = format('%I.%I', s, t)::regclass AND a.attname = col AND k.contype IN ('p', 'u', 'f')) THEN
+    PERFORM rsemu.fail(format('ALTER COLUMN TYPE is not supported for column "%s" with a UNIQUE, PRIMARY KEY or FOREIGN KEY constraint', col));
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION rsemu.check_not_interleaved(s text, t text, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM rsemu.table_meta WHERE schema_name = s AND table_name = t AND sorttype = 'interleaved') THEN
+    PERFORM rsemu.fail(format('%s is not supported for tables with an interleaved sort key', what));
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION rsemu.check_encode_differs(s text, t text, col text, enc text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM rsemu.svv_redshift_columns WHERE schema_name = s AND table_name = t AND column_name = col AND encoding = lower(enc)) THEN
+    PERFORM rsemu.fail(format('column "%s" already has encoding %s', col, upper(enc)));
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION rsemu.check_datashare_table(share text, s text, t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF to_regclass(format('%I.%I', s, t)) IS NULL THEN
+    PERFORM rsemu.fail(format('relation "%s.%s" does not exist', s, t), '42P01');
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM rsemu.datashare_objects WHERE share_name = share AND object_type = 'schema' AND object_name = s) THEN
+    PERFORM rsemu.fail(format('schema "%s" is not added to datashare "%s": add the schema before its tables', s, share));
+  END IF;
+END $$;
+`;
+
+/** What Redshift stores for a type name (lower case): its defaults fill what is left out. */
+export function redshiftStoredType(raw: string): string {
+  const t = raw.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (/^(text|varchar|character varying|nvarchar)$/.test(t)) return 'character varying(256)';
+  if (/^(varchar|character varying|nvarchar)\s*\(\s*max\s*\)$/.test(t)) return 'character varying(65535)';
+  let m = /^(?:nvarchar|varchar|character varying)\s*\(\s*(\d+)\s*\)$/.exec(t);
+  if (m) return `character varying(${m[1]})`;
+  if (/^(numeric|decimal)$/.test(t)) return 'numeric(18,0)';
+  if (/^(char|character|nchar)$/.test(t)) return 'character(1)';
+  if (t === 'bpchar') return 'character(256)';
+  if (/^(char|character|nchar)\s*\(\s*max\s*\)$/.test(t)) return 'character(4096)';
+  m = /^(?:nchar|char|character)\s*\(\s*(\d+)\s*\)$/.exec(t);
+  if (m) return `character(${m[1]})`;
+  return raw;
+}
+
+/** `"col" TYPE [DEFAULT …] [ENCODE …] [NOT NULL]` with the type as Redshift stores it. */
+function storedColumnDef(def: string): string {
+  const m = new RegExp(`^(\\s*${ID}\\s+)(.+?)(\\s+(?:DEFAULT|ENCODE|NOT NULL|NULL)\\b.*|,?)$`, 's').exec(def);
+  return m ? `${m[1]}${redshiftStoredType(m[3]!)}${m[4]}` : def;
+}
+
+/** Redshift's rules on one statement, then `next` (the rewriter). */
+export function strictRewrite(sql: string, next: (sql: string) => string): string {
+  const guards: string[] = [];
+  let s = sql;
+  let m = new RegExp(`^(CREATE TABLE ${ID}\\.${ID} \\(\\n)([\\s\\S]*?)(\\n\\)(?:\\n.*)*)$`).exec(s);
+  if (m) s = `${m[1]}${m[4]!.split('\n').map(storedColumnDef).join('\n')}${m[5]}`;
+  const alter = new RegExp(`^ALTER TABLE ${ID}\\.${ID} (.*)$`, 's').exec(s);
+  if (alter) {
+    const [schema, table, rest] = [unq(alter[1]!), unq(alter[2]!), alter[3]!];
+    const at = `${lit(schema)}, ${lit(table)}`;
+    m = new RegExp(`^ALTER COLUMN (${ID}) TYPE (.+)$`, 's').exec(rest);
+    if (m) {
+      guards.push(`SELECT rsemu.check_alter_column_type(${at}, ${lit(unq(m[2]!))})`);
+      s = `ALTER TABLE ${qid(schema)}.${qid(table)} ALTER COLUMN ${m[1]} TYPE ${redshiftStoredType(m[3]!)}`;
+    }
+    m = new RegExp(`^ALTER COLUMN ${ID} ENCODE (\\w+)$`).exec(rest);
+    if (m) {
+      guards.push(`SELECT rsemu.check_not_interleaved(${at}, 'ALTER COLUMN ENCODE')`);
+      guards.push(`SELECT rsemu.check_encode_differs(${at}, ${lit(unq(m[1]!))}, ${lit(m[2]!)})`);
+    }
+    m = /^ALTER (DISTSTYLE|DISTKEY|ENCODE AUTO)\b/.exec(rest);
+    if (m) guards.push(`SELECT rsemu.check_not_interleaved(${at}, ${lit(`ALTER ${m[1]}`)})`);
+    m = new RegExp(`^ADD COLUMN (${ID}.*)$`, 's').exec(rest);
+    if (m) {
+      if (/\bNOT NULL\b/.test(m[1]!) && !/\bDEFAULT\b/.test(m[1]!))
+        guards.push(
+          `SELECT rsemu.fail('ALTER TABLE ADD COLUMN defined as NOT NULL must have a non-null default expression')`,
+        );
+      s = `ALTER TABLE ${qid(schema)}.${qid(table)} ADD COLUMN ${storedColumnDef(m[1]!)}`;
+    }
+  }
+  const share = new RegExp(`^ALTER DATASHARE ${ID} ADD TABLE (.*)$`, 's').exec(s);
+  if (share)
+    for (const x of share[2]!.matchAll(new RegExp(`${ID}\\.${ID}`, 'g')))
+      guards.push(
+        `SELECT rsemu.check_datashare_table(${lit(unq(share[1]!))}, ${lit(unq(x[1]!))}, ${lit(unq(x[2]!))})`,
+      );
+  const out = next(s);
+  return guards.length > 0 ? `${guards.join('; ')}; ${out}` : out;
+}
+
+/** Makes the session user a superuser or not, as PG_USER and the superuser-only views see it. */
+export async function emulateSuperuser(db: pg.Client, superuser: boolean): Promise<void> {
+  await db.query(`DELETE FROM rsemu.session; INSERT INTO rsemu.session VALUES (${superuser})`);
+}
+
+/**
+ * What automatic table optimization would do to a DISTSTYLE AUTO / SORTKEY AUTO table: pick a
+ * distribution key (AUTO(KEY(col))) and sort key columns (AUTO(SORTKEY(col))).
+ */
+export async function simulateAutomaticTableOptimization(
+  db: pg.Client,
+  schema: string,
+  table: string,
+  choice: { distkey?: string; sortkey?: string[] },
+): Promise<void> {
+  await db.query(
+    'UPDATE rsemu.table_meta SET ato_distkey = $3, ato_sortcols = $4 WHERE schema_name = $1 AND table_name = $2',
+    [schema, table, choice.distkey ?? null, choice.sortkey ?? []],
+  );
 }

@@ -79,6 +79,14 @@ export function catalogStatements(scope: CatalogScope): string[] {
     "SELECT role_name FROM svv_roles WHERE LEFT(role_name, 4) <> 'sys:' ORDER BY 1",
     "SELECT user_name, role_name FROM svv_user_grants WHERE LEFT(role_name, 4) <> 'sys:' ORDER BY 1, 2",
     "SELECT role_name, granted_role_name FROM svv_role_grants WHERE LEFT(granted_role_name, 4) <> 'sys:' ORDER BY 1, 2",
+    // Whether the session is a superuser: the SVV_*_PRIVILEGES and datashare views show an
+    // ordinary user only its own rows, and SET INCLUDENEW needs a superuser.
+    'SELECT usesuper AS superuser FROM pg_user WHERE usename = current_user',
+    // AUTO sort keys and distribution as automatic table optimization left them
+    // (`AUTO(SORTKEY(col))`, `AUTO(KEY(col))`). Superusers only, and no row for an empty table:
+    // without a row, the layout is what the two statements above tell.
+    `SELECT "schema" AS schema_name, "table" AS table_name, diststyle, sortkey1 FROM svv_table_info
+     WHERE "schema" IN (${schemas}) ORDER BY 1, 2`,
   ];
 }
 
@@ -96,6 +104,8 @@ export interface CatalogFacts {
   outboundShares: number;
   /** Outbound shares that have account consumers (whose status the control plane knows). */
   sharesWithAccounts: string[];
+  /** Whether the session user is a superuser; null when the catalog did not say. */
+  superuser: boolean | null;
 }
 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v)).trim();
@@ -122,7 +132,9 @@ export function catalogFacts(results: DataApiResult[]): CatalogFacts {
   const head = results[0]?.rows[0] ?? {};
   const shares = results[11]?.rows ?? [];
   const consumers = results[13]?.rows ?? [];
+  const su = results[17]?.rows[0]?.superuser;
   return {
+    superuser: su === undefined || su === null ? null : bool(su),
     version: str(head.version),
     database: str(head.database_name),
     user: str(head.user_name),
@@ -208,23 +220,34 @@ export function assembleRedshift(
       encode: enc === '' || enc === 'none' ? 'raw' : enc,
     };
     t.columns.push(col);
-    if (bool(r.distkey) && t.redshift?.distribution?.style === 'key') t.redshift.distribution.key = name;
+    // The key of KEY, or the one automatic table optimization chose (AUTO(KEY(col))).
+    const style = t.redshift?.distribution?.style;
+    if (bool(r.distkey) && (style === 'key' || style === 'auto')) t.redshift!.distribution!.key = name;
     const sk = Number(r.sortkey ?? 0);
     if (sk !== 0) {
       const id = `${t.schema}.${t.name}`;
       sortCols.set(id, [...(sortCols.get(id) ?? []), { pos: sk, name }]);
     }
   }
+  // SVV_TABLE_INFO.sortkey1 tells an AUTO sort key from a declared one: AUTO(SORTKEY) while
+  // none is chosen, AUTO(SORTKEY(col)) once automatic table optimization chose one, whose
+  // columns SVV_REDSHIFT_COLUMNS lists like a declared key's. A declared `sortKey: auto` is then
+  // no drift; the columns are kept for what they are (keys, which ALTER COLUMN TYPE refuses).
+  const autoSorted = new Set<string>();
+  for (const r of rows(18)) {
+    const id = `${str(r.schema_name)}.${str(r.table_name)}`;
+    if (/^AUTO\s*\(\s*SORTKEY/i.test(str(r.sortkey1))) autoSorted.add(id);
+    const auto = /^AUTO\s*\(\s*KEY\s*\((.+)\)\s*\)$/i.exec(str(r.diststyle));
+    const d = tables.get(id)?.redshift?.distribution;
+    if (auto && d?.style === 'auto' && d.key === null) d.key = auto[1]!.trim();
+  }
   for (const [id, t] of tables) {
-    const cols = sortCols.get(id) ?? [];
+    const cols = (sortCols.get(id) ?? []).sort((a, b) => Math.abs(a.pos) - Math.abs(b.pos));
     const interleaved = cols.some((c) => c.pos < 0);
     t.redshift!.sortKey =
-      cols.length === 0
-        ? { type: 'auto', columns: [] }
-        : {
-            type: interleaved ? 'interleaved' : 'compound',
-            columns: cols.sort((a, b) => Math.abs(a.pos) - Math.abs(b.pos)).map((c) => c.name),
-          };
+      cols.length === 0 || autoSorted.has(id)
+        ? { type: 'auto', columns: cols.map((c) => c.name) }
+        : { type: interleaved ? 'interleaved' : 'compound', columns: cols.map((c) => c.name) };
   }
   for (const r of rows(7)) {
     const t = tables.get(`${str(r.schema_name)}.${str(r.table_name)}`);

@@ -43,6 +43,7 @@ import {
   catalogStatements,
   REDSHIFT_CAPABILITIES,
 } from './redshift-introspector.js';
+import { superuserDiagnostics } from './redshift-session.js';
 import { compileRedshift } from './redshift-sql.js';
 
 export const LOCK_SCHEMA = 'wharf_meta';
@@ -60,6 +61,8 @@ export class RedshiftProvider implements WarehouseProvider {
   /** Users, groups and RBAC roles, live and declared: membership SQL depends on the kind. */
   private readonly roleKinds = new Map<string, 'user' | 'group' | 'role'>();
   private cluster: ClusterFacts | null | undefined;
+  /** What the last read() told: the session user, whether a superuser, and the live state. */
+  private session: { user: string; superuser: boolean | null; live: readonly Resource[] } | null = null;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -81,6 +84,7 @@ export class RedshiftProvider implements WarehouseProvider {
       statuses = await this.controlPlane.consumerStatuses(this.namespaceArn);
     const resources = assembleRedshift(results, statuses, this.namespaceArn);
     this.learnRoleKinds(resources);
+    this.session = { user: facts.user, superuser: facts.superuser, live: resources };
     return {
       resources,
       capabilities: REDSHIFT_CAPABILITIES,
@@ -94,14 +98,26 @@ export class RedshiftProvider implements WarehouseProvider {
   /** Datashare prerequisites, checked during plan before anything runs. */
   async prerequisites(connection: string, desired: readonly Resource[]): Promise<Diagnostic[]> {
     this.learnRoleKinds(desired);
+    const session = this.session
+      ? superuserDiagnostics(
+          connection,
+          this.session.user,
+          this.session.superuser,
+          desired,
+          this.session.live,
+        )
+      : [];
     const shares = desired.filter((r) => r.kind === 'datashare');
-    if (shares.length === 0 || !this.target.clusterIdentifier) return [];
+    if (shares.length === 0 || !this.target.clusterIdentifier) return session;
     const crossAccount = shares.some(
       (d) => d.kind === 'datashare' && d.consumers.some((c) => c.type === 'account'),
     );
     const cluster = await this.clusterFacts();
     this.namespaceArn ??= cluster?.namespaceArn ?? null;
-    return prerequisiteDiagnostics(connection, cluster, this.target.clusterIdentifier, crossAccount);
+    return [
+      ...session,
+      ...prerequisiteDiagnostics(connection, cluster, this.target.clusterIdentifier, crossAccount),
+    ];
   }
 
   compile(change: Change): Statement[] {

@@ -137,12 +137,20 @@ function createTable(t: TableResource): Statement[] {
 function updateTable(before: TableResource, after: TableResource, fields: FieldChange[]): Statement[] {
   const t = qq(after.schema, after.name);
   const out: Statement[] = [];
+  // An interleaved sort key is altered first (to compound or none, the only way Redshift
+  // alters it): ALTER COLUMN ... ENCODE, ALTER DISTSTYLE and ALTER DISTKEY are refused while
+  // it stands.
+  const newSortKey = fields.some((f) => f.path === 'sortKey') ? (after.redshift?.sortKey ?? null) : null;
+  const fromInterleaved = before.redshift?.sortKey?.type === 'interleaved';
+  if (newSortKey && fromInterleaved) out.push(...alterSortKey(t, newSortKey, true));
   const pkChanged = fields.some((f) => f.path === 'primaryKey');
   if (pkChanged && before.primaryKey)
     out.push(
       s(`ALTER TABLE ${t} DROP CONSTRAINT ${qi(before.primaryKeyConstraint ?? `${before.name}_pkey`)}`),
     );
-  // Redshift takes one ADD or DROP COLUMN per ALTER TABLE statement.
+  // Redshift takes one ADD or DROP COLUMN per ALTER TABLE statement. A column is re-encoded
+  // before it is widened: ALTER COLUMN ... TYPE refuses BYTEDICT, RUNLENGTH, TEXT255, TEXT32K.
+  const widen: Statement[] = [];
   for (const f of fields) {
     const m = /^columns\.([^.]+)(?:\.(type|encode))?$/.exec(f.path);
     if (!m) continue;
@@ -157,10 +165,11 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
     }
     const c = after.columns.find((x) => x.name === col)!;
     if (m[2] === 'type')
-      out.push({ sql: `ALTER TABLE ${t} ALTER COLUMN ${qi(col)} TYPE ${c.type}`, transactional: false });
+      widen.push({ sql: `ALTER TABLE ${t} ALTER COLUMN ${qi(col)} TYPE ${c.type}`, transactional: false });
     else if (c.encode)
       out.push(s(`ALTER TABLE ${t} ALTER COLUMN ${qi(col)} ENCODE ${c.encode.toUpperCase()}`));
   }
+  out.push(...widen);
   if (pkChanged && after.primaryKey)
     out.push(s(`ALTER TABLE ${t} ADD PRIMARY KEY (${after.primaryKey.map(qi).join(', ')})`));
   for (const f of fields) {
@@ -168,13 +177,23 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
       out.push(
         s(`ALTER TABLE ${t} ALTER ${distributionSql(after.redshift.distribution).replace('\n', ' ')}`),
       );
-    if (f.path === 'sortKey' && after.redshift?.sortKey)
-      out.push(s(`ALTER TABLE ${t} ALTER ${sortKeySql(after.redshift.sortKey)}`));
+    if (f.path === 'sortKey' && newSortKey && !fromInterleaved)
+      out.push(...alterSortKey(t, newSortKey, false));
     if (f.path === 'owner' && after.owner) out.push(s(`ALTER TABLE ${t} OWNER TO ${qi(after.owner)}`));
     if (f.path === 'comment')
       out.push(s(`COMMENT ON TABLE ${t} IS ${after.comment === null ? 'NULL' : ql(after.comment)}`));
   }
   return out;
+}
+
+/**
+ * ALTER [COMPOUND] SORTKEY (...) or ALTER SORTKEY AUTO. From an interleaved key Redshift alters
+ * only to compound or none, so AUTO is reached through NONE (ALTER SORTKEY AUTO adds one).
+ */
+function alterSortKey(t: string, k: SortKey, fromInterleaved: boolean): Statement[] {
+  if (k.type !== 'auto' && k.columns.length > 0) return [s(`ALTER TABLE ${t} ALTER ${sortKeySql(k)}`)];
+  const auto = s(`ALTER TABLE ${t} ALTER SORTKEY AUTO`);
+  return fromInterleaved ? [s(`ALTER TABLE ${t} ALTER SORTKEY NONE`), auto] : [auto];
 }
 
 // ---- users, groups, privileges -----------------------------------------------------------
