@@ -1,6 +1,6 @@
 // Unit tests of the pure bucket-policy engine: compile, canonical form, merge by Sid, diff,
 // access summary, widening and lint. Outputs worth reading whole are golden files in
-// test/fixtures/policy/; UPDATE_GOLDEN=1 rewrites them from the current output (review the diff!).
+// test/fixtures/policy/; `npm run test:update-golden` rewrites them (review the diff!).
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import {
   summarizeAccess,
 } from '../src/plan/bucket-policy.js';
 import { unifiedDiff } from '../src/plan/text-diff.js';
+import { golden } from './support/golden.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'policy');
 const BUCKET = 'acme-share';
@@ -69,13 +70,10 @@ function liveMixed(): IamPolicy {
   return parsePolicy(readFixture('live-mixed.json'));
 }
 
-/** Compares with a golden file; UPDATE_GOLDEN=1 writes it instead. */
+/** Compares with a golden file (see support/golden.ts). */
 function expectGolden(name: string, actual: unknown): void {
   const text = typeof actual === 'string' ? `${actual}\n` : `${JSON.stringify(actual, null, 2)}\n`;
-  const file = path.join(FIXTURES, name);
-  if (process.env.UPDATE_GOLDEN) fs.writeFileSync(file, text);
-  if (!fs.existsSync(file)) throw new Error(`missing golden file ${name}: run with UPDATE_GOLDEN=1`);
-  expect(text).toBe(fs.readFileSync(file, 'utf8'));
+  expect(text).toBe(golden(path.join(FIXTURES, name), text));
 }
 
 const policyOf = (...statements: IamStatement[]): IamPolicy => ({

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fastLocator, loadConfigFile, loadConfigText } from '../src/config/load.js';
 import { checkDataDir, DataDirError, ensureDataDir, MARKER } from '../src/providers/data-dir.js';
 import { LocalBucketProvider } from '../src/providers/local-bucket/local-bucket-provider.js';
@@ -25,6 +25,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   fs.rmSync(work, { recursive: true, force: true });
+  vi.unstubAllEnvs();
 });
 
 /** Writes `text` (or bytes) as a wharf file in the work folder and validates it through the CLI. */
@@ -452,7 +453,7 @@ describe('a reader that goes away (EPIPE)', () => {
   it('the converge files of the corpus apply, then plan clean', async () => {
     for (const name of corpus.filter((f) => header(path.join(HOSTILE, f)).expect === 'converge')) {
       const db = await server.createDatabase('hostile');
-      process.env.WHARF_HOSTILE_URL = server.rawUrl(db);
+      vi.stubEnv('WHARF_HOSTILE_URL', server.rawUrl(db));
       const file = path.join(HOSTILE, name);
       const a = await runCli(['apply', '-f', file, '--auto-approve']);
       expect(a.code, `${name}: ${a.stderr}`).toBe(0);

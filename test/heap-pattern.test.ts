@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
@@ -22,11 +22,14 @@ afterAll(async () => {
   await server?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 /** A password in an env var, as the file references it. */
 function secret(name: string): string {
   const value = `pw-${randomBytes(9).toString('base64url')}`;
-  process.env[name] = value;
+  vi.stubEnv(name, value);
   return value;
 }
 

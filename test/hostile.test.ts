@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
@@ -136,6 +136,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('the hostile corpus', () => {
   it('covers every class the trust review found, with at least 60 files', () => {
@@ -154,7 +157,7 @@ describe('the hostile corpus', () => {
       try {
         await admin.query(`CREATE TABLE public.canary (id int PRIMARY KEY, payload text NOT NULL)`);
         await admin.query(`INSERT INTO public.canary VALUES (1, 'alive'), (2, 'still alive')`);
-        process.env.WHARF_HOSTILE_URL = server.rawUrl(db);
+        vi.stubEnv('WHARF_HOSTILE_URL', server.rawUrl(db));
         const file = path.join(work, c.file);
         fs.copyFileSync(path.join(CORPUS, c.file), file);
         // Folders beside the files (e.g. one that is not wharf's) come along.

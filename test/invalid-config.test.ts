@@ -2,8 +2,8 @@
 // more problems, and `<name>.expected` next to it is exactly what a user reads on stderr
 // (with the file's path written as <file>). For each file, `validate` and
 // `apply --auto-approve` both exit 1 with those diagnostics, no stack trace, and nothing is
-// created (no embedded warehouse folder appears). UPDATE_GOLDEN=1 rewrites the .expected
-// files from the current output: review the diff before committing.
+// created (no embedded warehouse folder appears). A missing .expected file fails;
+// `npm run test:update-golden` rewrites them from the current output: review the diff.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSchemaValidator, exactParse } from '../src/config/load.js';
 import { runCli } from './support/cli.js';
+import { golden } from './support/golden.js';
 
 const DIR = path.join(import.meta.dirname, 'fixtures', 'invalid');
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'wharf.js');
@@ -23,9 +24,7 @@ const fixtures = fs
 const STACK = /^\s+at .+[:(]\d+|Error: .*\n\s+at |node:internal/m;
 
 function expectedFor(name: string, actual: string): string {
-  const file = path.join(DIR, name.replace(/\.yaml$/, '.expected'));
-  if (process.env.UPDATE_GOLDEN || !fs.existsSync(file)) fs.writeFileSync(file, actual);
-  return fs.readFileSync(file, 'utf8');
+  return golden(path.join(DIR, name.replace(/\.yaml$/, '.expected')), actual);
 }
 
 describe('bad input corpus', () => {

@@ -1,7 +1,7 @@
 // The embedded warehouse, as a newcomer meets it: the real `wharf` executable in a child
 // process, `type: local`, nothing started by hand. Data lands in .wharf/ next to the config
 // file, a concurrent process reuses the running server, and the last one out stops it.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,12 +14,9 @@ const ROOT = path.join(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'wharf.js');
 let work: string;
 
+// bin/wharf.js runs dist/, which the global setup (or npm test's pretest) has built: no test
+// compiles while others run the executable.
 beforeAll(() => {
-  execFileSync(process.execPath, [
-    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '-p',
-    path.join(ROOT, 'tsconfig.build.json'),
-  ]);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-local-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'quickstart.yaml'), path.join(work, 'quickstart.yaml'));
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigFile, loadConfigText } from '../src/config/load.js';
@@ -37,6 +37,7 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterEach(async () => {
+  vi.unstubAllEnvs();
   await harness?.close();
   harness = undefined;
   for (const c of clients.splice(0)) await c.end().catch(() => {});
@@ -336,7 +337,7 @@ describe('examples/toplyne-redshift-syncs.yaml', () => {
         '2026-01-01'::timestamp + g * interval '1 minute', 'web' FROM generate_series(1, 50) g;`);
     await f.src.query(`CREATE TABLE public.users (user_id bigint PRIMARY KEY, email text, plan text, updated_at timestamp NOT NULL);
       INSERT INTO public.users SELECT g, 'u' || g || '@x.io', 'free', '2026-01-01'::timestamp + g * interval '1 s' FROM generate_series(1, 30) g;`);
-    process.env.APP_DATABASE_URL = server.rawUrl(f.src.database!);
+    vi.stubEnv('APP_DATABASE_URL', server.rawUrl(f.src.database!));
     const loaded = loadConfigFile(
       path.join(import.meta.dirname, '..', 'examples', 'toplyne-redshift-syncs.yaml'),
     );
@@ -377,6 +378,6 @@ describe('examples/toplyne-redshift-syncs.yaml', () => {
       ['users', { inserted: 0, updated: 5, deleted: 0 }],
     ]);
     await check();
-    delete process.env.APP_DATABASE_URL;
+    vi.stubEnv('APP_DATABASE_URL', undefined);
   });
 });

@@ -102,12 +102,15 @@ describe('examples converge on an S3-protocol server', () => {
 
   it('statsig-s3.yaml: the folder markers exist on the server after apply', async () => {
     const h = harness();
-    const loaded = load(path.join(EXAMPLES, 'statsig-s3.yaml'));
-    // The previous test created the bucket on this server; a fresh fake has no controls yet.
+    // A bucket of its own, so that this test starts from nothing whichever tests ran before it.
+    const text = fs.readFileSync(path.join(EXAMPLES, 'statsig-s3.yaml'), 'utf8');
+    expect(text).toContain('acme-statsig-drop');
+    const loaded = loadText(text.replaceAll('acme-statsig-drop', 'statsig-markers'));
     const p = await h.plan(loaded);
-    await h.apply(p);
+    expect(p.changes.map((c) => c.action)).toEqual(['create']);
+    expect(await h.apply(p)).toMatchObject({ ok: true });
     const listed = await s3.client.send(
-      new ListObjectsV2Command({ Bucket: 'acme-statsig-drop', Delimiter: '/' }),
+      new ListObjectsV2Command({ Bucket: 'statsig-markers', Delimiter: '/' }),
     );
     expect((listed.CommonPrefixes ?? []).map((c) => c.Prefix).sort()).toEqual([
       'events/',

@@ -4,14 +4,15 @@
 //   wharf.yaml     the desired state (its connection URL is ${env:WHARF_SCENARIO_URL})
 //   expected.json  the plan's changes: address, action, destructive, fields, SQL
 // For each: plan == expected.json, apply succeeds, and a second plan is empty (convergence).
-// UPDATE_GOLDEN=1 rewrites expected.json from the current output (review the diff!).
+// A missing expected.json fails; `npm run test:update-golden` rewrites them (review the diff!).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigFile } from '../src/config/load.js';
 import type { Plan } from '../src/plan/plan.js';
+import { golden } from './support/golden.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
 const ROOT = path.join(import.meta.dirname, 'scenarios');
@@ -27,6 +28,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pg?.stop();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
 });
 
 /** The plan's changes in golden form; the random database name reads as <db>. */
@@ -56,18 +60,15 @@ describe('golden scenarios', () => {
       );
       try {
         await admin.query(fs.readFileSync(path.join(dir, 'live.sql'), 'utf8'));
-        process.env.WHARF_SCENARIO_URL = pg.rawUrl(db);
+        vi.stubEnv('WHARF_SCENARIO_URL', pg.rawUrl(db));
         const { loaded, diagnostics } = loadConfigFile(path.join(dir, 'wharf.yaml'));
         expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 
         const first = await planConfig(loaded!, { now: NOW });
         try {
           const actual = goldenChanges(first.plan, db);
-          const goldenFile = path.join(dir, 'expected.json');
-          if (process.env.UPDATE_GOLDEN || !fs.existsSync(goldenFile)) {
-            fs.writeFileSync(goldenFile, `${JSON.stringify(actual, null, 2)}\n`);
-          }
-          expect(actual).toEqual(JSON.parse(fs.readFileSync(goldenFile, 'utf8')));
+          const expected = golden(path.join(dir, 'expected.json'), `${JSON.stringify(actual, null, 2)}\n`);
+          expect(actual).toEqual(JSON.parse(expected));
           const providers = new Map([...first.connections].map(([n, c]) => [n, c.provider]));
           const result = await applyPlan(first.plan, providers, {
             allowDestroy: true,

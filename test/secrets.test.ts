@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatError } from '../src/cli/errors.js';
 import { redactingStream } from '../src/cli/redacting-stream.js';
 import { registerSecret } from '../src/config/secrets.js';
@@ -96,6 +96,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Set for the whole file in beforeAll; put back in afterAll. */
+const SECRET_VARS = [
+  'WHARF_SECRET_PW',
+  'WHARF_SECRET_ROLE_PW',
+  'WHARF_SECRET_WRONG_PW',
+  'WHARF_SECRET_URL',
+  'WHARF_SECRET_RAW_URL',
+];
+const savedEnv: Record<string, string | undefined> = {};
+
 const sqlText = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
 beforeAll(async () => {
@@ -124,6 +134,7 @@ beforeAll(async () => {
     if (rows[0].log_statement === 'all') break;
     await new Promise((r) => setTimeout(r, 20));
   }
+  for (const k of SECRET_VARS) savedEnv[k] = process.env[k];
   process.env.WHARF_SECRET_PW = PW;
   process.env.WHARF_SECRET_ROLE_PW = ROLE_PW;
   process.env.WHARF_SECRET_WRONG_PW = WRONG_PW;
@@ -132,7 +143,14 @@ beforeAll(async () => {
   process.env.WHARF_SECRET_RAW_URL = `postgres://deployer:${PW}@127.0.0.1:${server.port}/${DB}`;
 }, 120_000);
 
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
 afterAll(async () => {
+  for (const k of SECRET_VARS)
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
   await admin?.end().catch(() => {});
   await server?.release();
   fs.rmSync(project, { recursive: true, force: true });
@@ -235,7 +253,7 @@ describe('secrets on a real PostgreSQL', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toContain('error: connection wh: url holds a "#" outside an ${env:NAME} reference');
 
-    delete process.env.WHARF_SECRET_UNSET;
+    vi.stubEnv('WHARF_SECRET_UNSET', undefined);
     const unset = writeConfig(
       'unset.yaml',
       `postgres://deployer:\${env:WHARF_SECRET_UNSET}@127.0.0.1:${server.port}/${DB}`,
@@ -247,7 +265,7 @@ describe('secrets on a real PostgreSQL', () => {
 
   it('plan --out writes no file rather than one holding a password', async () => {
     // A password that is also a name in the plan (the schema): the plan would show it.
-    process.env.WHARF_SECRET_NAME_PW = 'vendor_share';
+    vi.stubEnv('WHARF_SECRET_NAME_PW', 'vendor_share');
     const f = path.join(project, 'name-as-password.yaml');
     fs.writeFileSync(
       f,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { planConfig } from '../src/commands/plan.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { PostgresProvider } from '../src/providers/postgres/postgres-provider.js';
@@ -22,6 +22,9 @@ afterAll(async () => {
   await pg?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
 
@@ -29,7 +32,7 @@ const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
 async function exampleOnTestServer(name: string): Promise<{ file: string; db: string }> {
   const db = await pg.createDatabase(name.replace(/\W/g, '_'));
   const env = `WHARF_URL_${db.toUpperCase()}`;
-  process.env[env] = pg.rawUrl(db);
+  vi.stubEnv(env, pg.rawUrl(db));
   const text = fs
     .readFileSync(path.join(EXAMPLES, name), 'utf8')
     .replace(/ {2}warehouse:\n(?: {4}.*\n)+/, `  warehouse:\n    type: postgres\n    url: \${env:${env}}\n`);
@@ -41,7 +44,7 @@ async function exampleOnTestServer(name: string): Promise<{ file: string; db: st
 async function writeConfig(body: string): Promise<{ file: string; db: string }> {
   const db = await pg.createDatabase('cfg');
   const env = `WHARF_URL_${db.toUpperCase()}`;
-  process.env[env] = pg.rawUrl(db);
+  vi.stubEnv(env, pg.rawUrl(db));
   const file = path.join(work, `${db}.yaml`);
   fs.writeFileSync(
     file,
@@ -65,7 +68,7 @@ describe('examples converge on a real server', () => {
   });
 
   it('postgres example: apply with the vendor password from the environment, then no changes', async () => {
-    process.env.VENDOR_PASSWORD = 'v3ndor-S3cret-value';
+    vi.stubEnv('VENDOR_PASSWORD', 'v3ndor-S3cret-value');
     const { file, db } = await exampleOnTestServer('postgres.yaml');
     const applied = await runCli(['apply', '-f', file, '--auto-approve']);
     expect(applied.code).toBe(0);
@@ -83,7 +86,7 @@ describe('examples converge on a real server', () => {
 
 describe('secrets', () => {
   it('never appear in plan output, plan files or the JSON contract', async () => {
-    process.env.SECRET_VENDOR_PW = 'pw-that-must-not-leak';
+    vi.stubEnv('SECRET_VENDOR_PW', 'pw-that-must-not-leak');
     const { file } = await writeConfig(
       `roles:\n  - name: sec_vendor\n    type: user\n    password: \${env:SECRET_VENDOR_PW}\n`,
     );
@@ -102,7 +105,7 @@ describe('secrets', () => {
   });
 
   it('apply refuses before changing anything when a referenced secret is unset', async () => {
-    delete process.env.UNSET_PW_FOR_TEST;
+    vi.stubEnv('UNSET_PW_FOR_TEST', undefined);
     const { file, db } = await writeConfig(
       `schemas:\n  - name: first_thing\nroles:\n  - name: unset_vendor\n    type: user\n    password: \${env:UNSET_PW_FOR_TEST}\n`,
     );
@@ -240,8 +243,8 @@ grants:
 
 describe('default privileges', () => {
   it('a table the FOR ROLE user creates later is readable by the grantee, connecting as that role', async () => {
-    process.env.DP_HEAP_PW = 'heap-pw-1';
-    process.env.DP_ANALYST_PW = 'analyst-pw-1';
+    vi.stubEnv('DP_HEAP_PW', 'heap-pw-1');
+    vi.stubEnv('DP_ANALYST_PW', 'analyst-pw-1');
     const { file, db } = await writeConfig(`
 schemas:
   - name: heap_data
