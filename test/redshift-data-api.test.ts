@@ -539,7 +539,8 @@ describe('sessions, isolation and running statements, as the service', () => {
 
   it('a statement reports SUBMITTED, PICKED and STARTED while it runs, and runs to its end unpolled', async () => {
     await db.query('CREATE TABLE unpolled (id int)');
-    fake.runMs = 400;
+    fake.startedPolls = 3;
+    const running = fake.pauseBeforeCommit(/INSERT INTO unpolled/);
     const { Id } = await sdk.send(
       new BatchExecuteStatementCommand({ ...sdkTarget(), Sqls: ['INSERT INTO unpolled VALUES (1)'] }),
     );
@@ -547,8 +548,11 @@ describe('sessions, isolation and running statements, as the service', () => {
     for (let i = 0; i < 3; i++)
       statuses.push(String((await sdk.send(new DescribeStatementCommand({ Id }))).Status));
     expect(statuses).toEqual(['SUBMITTED', 'PICKED', 'STARTED']);
+    await running.reached;
+    expect((await sdk.send(new DescribeStatementCommand({ Id }))).Status).toBe('STARTED');
     // Nothing is committed while it runs; nobody polls it again, and it still commits.
     expect((await db.query('SELECT count(*)::int AS n FROM unpolled')).rows).toEqual([{ n: 0 }]);
+    running.release();
     await fake.settled();
     expect((await db.query('SELECT count(*)::int AS n FROM unpolled')).rows).toEqual([{ n: 1 }]);
     expect((await sdk.send(new DescribeStatementCommand({ Id }))).Status).toBe('FINISHED');

@@ -5,6 +5,7 @@
 // does not stop a submitted batch: it commits completely or not at all, and the next run
 // starts from whatever it committed.
 import { randomUUID } from 'node:crypto';
+import { killPoint } from '../kill-point.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
@@ -111,10 +112,12 @@ async function attemptRun(
       throw new SyncError(`sync ${sync.name}: reading the source fails: ${e.message}; nothing was changed`);
     throw e;
   }
+  if (!dryRun && r?.ok) killPoint('after-commit-before-state');
   if (r === null || (!dryRun && !r.fresh)) return null;
   if (r.bad_ops > 0) throw badOpsError(sync.name, shape, r.bad_ops);
   if (r.backwards) throw cursorBackwardsError(sync.name, shape, d.stored.watermark, r.high);
   options.hooks?.onProgress?.(sync.name, r.read);
+  if (!dryRun) killPoint('after-batch');
   const rows = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
   /** The watermark the run stored (or, dry, would store). */
   const watermark = sync.mode === 'full' ? null : r.watermark;

@@ -542,7 +542,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     return st.response;
   }
 
-  /** The status DescribeStatement reports: running for the first `lagPolls` polls at least. */
+  /** The status DescribeStatement reports: its own, but a running one for the first `lagPolls` polls. */
   async function reportedStatus(st: Statement): Promise<Status> {
     st.polls++;
     const lagging = st.polls <= st.lagPolls;
@@ -550,8 +550,8 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     // finishes quickly is reported final on the first poll that may report it.
     if (!lagging && !FINAL.has(st.status) && st.holdUntil <= Date.now())
       await Promise.race([st.done, new Promise((r) => setTimeout(r, SETTLE_WAIT_MS).unref())]);
-    if (FINAL.has(st.status) && !lagging) return st.status;
-    if (lagging && !FINAL.has(st.status) && st.status !== 'SUBMITTED') return st.status;
+    if (!lagging) return st.status;
+    // Held back: the first polls report the statement queued, then picked, then started.
     return st.polls === 1 ? 'SUBMITTED' : st.polls === 2 ? 'PICKED' : 'STARTED';
   }
 

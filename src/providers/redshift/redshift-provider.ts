@@ -16,6 +16,7 @@
 // lease taken over (never silently).
 import { randomUUID } from 'node:crypto';
 import { ENV_REF_RE } from '../../config/env.js';
+import { killPoint } from '../../kill-point.js';
 import type { Resource } from '../../plan/model.js';
 import type { Change, Diagnostic, Statement } from '../../plan/plan.js';
 import { redshiftMd5Password } from '../password-verifier.js';
@@ -172,6 +173,7 @@ export class RedshiftProvider implements WarehouseProvider {
         return { done, failed: { index: failed.change, error } };
       }
       for (const b of current) done[b.change] = true;
+      killPoint('after-batch');
       return null;
     };
     for (const [i, change] of changes.entries()) {
@@ -185,8 +187,10 @@ export class RedshiftProvider implements WarehouseProvider {
           const r = await flush();
           if (r) return r;
           try {
-            if (st.api) await this.runApi(st);
-            else await this.transport.query(fill(st, change, options));
+            if (st.api) {
+              killPoint('between-sql-and-control-plane');
+              await this.runApi(st);
+            } else await this.transport.query(fill(st, change, options));
           } catch (e) {
             return { done, failed: { index: i, error: partlyApplied(change, j, e) } };
           }
