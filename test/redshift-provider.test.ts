@@ -258,6 +258,23 @@ describe('Redshift apply lock (a lease row in wharf_meta.apply_lock)', () => {
     await mine.release();
   });
 
+  it('two first applies at the same moment: one holds the lock, the other is told who does', async () => {
+    await fresh();
+    const [a, b] = [await lockingProvider(), await lockingProvider()];
+    const outcomes = await Promise.allSettled([
+      a.lock('wharf apply (first pid 9)', 0),
+      b.lock('wharf apply (second pid 10)', 0),
+    ]);
+    const held = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => (o as PromiseRejectedResult).reason);
+    expect(held).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(LockTimeoutError);
+    await (held[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+  });
+
   it('a release that fails is reported, and the lease stays until it expires', async () => {
     await fresh();
     const held = await (await lockingProvider()).lock('wharf apply (carol pid 7)', 0);

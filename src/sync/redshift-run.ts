@@ -198,6 +198,20 @@ function parseResult(row: Record<string, unknown>): RedshiftRunResult {
   };
 }
 
+/**
+ * Creates the state schema and table (IF NOT EXISTS). Two first runs doing it at the same
+ * moment: the catalog refuses one of them (or Redshift aborts it, error 1023); by then the
+ * objects exist, and doing it again finds them.
+ */
+async function createState(api: DataApiTransport): Promise<void> {
+  try {
+    await api.batch(REDSHIFT_STATE_DDL);
+  } catch (e) {
+    if (!(e instanceof DataApiStatementError)) throw e;
+    await api.batch(REDSHIFT_STATE_DDL);
+  }
+}
+
 const COLUMNS_SQL = (schema: string, table: string) =>
   `SELECT column_name, data_type, is_nullable, sortkey FROM svv_redshift_columns
     WHERE database_name = current_database() AND schema_name = ${redshiftLiteral(schema)} AND table_name = ${redshiftLiteral(table)}
@@ -321,7 +335,7 @@ export async function describeOnRedshift(
     if (e.sql !== stateSql) throw e;
     // No state table yet (the first run on this database).
     stateExists = false;
-    if (create) await api.batch(REDSHIFT_STATE_DDL);
+    if (create) await createState(api);
     try {
       results = await api.batchQuery(sqls);
     } catch (again) {

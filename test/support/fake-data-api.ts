@@ -169,6 +169,8 @@ interface Statement {
   /** The warehouse session running it. */
   pid?: number;
   cancelRequested: boolean;
+  /** Held by a pause (pauseBeforeCommit) until it is released. */
+  paused: boolean;
   /** Wakes a statement waiting out its run time or a pause. */
   wake: () => void;
   /** The submission's answer, repeated for a duplicate ClientToken. */
@@ -205,8 +207,11 @@ export const MAX_ROW_BYTES = 64 * 1024;
  * English page now says 500 MB; the stricter figure is kept so wharf relies on neither).
  */
 export const MAX_RESULT_BYTES = 100 * 1024 * 1024;
-/** How long DescribeStatement waits for a statement that is not held to settle before answering STARTED. */
-const SETTLE_WAIT_MS = 250;
+/**
+ * How long DescribeStatement waits for a statement that nothing holds to settle before it
+ * answers STARTED: long enough that poll counts do not depend on the machine's load.
+ */
+const SETTLE_WAIT_MS = 5_000;
 const INT_TYPES = new Set(['int2', 'int4', 'int8', 'oid', 'smallint', 'integer', 'bigint', 'xid']);
 const FLOAT_TYPES = new Set(['float4', 'float8', 'real', 'double precision']);
 const BOOL_TYPES = new Set(['bool', 'boolean']);
@@ -363,6 +368,10 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     const pause = pauses.find((p) => st.subs.some((s) => matches(p.matcher, s.sql)));
     if (pause) {
       pauses.splice(pauses.indexOf(pause), 1);
+      st.paused = true;
+      void pause.released.then(() => {
+        st.paused = false;
+      });
       pause.hit(st.id);
     }
     const waitMs = st.holdUntil - Date.now();
@@ -532,6 +541,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
       polls: 0,
       status: 'SUBMITTED',
       cancelRequested: false,
+      paused: false,
       wake: () => {},
       response: { Id: id, CreatedAt: now, ...target },
       done: Promise.resolve(),
@@ -548,7 +558,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     const lagging = st.polls <= st.lagPolls;
     // A statement with nothing holding it is given a moment to settle, so that a statement that
     // finishes quickly is reported final on the first poll that may report it.
-    if (!lagging && !FINAL.has(st.status) && st.holdUntil <= Date.now())
+    if (!lagging && !FINAL.has(st.status) && !st.paused && st.holdUntil <= Date.now())
       await Promise.race([st.done, new Promise((r) => setTimeout(r, SETTLE_WAIT_MS).unref())]);
     if (!lagging) return st.status;
     // Held back: the first polls report the statement queued, then picked, then started.

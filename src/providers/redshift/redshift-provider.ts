@@ -214,8 +214,9 @@ export class RedshiftProvider implements WarehouseProvider {
     const mine = quoteRedshiftLiteral(token);
     const lease = `INTERVAL '${this.leaseSeconds} seconds'`;
     const deadline = Date.now() + timeoutMs;
+    let raced = false;
     for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-      const results = await this.transport.batchQuery([
+      const attempt = this.transport.batchQuery([
         `CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`,
         `CREATE TABLE IF NOT EXISTS ${table} (holder VARCHAR(256) NOT NULL, expires_at TIMESTAMP NOT NULL)`,
         `LOCK ${table}`,
@@ -224,6 +225,17 @@ export class RedshiftProvider implements WarehouseProvider {
         `INSERT INTO ${table} SELECT ${mine}, GETDATE() + ${lease} WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
         `SELECT holder FROM ${table}`,
       ]);
+      let results: Awaited<typeof attempt>;
+      try {
+        results = await attempt;
+      } catch (e) {
+        // Two first applies creating the schema and table at the same moment: the catalog
+        // refuses one (or Redshift aborts it, error 1023); the objects exist when it tries again.
+        if (raced || !(e instanceof DataApiStatementError)) throw e;
+        if (!e.sql.startsWith('CREATE ') && !/\b1023\b/.test(e.message)) throw e;
+        raced = true;
+        continue;
+      }
       const current = String(results[5]?.rows[0]?.holder ?? '');
       if (current === token) break;
       if (Date.now() >= deadline) throw new LockTimeoutError(current || 'an unknown apply');
