@@ -4,7 +4,10 @@
 // control plane (DescribeClusters, DescribeDataSharesForProducer, AuthorizeDataShare) goes
 // through the real RedshiftClient to the loopback control-plane server (AWS Query protocol).
 // After apply, a second plan must be empty.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../src/apply/apply.js';
@@ -298,6 +301,72 @@ defaultPrivileges:
     expect(again.second.changes).toEqual([]);
     expect(h.controlPlane.calls('AuthorizeDataShare')).toHaveLength(2);
     expect(h.authorized.get('toplyne_share')).toEqual(new Set(['388856629077']));
+  });
+
+  it('wharf apply killed between the SQL and AuthorizeDataShare (a kill point): the SQL is whole, the re-plan holds only the authorization', async () => {
+    const h = await freshHarness();
+    // The real executable, its Data API on the fake and its control plane on the loopback
+    // server (the SDK's AWS_ENDPOINT_URL_REDSHIFT), killed at WHARF_TEST_KILL_AT.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-rskill-'));
+    try {
+      const file = path.join(dir, 'toplyne.yaml');
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync('examples/toplyne-redshift.yaml', 'utf8')
+          .replace(
+            / {4}cluster: analytics\n/,
+            `    cluster: analytics\n    endpoint: "${h.fake.endpoint}"\n`,
+          ),
+      );
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        NO_COLOR: '1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_REDSHIFT: h.controlPlane.endpoint,
+        WHARF_TEST_KILL_AT: 'between-sql-and-control-plane',
+      };
+      const bin = path.join(import.meta.dirname, '..', 'bin', 'wharf.js');
+      const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [bin, 'apply', '-f', file, '--auto-approve'], {
+          stdio: 'ignore',
+          env,
+        });
+        child.on('error', reject);
+        child.on('exit', (_code, sig) => resolve(sig));
+      });
+      expect(signal).toBe('SIGKILL');
+      await h.fake.settled();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // The share's SQL committed whole; the control plane was never asked to authorize.
+    expect(h.controlPlane.calls('DescribeClusters').length).toBeGreaterThan(0);
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toEqual([]);
+    expect(h.emulator.grants.get('toplyne_share')).toEqual(new Set(['388856629077']));
+    // The killed apply's lease is still there, naming it, until it expires.
+    const db = clients.at(-1)!;
+    const lock = await db.query<{ holder: string }>('SELECT holder FROM wharf_meta.apply_lock');
+    expect(lock.rows).toEqual([{ holder: expect.stringMatching(/^wharf apply/) }]);
+    const loaded = load('examples/toplyne-redshift.yaml');
+    const replan = await planConfig(loaded, { open: h.open });
+    await replan.close();
+    expect(replan.plan.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
+      'update warehouse.datashare:toplyne_share',
+    ]);
+    expect(replan.plan.changes[0]!.statements.map((st) => st.sql)).toEqual([
+      `AuthorizeDataShare DataShareArn=${SHARE_ARN} ConsumerIdentifier=388856629077`,
+    ]);
+    // Once the lease has expired, the next apply takes the lock over and converges.
+    await db.query("UPDATE wharf_meta.apply_lock SET expires_at = localtimestamp - interval '1 minute'");
+    const { result, second } = await planAndApply(h, loaded);
+    expect(result.ok).toBe(true);
+    expect(second.changes).toEqual([]);
+    expect(h.controlPlane.calls('AuthorizeDataShare')).toEqual([
+      { DataShareArn: SHARE_ARN, ConsumerIdentifier: '388856629077' },
+    ]);
   });
 
   it('serverless workgroup: no DescribeClusters; the namespace ARN comes from SQL; shares are authorized and converge', async () => {

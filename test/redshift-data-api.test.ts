@@ -3,7 +3,9 @@
 // retries are what is tested, so the SDK client makes one attempt per call.
 import { randomUUID } from 'node:crypto';
 import {
+  BatchExecuteStatementCommand,
   CancelStatementCommand,
+  DescribeStatementCommand,
   ExecuteStatementCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
@@ -17,7 +19,7 @@ import {
   type DataApiTransportOptions,
   MAX_BATCH_STATEMENTS,
 } from '../src/providers/redshift/data-api-transport.js';
-import { type FakeDataApi, startFakeDataApi } from './support/fake-data-api.js';
+import { type FakeDataApi, MAX_SQL_BYTES, startFakeDataApi } from './support/fake-data-api.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
 const TARGET: DataApiTarget = {
@@ -212,6 +214,8 @@ describe('failures', () => {
 
   it('an ABORTED statement gets its own message', async () => {
     fake.startedPolls = 3;
+    // Still running (it takes a minute) when it is cancelled.
+    fake.runMs = 60_000;
     const { t } = transport({
       // Someone cancels the statement while the transport waits for it.
       sleep: async () => {
@@ -239,7 +243,11 @@ describe('failures', () => {
     const cancel = fake.calls.find((c) => c.operation === 'CancelStatement');
     expect(cancel?.body).toEqual({ Id: err.statementId });
     expect(trips.at(-1)).toBe('CancelStatement');
-    expect(fake.executions).toHaveLength(0);
+    // The cancel stopped it on the warehouse: no session still sleeps.
+    const { rows } = await db.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3600)' AND state = 'active'",
+    );
+    expect(rows[0]).toEqual({ n: 0 });
   });
 
   it('the default timeout is 15 minutes', async () => {
@@ -438,5 +446,165 @@ describe('targets and round trips', () => {
     ]);
     expect(t.roundTrips).toBe(7);
     expect(fake.calls).toHaveLength(7);
+  });
+});
+
+/** Resolves once a session of the fake waits for a lock (a statement blocked by another). */
+async function blockedOnLock(): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const { rows } = await db.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    );
+    if (rows[0].n > 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('no statement ever waited for a lock');
+}
+
+// The service runs each statement in a session of its own, asynchronously, at SERIALIZABLE
+// isolation: https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html ("Calls to the
+// Data API are asynchronous"), https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html
+describe('sessions, isolation and running statements, as the service', () => {
+  it('every statement has a session of its own: a temporary table or a setting does not outlive it', async () => {
+    const { t } = transport();
+    await t.query('CREATE TEMP TABLE session_scratch (id int)');
+    await t.query("SET application_name = 'leaked'");
+    const [r] = await t.batchQuery([
+      "SELECT to_regclass('pg_temp.session_scratch') IS NULL AS gone, current_setting('application_name') AS app",
+    ]);
+    expect(r!.rows).toEqual([{ gone: true, app: '' }]);
+    // Within a batch (one session, one transaction) a temporary table lives on to the next statement.
+    const [, , seen] = await t.batchQuery([
+      'CREATE TEMP TABLE batch_scratch (id int)',
+      'INSERT INTO batch_scratch VALUES (1), (2)',
+      'SELECT count(*)::int4 AS n FROM batch_scratch',
+    ]);
+    expect(seen!.rows).toEqual([{ n: 2 }]);
+  });
+
+  it('batches and single statements run at SERIALIZABLE, each batch as one transaction', async () => {
+    const { t } = transport();
+    const [iso, xid1, xid2] = await t.batchQuery([
+      "SELECT current_setting('transaction_isolation') AS level",
+      'SELECT txid_current()::text AS x',
+      'SELECT txid_current()::text AS x',
+    ]);
+    expect(iso!.rows).toEqual([{ level: 'serializable' }]);
+    expect(xid1!.rows[0]!.x).toBe(xid2!.rows[0]!.x);
+    expect((await t.query("SELECT current_setting('transaction_isolation') AS level")).rows).toEqual([
+      { level: 'serializable' },
+    ]);
+  });
+
+  it('statements run concurrently: a query runs and finishes while a batch is still open', async () => {
+    await db.query('CREATE TABLE concurrent_rows (id int)');
+    const pause = fake.pauseBeforeCommit(/INSERT INTO concurrent_rows/);
+    const { t } = transport();
+    const pending = t.batch(['INSERT INTO concurrent_rows VALUES (1)']);
+    await pause.reached;
+    // On one shared session this query would wait for the batch; here it sees nothing uncommitted.
+    expect((await t.query('SELECT count(*)::int4 AS n FROM concurrent_rows')).rows).toEqual([{ n: 0 }]);
+    pause.release();
+    await pending;
+    expect((await t.query('SELECT count(*)::int4 AS n FROM concurrent_rows')).rows).toEqual([{ n: 1 }]);
+  });
+
+  it("a serialization failure is reported as Redshift's error 1023 and the batch keeps nothing", async () => {
+    // https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation-serializable-isolation-troubleshooting.html
+    await db.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)');
+    await db.query('INSERT INTO accounts VALUES (1, 100)');
+    const { t } = transport();
+    const pause = fake.pauseBeforeCommit(/balance \+ 1\b/);
+    const first = t.batch(['UPDATE accounts SET balance = balance + 1 WHERE id = 1']);
+    await pause.reached;
+    const second = rejection(
+      t.batch([
+        'INSERT INTO accounts VALUES (2, 0)',
+        'UPDATE accounts SET balance = balance + 10 WHERE id = 1',
+      ]),
+    );
+    await blockedOnLock();
+    pause.release();
+    await first;
+    const err = (await second) as DataApiStatementError;
+    expect(err).toBeInstanceOf(DataApiStatementError);
+    expect(err.reason).toBe('failed');
+    expect(err.message).toMatch(
+      /^ERROR: 1023 DETAIL: Serializable isolation violation on table - \d+, transactions forming the cycle are: \d+ \(pid:\d+\)$/,
+    );
+    expect(err.detail).toMatch(/statement 2 of 2/);
+    const { rows } = await db.query('SELECT id, balance FROM accounts ORDER BY id');
+    expect(rows).toEqual([{ id: 1, balance: 101 }]);
+  });
+
+  it('a statement reports SUBMITTED, PICKED and STARTED while it runs, and runs to its end unpolled', async () => {
+    await db.query('CREATE TABLE unpolled (id int)');
+    fake.startedPolls = 3;
+    const running = fake.pauseBeforeCommit(/INSERT INTO unpolled/);
+    const { Id } = await sdk.send(
+      new BatchExecuteStatementCommand({ ...sdkTarget(), Sqls: ['INSERT INTO unpolled VALUES (1)'] }),
+    );
+    const statuses: string[] = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push(String((await sdk.send(new DescribeStatementCommand({ Id }))).Status));
+    expect(statuses).toEqual(['SUBMITTED', 'PICKED', 'STARTED']);
+    await running.reached;
+    expect((await sdk.send(new DescribeStatementCommand({ Id }))).Status).toBe('STARTED');
+    // Nothing is committed while it runs; nobody polls it again, and it still commits.
+    expect((await db.query('SELECT count(*)::int AS n FROM unpolled')).rows).toEqual([{ n: 0 }]);
+    running.release();
+    await fake.settled();
+    expect((await db.query('SELECT count(*)::int AS n FROM unpolled')).rows).toEqual([{ n: 1 }]);
+    expect((await sdk.send(new DescribeStatementCommand({ Id }))).Status).toBe('FINISHED');
+  });
+
+  it('cancelling a running batch rolls all of it back', async () => {
+    await db.query('CREATE TABLE cancelled_rows (id int)');
+    fake.runMs = 60_000;
+    const { Id } = await sdk.send(
+      new BatchExecuteStatementCommand({
+        ...sdkTarget(),
+        Sqls: ['INSERT INTO cancelled_rows VALUES (1)', 'INSERT INTO cancelled_rows VALUES (2)'],
+      }),
+    );
+    expect((await sdk.send(new CancelStatementCommand({ Id }))).Status).toBe(true);
+    const d = await sdk.send(new DescribeStatementCommand({ Id }));
+    expect(d.Status).toBe('ABORTED');
+    expect((await db.query('SELECT count(*)::int AS n FROM cancelled_rows')).rows).toEqual([{ n: 0 }]);
+  });
+});
+
+// Limits: https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_BatchExecuteStatement.html
+// (Sqls: 1 to 40 statements), https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-troubleshooting.html
+// (64 KB per result row; the result set returned by the database is bounded).
+describe('documented limits', () => {
+  it('refuses a batch of more than 40 statements and a statement over 100 KB', async () => {
+    const many = Array.from({ length: 41 }, (_, i) => `SELECT ${i}`);
+    await expect(sdk.send(new BatchExecuteStatementCommand({ ...sdkTarget(), Sqls: many }))).rejects.toThrow(
+      /at most 40 statements/,
+    );
+    const big = `SELECT '${'x'.repeat(MAX_SQL_BYTES)}'`;
+    const e = await rejection(sdk.send(new ExecuteStatementCommand({ ...sdkTarget(), Sql: big })));
+    expect(e.name).toBe('ValidationException');
+    expect(e.message).toBe('Cannot process query string larger than 100kB');
+    await expect(
+      sdk.send(new BatchExecuteStatementCommand({ ...sdkTarget(), Sqls: ['SELECT 1', big] })),
+    ).rejects.toThrow(/larger than 100kB/);
+    expect(fake.executions).toHaveLength(0);
+    // Multi-byte characters count as bytes: 50,001 two-byte characters are over the limit.
+    await expect(
+      sdk.send(new ExecuteStatementCommand({ ...sdkTarget(), Sql: `SELECT '${'é'.repeat(50_001)}'` })),
+    ).rejects.toThrow(/larger than 100kB/);
+  });
+
+  it('a result row over 64 KB, or a result over the size limit, fails the statement', async () => {
+    const { t } = transport();
+    const row = await rejection(t.query("SELECT repeat('x', 70000) AS wide"));
+    expect(row).toBeInstanceOf(DataApiStatementError);
+    expect(row.message).toMatch(/Packet for query is too large/);
+    fake.maxResultBytes = 10_000;
+    const total = await rejection(t.query("SELECT repeat('x', 100) AS v FROM generate_series(1, 200)"));
+    expect(total.message).toMatch(/Database response exceeded size limit/);
+    expect((await t.query("SELECT repeat('x', 100) AS v FROM generate_series(1, 50)")).rows).toHaveLength(50);
   });
 });

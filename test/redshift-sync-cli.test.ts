@@ -1,14 +1,19 @@
 // `wharf sync` on Redshift through the real executable: the AWS SDK client inside it talks to
 // the loopback fake Data API (statements on a real PostgreSQL behind the Redshift emulator).
-// The executable is killed with SIGKILL at random moments; a batch already submitted runs to
-// its end on the warehouse (as on Redshift), one not yet submitted never starts, and either
-// way the next run ends exactly at the reference: nothing lost, nothing doubled.
+// The executable is killed with SIGKILL at random moments and at deterministic kill points; a
+// batch already submitted runs to its end on the warehouse (as on Redshift), one not yet
+// submitted never starts, and either way the next run ends exactly at the reference: nothing
+// lost, nothing doubled.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DescribeStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigText } from '../src/config/load.js';
+import type { LoadedConfig } from '../src/config/types.js';
+import { runSyncs } from '../src/sync/run.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
 import {
@@ -205,5 +210,105 @@ describe('wharf sync on Redshift (the real executable, emulated Data API)', () =
         });
     }
     expect(killed).toBeGreaterThanOrEqual(3);
+  });
+});
+
+// Deterministic kill points (WHARF_TEST_KILL_AT, src/kill-point.ts) on a database of their own.
+describe('wharf sync on Redshift killed at a kill point', () => {
+  let kdb: pg.Client;
+  let kdata: pg.Client;
+  let kh: RedshiftHarness;
+  let kfile: string;
+  beforeAll(async () => {
+    const name = await server.createDatabase('rskill');
+    kdb = await server.client(name);
+    kdata = await server.client(name);
+    kh = await startRedshiftHarness(kdb);
+    await kdata.query(SOURCE_DDL);
+    await kdata.query(DEST_DDL);
+    kfile = path.join(dir, 'kill.yaml');
+    fs.writeFileSync(kfile, fs.readFileSync(file, 'utf8').replace(harness.fake.endpoint, kh.fake.endpoint));
+  });
+  afterAll(async () => {
+    await kh?.close();
+    await kdata?.end();
+    await kdb?.end();
+  });
+
+  function killedAt(killAt: string): Promise<NodeJS.Signals | null> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'sync', '-f', kfile], {
+        stdio: 'ignore',
+        env: { ...childEnv(), WHARF_TEST_KILL_AT: killAt },
+      });
+      child.on('error', reject);
+      child.on('exit', (_code, signal) => resolve(signal));
+    });
+  }
+
+  const stateOf = async (name: string) =>
+    (
+      await kdata.query<{ run_id: string; rows_loaded: string }>(
+        "SELECT run_id, rows_loaded FROM wharf_state.sync_state WHERE name = $1 AND to_regclass('wharf_state.sync_state') IS NOT NULL",
+        [name],
+      )
+    ).rows[0];
+
+  /** A dry run's counts are exactly what the completing run writes; then the reference holds. */
+  async function completes(loaded: LoadedConfig) {
+    const dry = await runSyncs(loaded, { open: kh.open, dryRun: true });
+    const done = await runSyncs(loaded, { open: kh.open });
+    expect(done.syncs.map((s) => [s.name, s.status, s.error])).toEqual(
+      ['events', 'users', 'cart', 'users_full'].map((n) => [n, 'ok', undefined]),
+    );
+    expect(done.syncs.map((s) => [s.name, s.rows])).toEqual(dry.syncs.map((s) => [s.name, s.rows]));
+    for (const n of ['events', 'users', 'users_full'] as const)
+      expect({ n, rows: await rowsOf(kdata, DESTINATION[n]) }).toEqual({
+        n,
+        rows: await rowsOf(kdata, REFERENCE[n]),
+      });
+  }
+
+  it('killed right after submitting a run, the batch still commits on the warehouse; killed after a batch, nothing is lost', async () => {
+    const loaded = loadConfigText(fs.readFileSync(kfile, 'utf8'), kfile).loaded!;
+    const w = new SourceWriter(kdata, rng(41));
+    await w.round(30);
+    // The first run makes the state table; the kill points below then count from a known start.
+    expect((await runSyncs(loaded, { open: kh.open })).ok).toBe(true);
+    await w.round(30);
+
+    // Batches of a run: the catalog read (1), then the run of `events` (2), which the warehouse
+    // holds open before its commit; wharf is killed as soon as it has submitted it.
+    const running = kh.fake.pauseBeforeCommit(/^LOCK wharf_state\.sync_state$/);
+    const before = await stateOf('events');
+    expect(await killedAt('after-submit:2')).toBe('SIGKILL');
+    const id = await running.reached;
+    // Its client is gone and it still runs (holding the state table's lock, so nobody reads
+    // the state meanwhile); it then commits.
+    const sdk = new RedshiftDataClient({
+      endpoint: kh.fake.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const polled = await sdk.send(new DescribeStatementCommand({ Id: id }));
+    sdk.destroy();
+    expect(polled.Status).toBe('STARTED');
+    expect(polled.SubStatements?.[0]?.QueryString).toBe('LOCK wharf_state.sync_state');
+    running.release();
+    await kh.fake.settled();
+    const after = await stateOf('events');
+    expect(after!.run_id).not.toBe(before!.run_id);
+    expect(Number(after!.rows_loaded)).toBeGreaterThan(Number(before!.rows_loaded));
+    await completes(loaded);
+
+    // Killed once the second sync's run committed: those two are done, the others are not.
+    await w.round(30);
+    await w.flush();
+    const users = await stateOf('users');
+    const cart = await stateOf('cart');
+    expect(await killedAt('after-batch:2')).toBe('SIGKILL');
+    expect((await stateOf('users'))!.run_id).not.toBe(users!.run_id);
+    expect(await stateOf('cart')).toEqual(cart);
+    await completes(loaded);
   });
 });

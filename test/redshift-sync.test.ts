@@ -232,6 +232,74 @@ describe('syncs inside Redshift (emulated)', () => {
     await expectMatches(data, ['events']);
   });
 
+  // Redshift aborts one of two concurrent transactions that are not serializable (error 1023,
+  // https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation-serializable-isolation-troubleshooting.html);
+  // nothing of the aborted run is kept, and wharf starts it again.
+  it("a run aborted by Redshift's serializable isolation (error 1023) starts again and ends at the reference", async () => {
+    const { h, db: admin, data } = await setup();
+    const users = ALL_SYNCS.split(/\n(?=- name: )/).find((b) => b.startsWith('- name: users\n'))!;
+    const loaded = config(users);
+    const w = new SourceWriter(data, rng(17));
+    await w.round(20);
+    expect((await runSyncs(loaded, { open: h.open })).ok).toBe(true);
+    const { rows } = await data.query<{ id: string }>('SELECT min(user_id)::text AS id FROM raw.users');
+    const id = rows[0]!.id;
+    await data.query(
+      "UPDATE raw.users SET plan = 'raced', updated_at = updated_at + interval '1 day' WHERE user_id = $1",
+      [id],
+    );
+    // Another writer holds the destination row the run is about to replace, and commits once
+    // the run waits for it: the run's transaction cannot be serialized after it.
+    await data.query('BEGIN');
+    await data.query('UPDATE analytics.users SET email = email WHERE user_id = $1', [id]);
+    const run = runSyncs(loaded, { open: h.open });
+    for (let i = 0; ; i++) {
+      const { rows: waiting } = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+      );
+      if (waiting[0].n > 0) break;
+      if (i > 400) throw new Error('the run never waited for the row');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await data.query('COMMIT');
+    const res = await run;
+    expect(res.syncs.map((s) => [s.name, s.status, s.error])).toEqual([['users', 'ok', undefined]]);
+    const aborted = h.fake.calls.filter(
+      (c) =>
+        c.operation === 'DescribeStatement' &&
+        /^ERROR: 1023 DETAIL: Serializable isolation violation/.test(c.response?.Error ?? ''),
+    );
+    expect(aborted.length).toBeGreaterThan(0);
+    await expectMatches(data, ['users']);
+    expect((await data.query('SELECT plan FROM analytics.users WHERE user_id = $1', [id])).rows).toEqual([
+      { plan: 'raced' },
+    ]);
+  });
+
+  it('a run whose stored state changed after it read it writes nothing, reads again and ends at the reference', async () => {
+    const { h, data } = await setup();
+    const loaded = config(ALL_SYNCS.split('- name: users')[0]!);
+    const w = new SourceWriter(data, rng(19));
+    await w.round(20);
+    expect((await runSyncs(loaded, { open: h.open })).ok).toBe(true);
+    await w.round(20);
+    // The run reads the state; before it runs, another run of the sync commits a new state.
+    const read = h.fake.pauseBeforeCommit(/^SELECT watermark, last_sequence, run_id FROM/);
+    const run = runSyncs(loaded, { open: h.open });
+    await read.reached;
+    await data.query("UPDATE wharf_state.sync_state SET run_id = 'another run' WHERE name = 'events'");
+    read.release();
+    const res = await run;
+    expect(res.syncs.map((s) => [s.name, s.status, s.error])).toEqual([['events', 'ok', undefined]]);
+    // The first attempt's batch and the second's: the first wrote nothing.
+    expect(
+      h.fake.calls.filter(
+        (c) => c.operation === 'BatchExecuteStatement' && c.body.Sqls[0] === 'LOCK wharf_state.sync_state',
+      ),
+    ).toHaveLength(3);
+    await expectMatches(data, ['events']);
+  });
+
   it('wharf plan checks syncs through the Data API and reports problems at the sync', async () => {
     const { h } = await setup();
     const loaded = config(`- name: users

@@ -1,7 +1,9 @@
-// Crash safety: the real `wharf sync` executable is killed with SIGKILL at random moments
-// while it runs all four modes, same engine and across connections. After each kill the
-// source changes again and a run to completion follows; the destination must then equal the
-// reference computed from the source: no row lost, none doubled, deletes applied.
+// Crash safety: the real `wharf sync` executable is killed with SIGKILL while it runs all four
+// modes, same engine and across connections: first at deterministic kill points
+// (WHARF_TEST_KILL_AT, see src/kill-point.ts), then at random moments. After a kill the
+// committed batches and their state agree, a dry run predicts exactly what the completing run
+// writes, and the destination then equals the reference computed from the source: no row
+// lost, none doubled, deletes applied.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +58,67 @@ function killedRun(file: string, afterMs: number): Promise<'killed' | 'finished'
     });
   });
 }
+
+/** Runs `wharf sync` with a kill point set; resolves to the signal it ended with. */
+function runToKillPoint(file: string, killAt: string): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sync', '-f', file, '--batch-rows', '40', '--lock-timeout', '20s'],
+      { stdio: 'ignore', env: { ...process.env, NO_COLOR: '1', WHARF_TEST_KILL_AT: killAt } },
+    );
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => resolve(signal));
+  });
+}
+
+describe.each([
+  // Same engine: each sync is one transaction, so the kill comes after whole syncs.
+  ['same engine', false, 'after-commit-before-state:1', ['events']],
+  ['same engine', false, 'after-batch:2', ['events', 'users']],
+  // Across connections: batches of about 40 rows, each committed with its watermark.
+  ['across connections', true, 'after-commit-before-state:3', ['events']],
+  ['across connections', true, 'after-batch:2', ['events']],
+] as const)('SIGKILL at a kill point (%s, %s)', (_label, cross, killAt, committed) => {
+  it('the committed batches and their state agree; a dry run says exactly what the next run writes', async () => {
+    const f = await syncFixture(server, cross);
+    try {
+      await f.src.query(SOURCE_DDL);
+      await f.dst.query(DEST_DDL);
+      const loaded = f.config(ALL_SYNCS);
+      const w = new SourceWriter(f.src, rng(cross ? 303 : 404));
+      await w.round(300);
+      await w.flush();
+      expect(await runToKillPoint(f.file, killAt)).toBe('SIGKILL');
+      // What committed: the syncs before the kill point, each with its state row.
+      const state = await f.dst.query<{ name: string; rows_loaded: string }>(
+        'SELECT name, rows_loaded FROM wharf_state.sync_state ORDER BY name',
+      );
+      expect(state.rows.map((r) => r.name)).toEqual([...committed].sort());
+      // An append writes only inserts: the rows in the destination are the rows the state counts.
+      const events = Number((await f.dst.query('SELECT count(*) AS n FROM analytics.events')).rows[0].n);
+      expect(events).toBe(Number(state.rows.find((r) => r.name === 'events')!.rows_loaded));
+      const sourceEvents = Number((await f.src.query('SELECT count(*) AS n FROM raw.events')).rows[0].n);
+      if (cross) expect(events).toBeLessThan(sourceEvents);
+      else expect(events).toBe(sourceEvents);
+      // What remains: a dry run's counts are exactly what the completing run writes.
+      const dry = await runSyncs(loaded, { batchRows: 40, dryRun: true });
+      const done = await runSyncs(loaded, { batchRows: 40, lockTimeoutMs: 20_000 });
+      expect(done.syncs.map((s) => [s.name, s.status, s.error])).toEqual(
+        ['events', 'users', 'cart', 'users_full'].map((n) => [n, 'ok', undefined]),
+      );
+      expect(done.syncs.map((s) => [s.name, s.rows])).toEqual(dry.syncs.map((s) => [s.name, s.rows]));
+      expect(done.syncs.find((s) => s.name === 'cart')!.rows.inserted).toBeGreaterThan(0);
+      for (const n of ['events', 'users', 'cart', 'users_full'] as const)
+        expect({ n, rows: await rowsOf(f.dst, DESTINATION[n]) }).toEqual({
+          n,
+          rows: await rowsOf(f.src, REFERENCE[n]),
+        });
+    } finally {
+      await f.close();
+    }
+  }, 60_000);
+});
 
 describe.each([
   ['same engine', false],

@@ -77,6 +77,7 @@ export async function applyPlan(
 
   const used = [...new Set(plan.changes.map((c) => c.connection))].sort();
   const locks: LockHandle[] = [];
+  let outcome: ApplyResult;
   try {
     for (const name of used) {
       const p = providers.get(name);
@@ -151,8 +152,20 @@ export async function applyPlan(
       options.hooks?.onChangeEnd?.(result, i, total);
       if (result.status === 'failed') break;
     }
-    return { ok: results.every((r) => r.status === 'done'), results };
-  } finally {
-    for (const l of locks.reverse()) await l.release();
+    outcome = { ok: results.every((r) => r.status === 'done'), results };
+  } catch (e) {
+    await releaseAll(locks);
+    throw e;
   }
+  // Every lock is released; one that could not be is reported, not swallowed.
+  const failures = await releaseAll(locks);
+  if (failures.length > 0) throw failures[0];
+  return outcome;
+}
+
+/** Releases the locks, last taken first; answers the errors of those that could not be released. */
+async function releaseAll(locks: LockHandle[]): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (const l of [...locks].reverse()) await l.release().catch((e: unknown) => failures.push(e));
+  return failures;
 }

@@ -13,6 +13,7 @@
 // and COPY them.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { killPoint } from '../kill-point.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
@@ -167,6 +168,7 @@ async function attemptLoad(
       staged,
     });
     const r = await runBatch(api, sync.name, { sqls, resultIndex });
+    if (r?.ok) killPoint('after-commit-before-state');
     if (r === null || !r.fresh) return false;
     if (r.bad_ops > 0)
       throw badOpsError(
@@ -183,6 +185,7 @@ async function attemptLoad(
     watermark = r.watermark ?? watermark;
     stored = { watermark, lastSequence: r.last_sequence, exists: true, runId };
     options.hooks?.onProgress?.(sync.name, read);
+    killPoint('after-batch');
     return true;
   };
 
@@ -302,6 +305,7 @@ async function attemptLoad(
       }
       if (!full) return apply({ ddl: stageDdl(RS_SRC, true), inserts: batch, watermark: w0 });
       await api.batch(batch);
+      killPoint('after-batch');
       return true;
     };
     for await (const b of copyOut(src, `COPY (${select}) TO STDOUT`, Math.min(batchRows, 10_000))) {

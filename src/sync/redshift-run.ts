@@ -5,6 +5,7 @@
 // does not stop a submitted batch: it commits completely or not at all, and the next run
 // starts from whatever it committed.
 import { randomUUID } from 'node:crypto';
+import { killPoint } from '../kill-point.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
@@ -111,10 +112,12 @@ async function attemptRun(
       throw new SyncError(`sync ${sync.name}: reading the source fails: ${e.message}; nothing was changed`);
     throw e;
   }
+  if (!dryRun && r?.ok) killPoint('after-commit-before-state');
   if (r === null || (!dryRun && !r.fresh)) return null;
   if (r.bad_ops > 0) throw badOpsError(sync.name, shape, r.bad_ops);
   if (r.backwards) throw cursorBackwardsError(sync.name, shape, d.stored.watermark, r.high);
   options.hooks?.onProgress?.(sync.name, r.read);
+  if (!dryRun) killPoint('after-batch');
   const rows = { inserted: r.inserted, updated: r.updated, deleted: r.deleted };
   /** The watermark the run stored (or, dry, would store). */
   const watermark = sync.mode === 'full' ? null : r.watermark;
@@ -193,6 +196,20 @@ function parseResult(row: Record<string, unknown>): RedshiftRunResult {
     updated: num(row.updated),
     deleted: num(row.deleted),
   };
+}
+
+/**
+ * Creates the state schema and table (IF NOT EXISTS). Two first runs doing it at the same
+ * moment: the catalog refuses one of them (or Redshift aborts it, error 1023); by then the
+ * objects exist, and doing it again finds them.
+ */
+async function createState(api: DataApiTransport): Promise<void> {
+  try {
+    await api.batch(REDSHIFT_STATE_DDL);
+  } catch (e) {
+    if (!(e instanceof DataApiStatementError)) throw e;
+    await api.batch(REDSHIFT_STATE_DDL);
+  }
 }
 
 const COLUMNS_SQL = (schema: string, table: string) =>
@@ -318,7 +335,7 @@ export async function describeOnRedshift(
     if (e.sql !== stateSql) throw e;
     // No state table yet (the first run on this database).
     stateExists = false;
-    if (create) await api.batch(REDSHIFT_STATE_DDL);
+    if (create) await createState(api);
     try {
       results = await api.batchQuery(sqls);
     } catch (again) {

@@ -6,6 +6,7 @@
 // and the next run continues exactly where the last commit ended.
 import type pg from 'pg';
 import type { LoadedConfig } from '../config/types.js';
+import { killPoint } from '../kill-point.js';
 import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
@@ -527,22 +528,32 @@ function addKept(total: KeptRows | undefined, more: KeptRows | undefined): KeptR
 async function runSameEngine(ctx: RunCtx): Promise<SyncResult> {
   const { dst, shape, relation } = ctx.sides;
   const name = ctx.sync.name;
-  return inTransaction(dst, async () => {
-    let state = await readState(dst, ctx.key);
-    if (ctx.options.fullRefresh) {
-      await reset(ctx);
-      state = { watermark: null, lastSequence: null };
-    }
-    const seqType = shape.cdc ? stagingType(ctx, CDC_SEQ) : undefined;
-    const r = await applyAndRecord(
-      dst,
-      { name, shape, key: ctx.key, ...(seqType ? { seqType } : {}) },
-      readQuery(shape, relation, state.watermark),
-      state,
-    );
-    ctx.options.hooks?.onProgress?.(name, r.read);
-    return { name, mode: shape.mode, status: 'ok', ...r, durationMs: 0 };
-  });
+  return committed(
+    inTransaction(dst, async () => {
+      let state = await readState(dst, ctx.key);
+      if (ctx.options.fullRefresh) {
+        await reset(ctx);
+        state = { watermark: null, lastSequence: null };
+      }
+      const seqType = shape.cdc ? stagingType(ctx, CDC_SEQ) : undefined;
+      const r = await applyAndRecord(
+        dst,
+        { name, shape, key: ctx.key, ...(seqType ? { seqType } : {}) },
+        readQuery(shape, relation, state.watermark),
+        state,
+      );
+      ctx.options.hooks?.onProgress?.(name, r.read);
+      return { name, mode: shape.mode, status: 'ok', ...r, durationMs: 0 };
+    }),
+  );
+}
+
+/** A run that is one transaction: its commit is its only batch (see kill-point.ts). */
+async function committed<T>(run: Promise<T>): Promise<T> {
+  const r = await run;
+  killPoint('after-commit-before-state');
+  killPoint('after-batch');
+  return r;
 }
 
 /**
@@ -674,6 +685,7 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       );
       return { r, nextWatermark, nextSeq };
     }).then(({ r, nextWatermark, nextSeq }) => {
+      killPoint('after-commit-before-state');
       pendingReset = false;
       legacy = false;
       watermark = nextWatermark;
@@ -684,6 +696,7 @@ async function runCrossConnection(ctx: RunCtx): Promise<SyncResult> {
       read += r.read;
       kept = addKept(kept, r.kept);
       ctx.options.hooks?.onProgress?.(name, read);
+      killPoint('after-batch');
       return r;
     });
 
@@ -797,40 +810,42 @@ async function runFull(ctx: RunCtx): Promise<SyncResult> {
   const name = ctx.sync.name;
   const cols = shape.columns.map(quoteIdent).join(', ');
   const select = `SELECT ${readList(shape)} FROM ${relation} s`;
-  return inTransaction(dst, async () => {
-    await dst.query(stagingDdl(STAGE, stagingColumns(ctx.sides)));
-    let loaded = 0;
-    if (sameEngine) {
-      const r = await dst.query(`INSERT INTO ${quoteIdent(STAGE)} (${cols}) ${select}`);
-      loaded = r.rowCount ?? 0;
-    } else {
-      await announceStream(ctx, select);
-      await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      try {
-        await streamBatches(ctx, select, async (batch) => {
-          loaded += await copyIn(dst, `COPY ${quoteIdent(STAGE)} (${cols}) FROM STDIN`, batch.chunks);
-          ctx.options.hooks?.onProgress?.(name, loaded);
-        });
-      } finally {
-        await src.query('ROLLBACK').catch(() => {});
+  return committed(
+    inTransaction(dst, async () => {
+      await dst.query(stagingDdl(STAGE, stagingColumns(ctx.sides)));
+      let loaded = 0;
+      if (sameEngine) {
+        const r = await dst.query(`INSERT INTO ${quoteIdent(STAGE)} (${cols}) ${select}`);
+        loaded = r.rowCount ?? 0;
+      } else {
+        await announceStream(ctx, select);
+        await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          await streamBatches(ctx, select, async (batch) => {
+            loaded += await copyIn(dst, `COPY ${quoteIdent(STAGE)} (${cols}) FROM STDIN`, batch.chunks);
+            ctx.options.hooks?.onProgress?.(name, loaded);
+          });
+        } finally {
+          await src.query('ROLLBACK').catch(() => {});
+        }
       }
-    }
-    const T = quoteQualified(shape.target.schema, shape.target.name);
-    const { rows } = await dst.query<{ n: string }>(`SELECT count(*) AS n FROM ${T}`);
-    const before = Number(rows[0]!.n);
-    for (const sql of fullSwapStatements(shape, STAGE)) await dst.query(sql);
-    await writeState(dst, ctx.key, 'full', { watermark: null, lastSequence: null }, loaded);
-    ctx.options.hooks?.onProgress?.(name, loaded);
-    return {
-      name,
-      mode: shape.mode,
-      status: 'ok' as const,
-      rows: { inserted: loaded, updated: 0, deleted: before },
-      read: loaded,
-      durationMs: 0,
-      watermark: null,
-    };
-  });
+      const T = quoteQualified(shape.target.schema, shape.target.name);
+      const { rows } = await dst.query<{ n: string }>(`SELECT count(*) AS n FROM ${T}`);
+      const before = Number(rows[0]!.n);
+      for (const sql of fullSwapStatements(shape, STAGE)) await dst.query(sql);
+      await writeState(dst, ctx.key, 'full', { watermark: null, lastSequence: null }, loaded);
+      ctx.options.hooks?.onProgress?.(name, loaded);
+      return {
+        name,
+        mode: shape.mode,
+        status: 'ok' as const,
+        rows: { inserted: loaded, updated: 0, deleted: before },
+        read: loaded,
+        durationMs: 0,
+        watermark: null,
+      };
+    }),
+  );
 }
 
 // --dry-run: what the run would write, measured without changing anything. No lock is taken

@@ -18,6 +18,7 @@ import {
   type RedshiftDataClient,
   type SubStatementData,
 } from '@aws-sdk/client-redshift-data';
+import { killPoint } from '../../kill-point.js';
 import { AwsError, awsErrorKind } from '../aws-errors.js';
 import { DataApiStatementError, DataApiThrottledError } from './data-api-errors.js';
 
@@ -217,6 +218,7 @@ export class DataApiTransport {
       ),
     );
     const id = requireId(out.Id, 'BatchExecuteStatement');
+    killPoint('after-submit');
     return { id, done: await this.settle(id, sqls, submittedAt) };
   }
 

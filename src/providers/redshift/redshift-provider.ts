@@ -12,9 +12,11 @@
 // (holder, expiry), taken in a transaction that LOCKs the table, deletes an expired row and
 // inserts its own only if the table is empty. The row expires after LOCK_LEASE_MINUTES, so a
 // crashed apply blocks others for at most that long; a running apply renews it every third of
-// that; release deletes the row by holder token.
+// that; release deletes the row by holder token, and reports a release that fails or finds the
+// lease taken over (never silently).
 import { randomUUID } from 'node:crypto';
 import { ENV_REF_RE } from '../../config/env.js';
+import { killPoint } from '../../kill-point.js';
 import type { Resource } from '../../plan/model.js';
 import type { Change, Diagnostic, Statement } from '../../plan/plan.js';
 import { redshiftMd5Password } from '../password-verifier.js';
@@ -53,7 +55,25 @@ export interface RedshiftProviderOptions {
   /** Region of the control-plane client: part of ARNs built for serverless producers. */
   region?: string;
   sleep?: (ms: number) => Promise<void>;
+  /** Seconds an apply lock's lease lasts (LOCK_LEASE_MINUTES by default); renewed every third of it. */
+  leaseSeconds?: number;
+  /** Runs `fn` every `ms` until the returned function is called (setInterval by default). */
+  every?: (ms: number, fn: () => Promise<void>) => () => void;
 }
+
+/** The apply lock could not be released, or was found taken over when the apply ended. */
+export class LockReleaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockReleaseError';
+  }
+}
+
+const everyInterval = (ms: number, fn: () => Promise<void>): (() => void) => {
+  const timer = setInterval(() => void fn(), ms);
+  timer.unref();
+  return () => clearInterval(timer);
+};
 
 export class RedshiftProvider implements WarehouseProvider {
   readonly type = 'redshift';
@@ -64,6 +84,8 @@ export class RedshiftProvider implements WarehouseProvider {
   /** What the last read() told: the session user, whether a superuser, and the live state. */
   private session: { user: string; superuser: boolean | null; live: readonly Resource[] } | null = null;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly leaseSeconds: number;
+  private readonly every: (ms: number, fn: () => Promise<void>) => () => void;
 
   constructor(
     private readonly transport: DataApiTransport,
@@ -72,6 +94,8 @@ export class RedshiftProvider implements WarehouseProvider {
     private readonly options: RedshiftProviderOptions = {},
   ) {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.leaseSeconds = options.leaseSeconds ?? LOCK_LEASE_MINUTES * 60;
+    this.every = options.every ?? everyInterval;
   }
 
   async read(scope: ReadScope): Promise<LiveSnapshot> {
@@ -149,6 +173,7 @@ export class RedshiftProvider implements WarehouseProvider {
         return { done, failed: { index: failed.change, error } };
       }
       for (const b of current) done[b.change] = true;
+      killPoint('after-batch');
       return null;
     };
     for (const [i, change] of changes.entries()) {
@@ -162,8 +187,10 @@ export class RedshiftProvider implements WarehouseProvider {
           const r = await flush();
           if (r) return r;
           try {
-            if (st.api) await this.runApi(st);
-            else await this.transport.query(fill(st, change, options));
+            if (st.api) {
+              killPoint('between-sql-and-control-plane');
+              await this.runApi(st);
+            } else await this.transport.query(fill(st, change, options));
           } catch (e) {
             return { done, failed: { index: i, error: partlyApplied(change, j, e) } };
           }
@@ -184,41 +211,75 @@ export class RedshiftProvider implements WarehouseProvider {
   async lock(holder: string, timeoutMs: number): Promise<LockHandle> {
     const token = `${holder.slice(0, 200)} [${randomUUID().slice(0, 8)}]`;
     const table = `${LOCK_SCHEMA}.apply_lock`;
+    const mine = quoteRedshiftLiteral(token);
+    const lease = `INTERVAL '${this.leaseSeconds} seconds'`;
     const deadline = Date.now() + timeoutMs;
+    let raced = false;
     for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-      const results = await this.transport.batchQuery([
+      const attempt = this.transport.batchQuery([
         `CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`,
         `CREATE TABLE IF NOT EXISTS ${table} (holder VARCHAR(256) NOT NULL, expires_at TIMESTAMP NOT NULL)`,
         `LOCK ${table}`,
+        // An expired lease is taken over: its apply crashed or lost its connection.
         `DELETE FROM ${table} WHERE expires_at < GETDATE()`,
-        `INSERT INTO ${table} SELECT ${quoteRedshiftLiteral(token)}, GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
+        `INSERT INTO ${table} SELECT ${mine}, GETDATE() + ${lease} WHERE NOT EXISTS (SELECT 1 FROM ${table})`,
         `SELECT holder FROM ${table}`,
       ]);
+      let results: Awaited<typeof attempt>;
+      try {
+        results = await attempt;
+      } catch (e) {
+        // Two first applies creating the schema and table at the same moment: the catalog
+        // refuses one (or Redshift aborts it, error 1023); the objects exist when it tries again.
+        if (raced || !(e instanceof DataApiStatementError)) throw e;
+        if (!e.sql.startsWith('CREATE ') && !/\b1023\b/.test(e.message)) throw e;
+        raced = true;
+        continue;
+      }
       const current = String(results[5]?.rows[0]?.holder ?? '');
       if (current === token) break;
       if (Date.now() >= deadline) throw new LockTimeoutError(current || 'an unknown apply');
       await this.sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     }
-    // A long apply renews its lease, so the row never expires while it still runs.
-    const renew = setInterval(
-      () => {
-        this.transport
-          .query(
-            `UPDATE ${table} SET expires_at = GETDATE() + INTERVAL '${LOCK_LEASE_MINUTES} minutes' WHERE holder = ${quoteRedshiftLiteral(token)}`,
-          )
-          .catch(() => {});
-      },
-      (LOCK_LEASE_MINUTES / 3) * 60_000,
-    );
-    renew.unref();
+    // A long apply renews its lease, so the row never expires while it still runs. A renewal
+    // that fails is kept to explain a lease found lost at release.
+    let renewFailure: string | undefined;
+    const stop = this.every((this.leaseSeconds / 3) * 1000, async () => {
+      try {
+        await this.transport.query(
+          `UPDATE ${table} SET expires_at = GETDATE() + ${lease} WHERE holder = ${mine}`,
+        );
+      } catch (e) {
+        renewFailure = e instanceof Error ? e.message : String(e);
+      }
+    });
     return {
       release: async () => {
-        clearInterval(renew);
-        await this.transport
-          .query(`DELETE FROM ${table} WHERE holder = ${quoteRedshiftLiteral(token)}`)
-          .catch(() => {});
+        stop();
+        let held: number;
+        try {
+          const [count] = await this.transport.batchQuery([
+            `SELECT COUNT(*) AS n FROM ${table} WHERE holder = ${mine}`,
+            `DELETE FROM ${table} WHERE holder = ${mine}`,
+          ]);
+          held = Number(count?.rows[0]?.n ?? 0);
+        } catch (e) {
+          throw new LockReleaseError(
+            `the apply lock (${table}, holder ${token}) could not be released: ${e instanceof Error ? e.message : String(e)}; other applies wait until it expires, at most ${this.leaseMinutes()} after its last renewal`,
+          );
+        }
+        if (held === 0)
+          throw new LockReleaseError(
+            `the apply lock (${table}, holder ${token}) was no longer held when this apply ended: its lease expired${renewFailure ? ` (renewing it failed: ${renewFailure})` : ''} and another apply may have run at the same time`,
+          );
       },
     };
+  }
+
+  private leaseMinutes(): string {
+    return this.leaseSeconds % 60 === 0
+      ? `${this.leaseSeconds / 60} minutes`
+      : `${this.leaseSeconds} seconds`;
   }
 
   async close(): Promise<void> {}
