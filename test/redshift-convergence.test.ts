@@ -144,6 +144,18 @@ tables:
     ]);
     expect(b.result.ok).toBe(true);
     expect(b.second.changes).toEqual([]);
+    // Back to KEY: the ALTER form names the column without parentheses
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html), which the emulator requires.
+    const v3 = loadConfigText(
+      text('{ style: key, key: user_id }', '{ columns: [time, user_id] }', 'zstd', 128),
+      'v3.yaml',
+    ).loaded!;
+    const c = await planAndApply(h, v3);
+    expect(c.first.changes.flatMap((ch) => ch.statements.map((s) => s.sql))).toEqual([
+      'ALTER TABLE "mixed_case"."events" ALTER DISTSTYLE KEY DISTKEY "user_id"',
+    ]);
+    expect(c.result.ok).toBe(true);
+    expect(c.second.changes).toEqual([]);
   });
 
   it('flags a consumer granted but never authorized, authorizes it, and reshapes the share in place', async () => {
@@ -202,6 +214,20 @@ datashares:
     ]);
     expect(r.result.ok).toBe(true);
     expect(r.second.changes).toEqual([]);
+    // SET PUBLICACCESSIBLE is reported not to run in a transaction block
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html): it stays a
+    // statement of the share's change in the plan, but is submitted alone with ExecuteStatement,
+    // never inside a BatchExecuteStatement (where the emulator refuses it).
+    const publicAccess = 'ALTER DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = FALSE';
+    expect(share.statements.find((st) => st.sql === publicAccess)?.transactional).toBe(false);
+    expect(
+      h.fake.calls.filter((c) => c.operation === 'ExecuteStatement' && c.body.Sql === publicAccess),
+    ).toHaveLength(1);
+    expect(
+      h.fake.calls.filter(
+        (c) => c.operation === 'BatchExecuteStatement' && c.body.Sqls.includes(publicAccess),
+      ),
+    ).toEqual([]);
   });
 
   it('RBAC roles: created, granted to users and roles, given privileges; converges', async () => {

@@ -157,7 +157,25 @@ describe('Redshift SQL per change kind', () => {
         }),
       ],
       want: [schema(), table()],
-      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTSTYLE KEY DISTKEY ("user_id")'],
+      // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: the syntax is
+      // `ALTER DISTSTYLE KEY DISTKEY column_name`, the column without parentheses (CREATE
+      // TABLE's table attribute is `DISTKEY ( column_name )`, kept above).
+      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTSTYLE KEY DISTKEY "user_id"'],
+    },
+    {
+      name: 'ALTER DISTKEY (the key column changes, the style stays KEY)',
+      have: [
+        schema(),
+        table({
+          redshift: {
+            distribution: { style: 'key', key: 'event_name' },
+            sortKey: { type: 'compound', columns: ['timestamp'] },
+          },
+        }),
+      ],
+      want: [schema(), table()],
+      // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: `ALTER DISTKEY column_name`.
+      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTKEY "user_id"'],
     },
     {
       name: 'ALTER COMPOUND SORTKEY',
@@ -660,6 +678,30 @@ describe('Redshift SQL per change kind', () => {
       operation: 'AuthorizeDataShare',
       input: { DataShareArn: SHARE_ARN, ConsumerIdentifier: '388856629077' },
     });
+  });
+
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html: SET PUBLICACCESSIBLE
+  // on an existing share is reported not to run in a transaction block, so it is submitted alone;
+  // CREATE DATASHARE … SET PUBLICACCESSIBLE stays in the batch with the share's other statements.
+  it('marks ALTER DATASHARE … SET PUBLICACCESSIBLE as non-transactional, alone in its change', () => {
+    const { changes } = diff({
+      connection: 'w',
+      live: [schema(), table(), share()],
+      desired: [schema(), table(), share({ publicAccessible: false })],
+      capabilities: REDSHIFT_CAPABILITIES,
+    });
+    expect(changes.map((c) => c.address)).toEqual(['w.datashare:toplyne_share']);
+    expect(compileRedshift(changes[0]!, { namespaceArn: NS })).toEqual([
+      { sql: 'ALTER DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = FALSE', transactional: false },
+    ]);
+    const created = diff({
+      connection: 'w',
+      live: [schema(), table()],
+      desired: [schema(), table(), share({ tables: ['toplyne.events'] })],
+      capabilities: REDSHIFT_CAPABILITIES,
+    });
+    const first = compileRedshift(created.changes[0]!, { namespaceArn: NS })[0]!;
+    expect(first).toEqual({ sql: 'CREATE DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = TRUE' });
   });
 
   it('quotes hostile identifiers', () => {

@@ -73,8 +73,9 @@ export interface FakeDataApiOptions {
   /**
    * Turns a statement's SQL into what PostgreSQL runs instead (e.g. the Redshift emulator's
    * rewriter); the statement keeps its own text everywhere else. Fixtures match the original.
+   * `inBatch`: the statement is a sub-statement of a BatchExecuteStatement (a transaction block).
    */
-  rewrite?: (sql: string) => string;
+  rewrite?: (sql: string, ctx: { inBatch: boolean }) => string;
 }
 
 export interface FakeDataApi {
@@ -205,6 +206,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     sub: SubStatement,
     text: string,
     params: string[],
+    inBatch: boolean,
   ): Promise<void> {
     // The latest answer wins, so a test can override one registered earlier.
     const fixture = [...fixtures].reverse().find((f) => {
@@ -225,7 +227,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     }
     api.executions.push({ statementId, sql: sub.sql, source: 'postgres' });
     const res = await db.query({
-      text: opts.rewrite ? opts.rewrite(text) : text,
+      text: opts.rewrite ? opts.rewrite(text, { inBatch }) : text,
       values: params,
       rowMode: 'array',
       types: raw,
@@ -251,7 +253,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
       for (const [i, sub] of st.subs.entries()) {
         try {
           const { text, values } = bindParameters(sub.sql, st.parameters);
-          await runOne(st.id, sub, text, values);
+          await runOne(st.id, sub, text, values, batch);
           sub.status = 'FINISHED';
         } catch (e) {
           sub.status = 'FAILED';
