@@ -17,6 +17,45 @@ function problems(text: string) {
 }
 
 describe('Redshift config rules', () => {
+  // Redshift has no TRIGGER privilege, and ALTER DEFAULT PRIVILEGES … ON TABLES takes no ALTER:
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html,
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html
+  it('privileges Redshift lacks are errors at their place, on grants and default privileges', () => {
+    const text = `${RS}tables: [{ schema: s, name: t, columns: [{ name: a, type: int }] }]
+roles: [{ name: bi, type: user }, { name: loader, type: user }]
+grants:
+  - { to: bi, privileges: [select, trigger], tables: [s.t] }
+  - { to: bi, privileges: [all, drop, alter, truncate], tables: [s.t] }
+defaultPrivileges:
+  - { forRole: loader, schema: s, privileges: [select, alter, trigger], to: bi }
+  - { forRole: loader, privileges: [all, drop, truncate], to: bi }
+  - { forRole: loader, privileges: [trigger], to: bi }
+`;
+    const { diagnostics } = loadConfigText(text, 'f.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.path} ${d.message}`)).toEqual([
+      '9:36 grants[0].privileges[1] privilege "trigger" does not apply to tables on Redshift (allowed: select, insert, update, delete, drop, references, alter, truncate, all)',
+      '12:56 defaultPrivileges[0].privileges[1] privilege "alter" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+      '12:63 defaultPrivileges[0].privileges[2] privilege "trigger" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+      '14:37 defaultPrivileges[2].privileges[0] privilege "trigger" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+    ]);
+    expect(diagnostics.every((d) => d.file === 'f.yaml' && d.severity === 'error')).toBe(true);
+  });
+
+  it('PostgreSQL keeps its own privilege list: trigger is fine there, drop is not', () => {
+    expect(
+      problems(`
+version: 1
+connections: { pg: { type: postgres, url: "postgres://u:\${env:P}@h/db" } }
+schemas: [{ name: s }]
+tables: [{ schema: s, name: t, columns: [{ name: a, type: int }] }]
+roles: [{ name: bi }]
+grants: [{ to: bi, privileges: [trigger, drop], tables: [s.t] }]
+`),
+    ).toEqual([
+      'error grants[0].privileges[1] privilege "drop" does not apply to tables (allowed: select, insert, update, delete, truncate, references, trigger, all)',
+    ]);
+  });
+
   it('a connection needs one of cluster/workgroup and one of secretArn/dbUser; dbUser is provisioned only', () => {
     expect(
       problems(`

@@ -704,6 +704,40 @@ describe('Redshift SQL per change kind', () => {
     expect(first).toEqual({ sql: 'CREATE DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = TRUE' });
   });
 
+  // `all` expands to what each statement accepts. ALTER DEFAULT PRIVILEGES … ON TABLES:
+  // SELECT, INSERT, UPDATE, DELETE, DROP, REFERENCES, TRUNCATE, no ALTER
+  // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html); GRANT …
+  // ON TABLE adds ALTER (https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html).
+  it('expands all to the privileges each statement accepts', () => {
+    const grant: Resource = {
+      kind: 'grant',
+      objectType: 'table',
+      object: 'toplyne.events',
+      grantee: 'bi',
+      privileges: ['all'],
+      granteeType: 'user',
+    };
+    const defaults: Resource = {
+      kind: 'default_privileges',
+      forRole: 'loader',
+      schema: 'toplyne',
+      objectType: 'tables',
+      grantee: 'bi',
+      privileges: ['all'],
+      granteeType: 'user',
+    };
+    const live = [schema(), table()];
+    expect(sqlOf(live, [...live, grant])).toEqual([
+      'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, ALTER, DROP ON TABLE "toplyne"."events" TO "bi"',
+    ]);
+    expect(sqlOf(live, [...live, defaults])).toEqual([
+      'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "toplyne" GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, DROP ON TABLES TO "bi"',
+    ]);
+    // Read back as the seven privileges, `all` converges: no change.
+    const seven = ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'drop'];
+    expect(sqlOf([...live, { ...defaults, privileges: seven }], [...live, defaults])).toEqual([]);
+  });
+
   it('quotes hostile identifiers', () => {
     const sql = sqlOf([], [{ kind: 'schema', name: 'a"; DROP TABLE x; --', owner: null }]);
     expect(sql).toEqual(['CREATE SCHEMA "a""; DROP TABLE x; --"']);

@@ -13,6 +13,18 @@ import type { ConnectionConfig, WharfConfig } from './types.js';
 
 const REDSHIFT_CONNECTION_KEYS = ['cluster', 'workgroup', 'secretArn', 'dbUser'] as const;
 
+/**
+ * The privileges a Redshift statement accepts, by where they are written (`all` included):
+ * GRANT … ON TABLE, https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html; ALTER DEFAULT
+ * PRIVILEGES … ON TABLES, https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html
+ * (no ALTER there); GRANT … ON SCHEMA. Redshift has no TRIGGER privilege.
+ */
+export const REDSHIFT_PRIVILEGES = {
+  schema: new Set(['usage', 'create', 'all']),
+  table: new Set(['select', 'insert', 'update', 'delete', 'drop', 'references', 'alter', 'truncate', 'all']),
+  defaultTable: new Set(['select', 'insert', 'update', 'delete', 'drop', 'references', 'truncate', 'all']),
+} as const;
+
 export function checkRedshiftRules(
   config: WharfConfig,
   connections: Record<string, ConnectionConfig>,
