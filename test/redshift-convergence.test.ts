@@ -230,6 +230,39 @@ datashares:
     ).toEqual([]);
   });
 
+  // The user of ALTER DEFAULT PRIVILEGES … IN SCHEMA must have CREATE on the schema
+  // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html), which the
+  // emulator checks: the grant giving it runs first in the same batch, and is revoked last.
+  it('default privileges in a schema run after the grant of CREATE they need, and are revoked before it', async () => {
+    const h = await freshHarness();
+    const text = (withDefaults: boolean) => `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+schemas: [{ name: staging }]
+roles:
+  - { name: loader, type: user }
+  - { name: readers, type: group }
+grants:
+  - { to: loader, privileges: [usage, create], schema: staging }
+${withDefaults ? 'defaultPrivileges:\n  - { forRole: loader, schema: staging, privileges: [select, insert], to: readers }\n' : ''}`;
+    const a = await planAndApply(h, loadConfigText(text(true), 'a.yaml').loaded!);
+    const sql = a.first.changes.flatMap((c) => c.statements.map((s) => s.sql));
+    const grantAt = sql.indexOf('GRANT USAGE, CREATE ON SCHEMA "staging" TO "loader"');
+    const defaultsAt = sql.indexOf(
+      'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "staging" GRANT SELECT, INSERT ON TABLES TO GROUP "readers"',
+    );
+    expect(grantAt).toBeGreaterThanOrEqual(0);
+    expect(defaultsAt).toBeGreaterThan(grantAt);
+    expect(a.result.results.filter((x) => x.status !== 'done')).toEqual([]);
+    expect(a.second.changes).toEqual([]);
+    // Only the grant stays: the default privileges go first, while CREATE still stands.
+    const b = await planAndApply(h, loadConfigText(text(false), 'b.yaml').loaded!);
+    expect(b.first.changes.map((c) => `${c.action} ${c.kind}`)).toEqual(['delete default_privileges']);
+    expect(b.result.ok).toBe(true);
+    expect(b.second.changes).toEqual([]);
+  });
+
   it('RBAC roles: created, granted to users and roles, given privileges; converges', async () => {
     const h = await freshHarness();
     const text = `
@@ -246,6 +279,8 @@ roles:
 grants:
   - { to: mart_reader, privileges: [usage], schema: mart }
   - { to: [mart_reader, vendor_group], privileges: [select], allTablesInSchema: mart }
+  # Default privileges in a schema need their user to hold CREATE there.
+  - { to: vendor, privileges: [usage, create], schema: mart }
 defaultPrivileges:
   - { forRole: vendor, schema: mart, privileges: [select], to: mart_reader }
 `;

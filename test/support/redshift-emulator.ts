@@ -214,8 +214,27 @@ function distkeyMustExist(schema: string, table: string, column: string): string
   return `DO $wharf_distkey$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${lit(schema)} AND c.relname = ${lit(table)} AND a.attname = ${lit(column)} AND a.attnum > 0 AND NOT a.attisdropped) THEN RAISE EXCEPTION 'column "%" named in DISTKEY does not exist', ${lit(column)}; END IF; END $wharf_distkey$`;
 }
 
+// ---- default privileges in a schema need CREATE on it --------------------------------------
+// https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html (IN SCHEMA):
+// the user that is the target of ALTER DEFAULT PRIVILEGES must have CREATE privilege for the
+// schema. PostgreSQL does not ask, so the emulator checks first.
+
+/** SQL that fails unless the FOR USER of an `ALTER DEFAULT PRIVILEGES … IN SCHEMA` holds CREATE there, or null. */
+function defaultPrivilegesNeedCreate(sql: string): string | null {
+  const m = new RegExp(`^ALTER DEFAULT PRIVILEGES FOR USER ${ID} IN SCHEMA ${ID} `).exec(sql);
+  if (!m) return null;
+  const [user, schema] = [unq(m[1]!), unq(m[2]!)];
+  return `DO $wharf_defacl$ BEGIN IF NOT has_schema_privilege(${lit(user)}, ${lit(schema)}, 'CREATE') THEN RAISE EXCEPTION 'user "%" must have CREATE privilege for schema "%"', ${lit(user)}, ${lit(schema)}; END IF; END $wharf_defacl$`;
+}
+
 export function rewrite(sql: string, grants: Map<string, Set<string>>, ctx?: RewriteContext): string {
   refuseInTransactionBlock(sql, ctx);
+  const needCreate = defaultPrivilegesNeedCreate(sql);
+  if (needCreate) return `${needCreate}; ${rewriteStatement(sql, grants)}`;
+  return rewriteStatement(sql, grants);
+}
+
+function rewriteStatement(sql: string, grants: Map<string, Set<string>>): string {
   let m: RegExpExecArray | null;
   let s = sql
     .replace(/\bcurrent_namespace\b/g, `${lit(EMULATED_NAMESPACE)}::text`)
