@@ -1,8 +1,10 @@
 // Redshift keys in the file: connection rules, Redshift-only keys elsewhere, partition as the
 // leading sort-key column, and the datashare lint (public share, account vs namespace,
 // interleaved sort keys), each reported at its YAML path.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
 import { toDesired } from '../src/config/to-desired.js';
 
 const RS = `
@@ -242,5 +244,63 @@ describe('Redshift connection', () => {
       if (saved === undefined) delete process.env.AWS_REGION;
       else process.env.AWS_REGION = saved;
     }
+  });
+});
+
+// Redshift reserves words PostgreSQL does not (https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html):
+// as names they must be quoted. wharf quotes the names it writes; a sync's query is the user's.
+describe('Redshift reserved words in sync queries', () => {
+  const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
+
+  it('every example passes validation without errors', () => {
+    const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      const errors = loadConfigFile(path.join(EXAMPLES, f)).diagnostics.filter((d) => d.severity === 'error');
+      expect([f, errors]).toEqual([f, []]);
+    }
+  });
+
+  it('the Toplyne syncs example quotes "timestamp" in its query', () => {
+    const { loaded } = loadConfigFile(path.join(EXAMPLES, 'toplyne-redshift-syncs.yaml'));
+    const query = loaded!.config.syncs!.find((s) => s.name === 'events')!.from.query!;
+    expect(query).toContain('AS "timestamp"');
+    expect(query).not.toMatch(/AS timestamp\b/i);
+  });
+
+  it('an unquoted reserved word used as a name is an error at the query; keywords and quoted names are not', () => {
+    const text = `${RS}syncs:
+  - name: ev
+    from: { query: "SELECT a AS timestamp, CAST(b AS timestamp) AS \\"open\\", c.tag, sysdate FROM s.t c WHERE c.a IS NOT NULL" }
+    to: { table: s.d }
+    mode: full
+tables:
+  - { schema: s, name: d, columns: [{ name: timestamp, type: timestamp }, { name: open, type: timestamp }, { name: tag, type: int }, { name: sd, type: timestamp }] }
+`;
+    const { diagnostics } = loadConfigText(text, 'f.yaml');
+    expect(
+      diagnostics
+        .filter((d) => d.code === 'reserved-word')
+        .map((d) => `${d.line}:${d.col} ${d.path} ${d.message}`),
+    ).toEqual([
+      '8:20 syncs[0].from.query sync ev: "timestamp" is a Redshift reserved word; as a name in the query write it quoted, "timestamp" (at character 13)',
+      '8:20 syncs[0].from.query sync ev: "tag" is a Redshift reserved word; as a name in the query write it quoted, "tag" (at character 58)',
+    ]);
+    expect(diagnostics.filter((d) => d.severity === 'error' && d.code !== 'reserved-word')).toEqual([]);
+  });
+
+  it('the same query reading from PostgreSQL is not checked against Redshift words', () => {
+    const text = `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+  app: { type: postgres, url: "postgres://u:\${env:P}@h/db" }
+defaultConnection: rs
+schemas: [{ name: s }]
+tables: [{ schema: s, name: d, columns: [{ name: timestamp, type: timestamp }] }]
+syncs:
+  - { name: ev, from: { connection: app, query: "SELECT a AS timestamp FROM t" }, to: { table: s.d }, mode: full }
+`;
+    expect(loadConfigText(text, 'f.yaml').diagnostics.filter((d) => d.code === 'reserved-word')).toEqual([]);
   });
 });
