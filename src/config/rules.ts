@@ -8,6 +8,7 @@ import { checkSyncRules } from '../sync/config.js';
 import { checkBucketRules } from './bucket-rules.js';
 import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
+import { checkIdentifierLengths } from './identifier-rules.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './redshift-rules.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
@@ -301,6 +302,9 @@ export function checkRules(
   // Redshift connections, table layout keys and datashares.
   out.push(...checkRedshiftRules(config, connections, defaultConnection, loc));
 
+  // Name lengths, by the engine each name reaches.
+  out.push(...checkIdentifierLengths(config, connections, defaultConnection, loc));
+
   return out;
 }
 
@@ -359,7 +363,8 @@ function checkTable(
         `table ${key}: on PostgreSQL a partitioned table's primary key must include the partition column "${by}"; add it to primaryKey or drop partition`,
       );
     }
-    if (foldIdent(t.name).length > 63 - 12)
+    // PostgreSQL partitions are tables named <name>_pYYYY_MM_DD (Redshift has none).
+    if (conn?.type !== 'redshift' && Buffer.byteLength(foldIdent(t.name)) > 63 - 12)
       err(
         [...p, 'name'],
         'partition',
