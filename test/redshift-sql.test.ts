@@ -342,8 +342,9 @@ describe('Redshift SQL per change kind', () => {
         'GRANT ROLE "readers" TO ROLE "analysts"',
         'CREATE USER "bi" PASSWORD DISABLE',
         'GRANT ROLE "analysts" TO "bi"',
-        'ALTER DEFAULT PRIVILEGES FOR USER "bi" IN SCHEMA "toplyne" GRANT SELECT ON TABLES TO ROLE "readers"',
+        // Default privileges after grants (plan order).
         'GRANT SELECT ON TABLE "toplyne"."events" TO ROLE "readers"',
+        'ALTER DEFAULT PRIVILEGES FOR USER "bi" IN SCHEMA "toplyne" GRANT SELECT ON TABLES TO ROLE "readers"',
       ],
     },
     {
