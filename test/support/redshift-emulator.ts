@@ -8,7 +8,10 @@
 // - `rewrite(sql)`, plugged into the fake, which turns the Redshift-only statements wharf
 //   emits (DISTSTYLE/DISTKEY/SORTKEY/ENCODE clauses, ALTER ... ALTER DISTSTYLE/SORTKEY/ENCODE,
 //   CREATE/ALTER/DROP DATASHARE, GRANT/REVOKE USAGE ON DATASHARE, PASSWORD DISABLE,
-//   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes.
+//   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes;
+// - Redshift's refusals PostgreSQL would not make: statements not allowed in a transaction
+//   block arriving inside a batch (refuseInTransactionBlock), a DISTKEY that is no column,
+//   default privileges in a schema for a user without CREATE there.
 //
 // What it does not emulate: Redshift's storage, automatic table optimization, datashare
 // INCLUDENEW picking up new tables by itself, and the control plane (tests mock that with
