@@ -5,7 +5,11 @@ import { buildPlan } from '../src/plan/build.js';
 import { diff } from '../src/plan/diff.js';
 import type { ColumnSpec, GrantResource, Resource, RoleResource, TableResource } from '../src/plan/model.js';
 import { isWidening, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
+import type { Change } from '../src/plan/plan.js';
 import { expressionKey } from '../src/plan/sql-parse.js';
+import { compilePostgres } from '../src/providers/postgres/postgres-sql.js';
+import { REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-introspector.js';
+import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
 import { renderPlanMarkdown } from '../src/render/markdown.js';
 import { PLAIN, renderPlanText } from '../src/render/text.js';
 import { CAPS, schema } from './support/plan-builders.js';
@@ -400,5 +404,68 @@ describe('plan contract and renderers', () => {
     });
     expect(md).toContain('s.\\x1b[2Jevil\\u202etxt.exe');
     expect(md).not.toMatch(/[\u001b\u202e]/);
+  });
+});
+
+// `ALTER DEFAULT PRIVILEGES FOR USER u IN SCHEMA s` needs u to hold CREATE on s
+// (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html, IN SCHEMA):
+// in one plan, every grant runs before the default privileges, and on the way out the default
+// privileges are revoked before the grants, on both engines.
+describe('default privileges after grants', () => {
+  const loader = role('loader', { login: true });
+  const defaults: Resource = {
+    kind: 'default_privileges',
+    forRole: 'loader',
+    schema: 's',
+    objectType: 'tables',
+    grantee: 'readers',
+    privileges: ['select'],
+  };
+  const wanted: Resource[] = [
+    schema('s'),
+    loader,
+    role('readers'),
+    grant('s', 'loader', ['usage', 'create']),
+    defaults,
+  ];
+  const engines = [
+    {
+      name: 'PostgreSQL',
+      caps: CAPS,
+      compile: (c: Change) => compilePostgres(c, { database: 'db' }),
+      defaults:
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "loader" IN SCHEMA "s" GRANT SELECT ON TABLES TO "readers"',
+      revoke:
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "loader" IN SCHEMA "s" REVOKE SELECT ON TABLES FROM "readers"',
+    },
+    {
+      name: 'Redshift',
+      caps: REDSHIFT_CAPABILITIES,
+      compile: (c: Change) => compileRedshift(c, { namespaceArn: null }),
+      defaults:
+        'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "s" GRANT SELECT ON TABLES TO "readers"',
+      revoke:
+        'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "s" REVOKE SELECT ON TABLES FROM "readers"',
+    },
+  ];
+  const sqlOf = (e: (typeof engines)[number], desired: Resource[], live: Resource[]) =>
+    diff({ connection: 'w', desired, live, capabilities: e.caps })
+      .changes.flatMap((c) => e.compile(c))
+      .map((s) => s.sql)
+      .filter((s) => /^(GRANT|REVOKE|ALTER DEFAULT)/.test(s));
+
+  it.each(engines)('$name: GRANT CREATE ON SCHEMA runs before the default privileges that need it', (e) => {
+    expect(sqlOf(e, wanted, [schema('s'), loader, role('readers')])).toEqual([
+      'GRANT USAGE, CREATE ON SCHEMA "s" TO "loader"',
+      e.defaults,
+    ]);
+    // Adding CREATE to an existing grant (an update) also comes first.
+    const live = [schema('s'), loader, role('readers'), grant('s', 'loader', ['usage'])];
+    expect(sqlOf(e, wanted, live)).toEqual(['GRANT CREATE ON SCHEMA "s" TO "loader"', e.defaults]);
+  });
+
+  it.each(engines)('$name: default privileges are revoked before the grant they need', (e) => {
+    const left: Resource[] = [schema('s'), loader, role('readers')];
+    expect(sqlOf(e, left, wanted)).toEqual([e.revoke, 'REVOKE USAGE, CREATE ON SCHEMA "s" FROM "loader"']);
   });
 });

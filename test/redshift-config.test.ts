@@ -1,8 +1,10 @@
 // Redshift keys in the file: connection rules, Redshift-only keys elsewhere, partition as the
 // leading sort-key column, and the datashare lint (public share, account vs namespace,
 // interleaved sort keys), each reported at its YAML path.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
 import { toDesired } from '../src/config/to-desired.js';
 
 const RS = `
@@ -17,6 +19,45 @@ function problems(text: string) {
 }
 
 describe('Redshift config rules', () => {
+  // Redshift has no TRIGGER privilege, and ALTER DEFAULT PRIVILEGES … ON TABLES takes no ALTER:
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html,
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html
+  it('privileges Redshift lacks are errors at their place, on grants and default privileges', () => {
+    const text = `${RS}tables: [{ schema: s, name: t, columns: [{ name: a, type: int }] }]
+roles: [{ name: bi, type: user }, { name: loader, type: user }]
+grants:
+  - { to: bi, privileges: [select, trigger], tables: [s.t] }
+  - { to: bi, privileges: [all, drop, alter, truncate], tables: [s.t] }
+defaultPrivileges:
+  - { forRole: loader, schema: s, privileges: [select, alter, trigger], to: bi }
+  - { forRole: loader, privileges: [all, drop, truncate], to: bi }
+  - { forRole: loader, privileges: [trigger], to: bi }
+`;
+    const { diagnostics } = loadConfigText(text, 'f.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.path} ${d.message}`)).toEqual([
+      '9:36 grants[0].privileges[1] privilege "trigger" does not apply to tables on Redshift (allowed: select, insert, update, delete, drop, references, alter, truncate, all)',
+      '12:56 defaultPrivileges[0].privileges[1] privilege "alter" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+      '12:63 defaultPrivileges[0].privileges[2] privilege "trigger" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+      '14:37 defaultPrivileges[2].privileges[0] privilege "trigger" does not apply to default privileges on tables on Redshift (allowed: select, insert, update, delete, drop, references, truncate, all)',
+    ]);
+    expect(diagnostics.every((d) => d.file === 'f.yaml' && d.severity === 'error')).toBe(true);
+  });
+
+  it('PostgreSQL keeps its own privilege list: trigger is fine there, drop is not', () => {
+    expect(
+      problems(`
+version: 1
+connections: { pg: { type: postgres, url: "postgres://u:\${env:P}@h/db" } }
+schemas: [{ name: s }]
+tables: [{ schema: s, name: t, columns: [{ name: a, type: int }] }]
+roles: [{ name: bi }]
+grants: [{ to: bi, privileges: [trigger, drop], tables: [s.t] }]
+`),
+    ).toEqual([
+      'error grants[0].privileges[1] privilege "drop" does not apply to tables (allowed: select, insert, update, delete, truncate, references, trigger, all)',
+    ]);
+  });
+
   it('a connection needs one of cluster/workgroup and one of secretArn/dbUser; dbUser is provisioned only', () => {
     expect(
       problems(`
@@ -203,5 +244,65 @@ describe('Redshift connection', () => {
       if (saved === undefined) delete process.env.AWS_REGION;
       else process.env.AWS_REGION = saved;
     }
+  });
+});
+
+// Redshift reserves words PostgreSQL does not (https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html):
+// as names they must be quoted. wharf quotes the names it writes; a sync's query is the user's.
+describe('Redshift reserved words in sync queries', () => {
+  const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
+
+  it('every example passes validation without errors or reserved-word warnings', () => {
+    const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      const found = loadConfigFile(path.join(EXAMPLES, f)).diagnostics.filter(
+        (d) => d.severity === 'error' || d.code === 'reserved-word',
+      );
+      expect([f, found]).toEqual([f, []]);
+    }
+  });
+
+  it('the Toplyne syncs example quotes "timestamp" in its query', () => {
+    const { loaded } = loadConfigFile(path.join(EXAMPLES, 'toplyne-redshift-syncs.yaml'));
+    const query = loaded!.config.syncs!.find((s) => s.name === 'events')!.from.query!;
+    expect(query).toContain('AS "timestamp"');
+    expect(query).not.toMatch(/AS timestamp\b/i);
+  });
+
+  it('an unquoted reserved word used as a name is a warning at the query; keywords and quoted names are not', () => {
+    const text = `${RS}syncs:
+  - name: ev
+    from: { query: "SELECT a AS timestamp, CAST(b AS timestamp) AS \\"open\\", c.tag, sysdate FROM s.t c WHERE c.a IS NOT NULL" }
+    to: { table: s.d }
+    mode: full
+tables:
+  - { schema: s, name: d, columns: [{ name: timestamp, type: timestamp }, { name: open, type: timestamp }, { name: tag, type: int }, { name: sd, type: timestamp }] }
+`;
+    const { diagnostics } = loadConfigText(text, 'f.yaml');
+    expect(
+      diagnostics
+        .filter((d) => d.code === 'reserved-word')
+        .map((d) => `${d.severity} ${d.line}:${d.col} ${d.path} ${d.message}`),
+    ).toEqual([
+      'warning 8:20 syncs[0].from.query sync ev: "timestamp" is a Redshift reserved word; as a name in the query write it quoted, "timestamp" (at character 13)',
+      'warning 8:20 syncs[0].from.query sync ev: "tag" is a Redshift reserved word; as a name in the query write it quoted, "tag" (at character 58)',
+    ]);
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
+  it('the same query reading from PostgreSQL is not checked against Redshift words', () => {
+    const text = `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+  app: { type: postgres, url: "postgres://u:\${env:P}@h/db" }
+defaultConnection: rs
+schemas: [{ name: s }]
+tables: [{ schema: s, name: d, columns: [{ name: timestamp, type: timestamp }] }]
+syncs:
+  - { name: ev, from: { connection: app, query: "SELECT a AS timestamp FROM t" }, to: { table: s.d }, mode: full }
+`;
+    expect(loadConfigText(text, 'f.yaml').diagnostics.filter((d) => d.code === 'reserved-word')).toEqual([]);
   });
 });

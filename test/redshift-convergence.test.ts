@@ -152,6 +152,18 @@ tables:
     ]);
     expect(b.result.ok).toBe(true);
     expect(b.second.changes).toEqual([]);
+    // Back to KEY: the ALTER form names the column without parentheses
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html), which the emulator requires.
+    const v3 = loadConfigText(
+      text('{ style: key, key: user_id }', '{ columns: [time, user_id] }', 'zstd', 128),
+      'v3.yaml',
+    ).loaded!;
+    const c = await planAndApply(h, v3);
+    expect(c.first.changes.flatMap((ch) => ch.statements.map((s) => s.sql))).toEqual([
+      'ALTER TABLE "mixed_case"."events" ALTER DISTSTYLE KEY DISTKEY "user_id"',
+    ]);
+    expect(c.result.ok).toBe(true);
+    expect(c.second.changes).toEqual([]);
   });
 
   it('flags a consumer granted but never authorized, authorizes it, and reshapes the share in place', async () => {
@@ -210,6 +222,53 @@ datashares:
     ]);
     expect(r.result.ok).toBe(true);
     expect(r.second.changes).toEqual([]);
+    // SET PUBLICACCESSIBLE is reported not to run in a transaction block
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html): it stays a
+    // statement of the share's change in the plan, but is submitted alone with ExecuteStatement,
+    // never inside a BatchExecuteStatement (where the emulator refuses it).
+    const publicAccess = 'ALTER DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = FALSE';
+    expect(share.statements.find((st) => st.sql === publicAccess)?.transactional).toBe(false);
+    expect(
+      h.fake.calls.filter((c) => c.operation === 'ExecuteStatement' && c.body.Sql === publicAccess),
+    ).toHaveLength(1);
+    expect(
+      h.fake.calls.filter(
+        (c) => c.operation === 'BatchExecuteStatement' && c.body.Sqls.includes(publicAccess),
+      ),
+    ).toEqual([]);
+  });
+
+  // The user of ALTER DEFAULT PRIVILEGES … IN SCHEMA must have CREATE on the schema
+  // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html), which the
+  // emulator checks: the grant giving it runs first in the same batch, and is revoked last.
+  it('default privileges in a schema run after the grant of CREATE they need, and are revoked before it', async () => {
+    const h = await freshHarness();
+    const text = (withDefaults: boolean) => `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin }
+schemas: [{ name: staging }]
+roles:
+  - { name: loader, type: user }
+  - { name: readers, type: group }
+grants:
+  - { to: loader, privileges: [usage, create], schema: staging }
+${withDefaults ? 'defaultPrivileges:\n  - { forRole: loader, schema: staging, privileges: [select, insert], to: readers }\n' : ''}`;
+    const a = await planAndApply(h, loadConfigText(text(true), 'a.yaml').loaded!);
+    const sql = a.first.changes.flatMap((c) => c.statements.map((s) => s.sql));
+    const grantAt = sql.indexOf('GRANT USAGE, CREATE ON SCHEMA "staging" TO "loader"');
+    const defaultsAt = sql.indexOf(
+      'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "staging" GRANT SELECT, INSERT ON TABLES TO GROUP "readers"',
+    );
+    expect(grantAt).toBeGreaterThanOrEqual(0);
+    expect(defaultsAt).toBeGreaterThan(grantAt);
+    expect(a.result.results.filter((x) => x.status !== 'done')).toEqual([]);
+    expect(a.second.changes).toEqual([]);
+    // Only the grant stays: the default privileges go first, while CREATE still stands.
+    const b = await planAndApply(h, loadConfigText(text(false), 'b.yaml').loaded!);
+    expect(b.first.changes.map((c) => `${c.action} ${c.kind}`)).toEqual(['delete default_privileges']);
+    expect(b.result.ok).toBe(true);
+    expect(b.second.changes).toEqual([]);
   });
 
   it('RBAC roles: created, granted to users and roles, given privileges; converges', async () => {
@@ -228,6 +287,8 @@ roles:
 grants:
   - { to: mart_reader, privileges: [usage], schema: mart }
   - { to: [mart_reader, vendor_group], privileges: [select], allTablesInSchema: mart }
+  # Default privileges in a schema need their user to hold CREATE there.
+  - { to: vendor, privileges: [usage, create], schema: mart }
 defaultPrivileges:
   - { forRole: vendor, schema: mart, privileges: [select], to: mart_reader }
 `;

@@ -128,7 +128,7 @@ describe('Redshift literals', () => {
   });
 
   it('sync values keep their CHR(92) spelling, read alike by Redshift and PostgreSQL', () => {
-    expect(redshiftLiteral(`a\\b'c`)).toBe(`'a' || CHR(92) || 'b''c'`);
+    expect(redshiftLiteral(`a\\b'c`)).toBe(`('a' || CHR(92) || 'b''c')`);
     expect(redshiftLiteral('plain')).toBe(`'plain'`);
   });
 });

@@ -157,7 +157,25 @@ describe('Redshift SQL per change kind', () => {
         }),
       ],
       want: [schema(), table()],
-      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTSTYLE KEY DISTKEY ("user_id")'],
+      // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: the syntax is
+      // `ALTER DISTSTYLE KEY DISTKEY column_name`, the column without parentheses (CREATE
+      // TABLE's table attribute is `DISTKEY ( column_name )`, kept above).
+      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTSTYLE KEY DISTKEY "user_id"'],
+    },
+    {
+      name: 'ALTER DISTKEY (the key column changes, the style stays KEY)',
+      have: [
+        schema(),
+        table({
+          redshift: {
+            distribution: { style: 'key', key: 'event_name' },
+            sortKey: { type: 'compound', columns: ['timestamp'] },
+          },
+        }),
+      ],
+      want: [schema(), table()],
+      // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: `ALTER DISTKEY column_name`.
+      sql: ['ALTER TABLE "toplyne"."events" ALTER DISTKEY "user_id"'],
     },
     {
       name: 'ALTER COMPOUND SORTKEY',
@@ -324,8 +342,9 @@ describe('Redshift SQL per change kind', () => {
         'GRANT ROLE "readers" TO ROLE "analysts"',
         'CREATE USER "bi" PASSWORD DISABLE',
         'GRANT ROLE "analysts" TO "bi"',
-        'ALTER DEFAULT PRIVILEGES FOR USER "bi" IN SCHEMA "toplyne" GRANT SELECT ON TABLES TO ROLE "readers"',
+        // Default privileges after grants (plan order).
         'GRANT SELECT ON TABLE "toplyne"."events" TO ROLE "readers"',
+        'ALTER DEFAULT PRIVILEGES FOR USER "bi" IN SCHEMA "toplyne" GRANT SELECT ON TABLES TO ROLE "readers"',
       ],
     },
     {
@@ -660,6 +679,64 @@ describe('Redshift SQL per change kind', () => {
       operation: 'AuthorizeDataShare',
       input: { DataShareArn: SHARE_ARN, ConsumerIdentifier: '388856629077' },
     });
+  });
+
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html: SET PUBLICACCESSIBLE
+  // on an existing share is reported not to run in a transaction block, so it is submitted alone;
+  // CREATE DATASHARE … SET PUBLICACCESSIBLE stays in the batch with the share's other statements.
+  it('marks ALTER DATASHARE … SET PUBLICACCESSIBLE as non-transactional, alone in its change', () => {
+    const { changes } = diff({
+      connection: 'w',
+      live: [schema(), table(), share()],
+      desired: [schema(), table(), share({ publicAccessible: false })],
+      capabilities: REDSHIFT_CAPABILITIES,
+    });
+    expect(changes.map((c) => c.address)).toEqual(['w.datashare:toplyne_share']);
+    expect(compileRedshift(changes[0]!, { namespaceArn: NS })).toEqual([
+      { sql: 'ALTER DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = FALSE', transactional: false },
+    ]);
+    const created = diff({
+      connection: 'w',
+      live: [schema(), table()],
+      desired: [schema(), table(), share({ tables: ['toplyne.events'] })],
+      capabilities: REDSHIFT_CAPABILITIES,
+    });
+    const first = compileRedshift(created.changes[0]!, { namespaceArn: NS })[0]!;
+    expect(first).toEqual({ sql: 'CREATE DATASHARE "toplyne_share" SET PUBLICACCESSIBLE = TRUE' });
+  });
+
+  // `all` expands to what each statement accepts. ALTER DEFAULT PRIVILEGES … ON TABLES:
+  // SELECT, INSERT, UPDATE, DELETE, DROP, REFERENCES, TRUNCATE, no ALTER
+  // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html); GRANT …
+  // ON TABLE adds ALTER (https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html).
+  it('expands all to the privileges each statement accepts', () => {
+    const grant: Resource = {
+      kind: 'grant',
+      objectType: 'table',
+      object: 'toplyne.events',
+      grantee: 'bi',
+      privileges: ['all'],
+      granteeType: 'user',
+    };
+    const defaults: Resource = {
+      kind: 'default_privileges',
+      forRole: 'loader',
+      schema: 'toplyne',
+      objectType: 'tables',
+      grantee: 'bi',
+      privileges: ['all'],
+      granteeType: 'user',
+    };
+    const live = [schema(), table()];
+    expect(sqlOf(live, [...live, grant])).toEqual([
+      'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, ALTER, DROP ON TABLE "toplyne"."events" TO "bi"',
+    ]);
+    expect(sqlOf(live, [...live, defaults])).toEqual([
+      'ALTER DEFAULT PRIVILEGES FOR USER "loader" IN SCHEMA "toplyne" GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, DROP ON TABLES TO "bi"',
+    ]);
+    // Read back as the seven privileges, `all` converges: no change.
+    const seven = ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'drop'];
+    expect(sqlOf([...live, { ...defaults, privileges: seven }], [...live, defaults])).toEqual([]);
   });
 
   it('quotes hostile identifiers', () => {

@@ -72,6 +72,63 @@ describe('Redshift sync statements', () => {
 
   it('literals spell backslashes as CHR(92), read alike by Redshift and PostgreSQL', () => {
     expect(redshiftLiteral("it's")).toBe("'it''s'");
-    expect(redshiftLiteral('a\\b\\')).toBe("'a' || CHR(92) || 'b' || CHR(92) || ''");
+    expect(redshiftLiteral('a\\b\\')).toBe("('a' || CHR(92) || 'b' || CHR(92) || '')");
+  });
+
+  // `::` binds tighter than `||` (https://docs.aws.amazon.com/redshift/latest/dg/r_CAST_function.html,
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_concat_op.html): a literal spelled with
+  // CHR(92) is cast as a whole, `(… || CHR(92) || …)::type`, never its last piece alone.
+  it('a watermark with a backslash is cast as a whole wherever it is typed', () => {
+    const cursor = { column: 'code', type: 'character varying(64)' };
+    const columns = [col('id', 'bigint', 'N'), col('code', 'character varying(64)', 'S')];
+    const w = "('a' || CHR(92) || 'b')";
+    const typed = `${w}::character varying(64)`;
+    const base = input({
+      readColumns: columns,
+      stored: { watermark: 'a\\b', lastSequence: null, exists: true, runId: 'r1' },
+    });
+    const shape = { ...base.shape, mode: 'append' as const, columns: ['id', 'code'], key: [], cursor };
+    const { sqls } = redshiftRunStatements({ ...base, shape });
+    const all = sqls.join('\n');
+    expect(all).toContain(`COALESCE(MAX(wharf_src."code") < ${typed}, true) AS backwards`);
+    expect(all).toContain(`SELECT "id", "code" FROM wharf_src WHERE "code" > ${typed}`);
+    expect(all).toContain(`WHERE r."code" >= ${typed} AND r."code" <= ${typed}`);
+    expect(all).toContain(
+      `CASE WHEN r.high IS NULL THEN ${w} WHEN r.high::character varying(64) > ${typed} THEN r.high ELSE ${w} END`,
+    );
+    // The read itself (one snapshot of the source) uses the same spelling, and no E'' string.
+    expect(all).toContain(`WHERE s."code" >= ${typed}`);
+    expect(all).not.toMatch(/\bE'/);
+    expect(all).not.toMatch(/\|\| 'b'::/);
+  });
+
+  it('a cdc sequence with a backslash is cast as a whole', () => {
+    const base = input({
+      stored: { watermark: null, lastSequence: 'x\\y', exists: true, runId: 'r1' },
+      seqType: 'character varying(32)',
+      keyTypes: ['bigint'],
+    });
+    const shape = {
+      ...base.shape,
+      mode: 'cdc' as const,
+      cdc: {
+        op: 'op',
+        sequence: 'seq',
+        insert: 'I',
+        update: 'U',
+        delete: 'D',
+        keysTable: { schema: 'analytics', name: 'users_keys' },
+      },
+    };
+    const readColumns = [
+      ...base.readColumns,
+      col('_wharf_op', 'character varying(8)', 'S'),
+      col('_wharf_seq', 'character varying(32)', 'S'),
+      col('_wharf_cur', 'timestamp without time zone', 'D'),
+    ];
+    const { sqls } = redshiftRunStatements({ ...base, shape, readColumns });
+    expect(sqls.join('\n')).toContain(
+      "WHEN r.high_seq::character varying(32) > ('x' || CHR(92) || 'y')::character varying(32) THEN r.high_seq",
+    );
   });
 });

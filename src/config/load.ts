@@ -564,7 +564,8 @@ function pointerToPath(pointer: string): YamlPath {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-const IDENT_HELP = 'use letters, digits, _ and $, starting with a letter or _, at most 63 characters';
+const IDENT_HELP =
+  'use letters, digits, _ and $, starting with a letter or _ (at most 63 bytes on PostgreSQL, 127 on Redshift)';
 
 function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagnostic[] {
   // anyOf/oneOf wrappers repeat their branches' errors; the branch errors say more.

@@ -5,13 +5,34 @@
 // objects that are not declared on the share's connection.
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic, Severity } from '../plan/plan.js';
-import { checkTypeName } from '../plan/sql-parse.js';
+import { checkTypeName, unquotedNames } from '../plan/sql-parse.js';
 import type { Locator, YamlPath } from './load.js';
 import { formatPath } from './load.js';
 import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './redshift-config.js';
+import { REDSHIFT_RESERVED_WORDS } from './redshift-reserved.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
+/**
+ * Reserved words checked in a query: all but the ones Redshift also reads as functions without
+ * parentheses (SYSDATE, CURRENT_USER_ID), which PostgreSQL's parser takes for column names.
+ */
+const RESERVED_AS_NAMES: ReadonlySet<string> = new Set(
+  [...REDSHIFT_RESERVED_WORDS].filter((w) => w !== 'sysdate' && w !== 'current_user_id'),
+);
+
 const REDSHIFT_CONNECTION_KEYS = ['cluster', 'workgroup', 'secretArn', 'dbUser'] as const;
+
+/**
+ * The privileges a Redshift statement accepts, by where they are written (`all` included):
+ * GRANT … ON TABLE, https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html; ALTER DEFAULT
+ * PRIVILEGES … ON TABLES, https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html
+ * (no ALTER there); GRANT … ON SCHEMA. Redshift has no TRIGGER privilege.
+ */
+export const REDSHIFT_PRIVILEGES = {
+  schema: new Set(['usage', 'create', 'all']),
+  table: new Set(['select', 'insert', 'update', 'delete', 'drop', 'references', 'alter', 'truncate', 'all']),
+  defaultTable: new Set(['select', 'insert', 'update', 'delete', 'drop', 'references', 'truncate', 'all']),
+} as const;
 
 export function checkRedshiftRules(
   config: WharfConfig,
@@ -201,11 +222,21 @@ export function checkRedshiftRules(
   // reads a backslash in a string as an escape (\' does not end it) and has no dollar quotes.
   (config.syncs ?? []).forEach((sy, i) => {
     const q = sy.from?.query;
-    if (typeof q === 'string' && isRedshift(connOf(sy.from.connection)) && /[\\$]/.test(q))
+    if (typeof q !== 'string' || !isRedshift(connOf(sy.from.connection))) return;
+    if (/[\\$]/.test(q))
       err(
         ['syncs', i, 'from', 'query'],
         'sync',
         `sync ${sy.name}: a query on Redshift may not contain a backslash or a dollar quote; write a backslash as CHR(92)`,
+      );
+    // A warning: the reference asks for quotes, but some reserved words (RAW, TAG, OPEN) are
+    // common schema and column names that a cluster may still accept unquoted in a query.
+    for (const { word, offset } of unquotedNames(q, RESERVED_AS_NAMES))
+      add(
+        'warning',
+        ['syncs', i, 'from', 'query'],
+        'reserved-word',
+        `sync ${sy.name}: "${word}" is a Redshift reserved word; as a name in the query write it quoted, "${word}" (at character ${offset + 1})`,
       );
   });
 

@@ -8,8 +8,9 @@ import { checkSyncRules } from '../sync/config.js';
 import { checkBucketRules } from './bucket-rules.js';
 import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
+import { checkIdentifierLengths } from './identifier-rules.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
-import { checkRedshiftRules } from './redshift-rules.js';
+import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './redshift-rules.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
 
 const SCHEMA_PRIVS = new Set(['usage', 'create', 'all']);
@@ -23,6 +24,17 @@ const TABLE_PRIVS = new Set([
   'trigger',
   'all',
 ]);
+const POSTGRES_PRIVILEGES = { schema: SCHEMA_PRIVS, table: TABLE_PRIVS, defaultTable: TABLE_PRIVS };
+
+/** The privileges a grant may name on the connection's engine, and the engine's name for messages. */
+function privilegesOn(conn: ConnectionConfig | undefined): {
+  engine: string;
+  allowed: { schema: ReadonlySet<string>; table: ReadonlySet<string>; defaultTable: ReadonlySet<string> };
+} {
+  return conn?.type === 'redshift'
+    ? { engine: ' on Redshift', allowed: REDSHIFT_PRIVILEGES }
+    : { engine: '', allowed: POSTGRES_PRIVILEGES };
+}
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
 
 export function checkRules(
@@ -235,13 +247,14 @@ export function checkRules(
         err([...p, 'tables', j], 'unknown-reference', `tables: table "${key}" is not declared under tables`);
       conn = conn ?? tt?.conn;
     });
-    const allowed = onSchema ? SCHEMA_PRIVS : TABLE_PRIVS;
+    const on = privilegesOn(conn ? connections[conn] : undefined);
+    const allowed = onSchema ? on.allowed.schema : on.allowed.table;
     g.privileges.forEach((pr, j) => {
       if (!allowed.has(pr.toLowerCase())) {
         err(
           [...p, 'privileges', j],
           'grant',
-          `privilege "${pr}" does not apply to ${onSchema ? 'a schema' : 'tables'} (allowed: ${[...allowed].join(', ')})`,
+          `privilege "${pr}" does not apply to ${onSchema ? 'a schema' : 'tables'}${on.engine} (allowed: ${[...allowed].join(', ')})`,
         );
       }
     });
@@ -268,12 +281,14 @@ export function checkRules(
     listOf(d.to).forEach((r, j) => {
       roleRef(r, Array.isArray(d.to) ? [...p, 'to', j] : [...p, 'to'], conn, 'to');
     });
+    const dconn = conn ?? roles.get(foldIdent(d.forRole))?.conn;
+    const on = privilegesOn(dconn ? connections[dconn] : undefined);
     d.privileges.forEach((pr, j) => {
-      if (!TABLE_PRIVS.has(pr.toLowerCase()))
+      if (!on.allowed.defaultTable.has(pr.toLowerCase()))
         err(
           [...p, 'privileges', j],
           'grant',
-          `privilege "${pr}" does not apply to tables (allowed: ${[...TABLE_PRIVS].join(', ')})`,
+          `privilege "${pr}" does not apply to default privileges on tables${on.engine} (allowed: ${[...on.allowed.defaultTable].join(', ')})`,
         );
     });
   });
@@ -286,6 +301,9 @@ export function checkRules(
 
   // Redshift connections, table layout keys and datashares.
   out.push(...checkRedshiftRules(config, connections, defaultConnection, loc));
+
+  // Name lengths, by the engine each name reaches.
+  out.push(...checkIdentifierLengths(config, connections, defaultConnection, loc));
 
   return out;
 }
@@ -345,7 +363,8 @@ function checkTable(
         `table ${key}: on PostgreSQL a partitioned table's primary key must include the partition column "${by}"; add it to primaryKey or drop partition`,
       );
     }
-    if (foldIdent(t.name).length > 63 - 12)
+    // PostgreSQL partitions are tables named <name>_pYYYY_MM_DD (Redshift has none).
+    if (conn?.type !== 'redshift' && Buffer.byteLength(foldIdent(t.name)) > 63 - 12)
       err(
         [...p, 'name'],
         'partition',

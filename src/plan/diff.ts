@@ -23,6 +23,11 @@ import { expressionKey } from './sql-parse.js';
 export interface Capabilities {
   /** What `ALL` expands to on this engine, per object type. */
   allPrivileges: { schema: readonly string[]; table: readonly string[] };
+  /**
+   * What `ALL` expands to in default privileges on tables, where the engine accepts fewer
+   * privileges than GRANT … ON TABLE (Redshift: no ALTER). Default: `allPrivileges.table`.
+   */
+  defaultTablePrivileges?: readonly string[];
 }
 
 export interface DiffInput {
@@ -247,7 +252,8 @@ function expandAll(r: Resource, caps: Capabilities): Resource {
     return { ...r, privileges: normalizePrivileges(r.privileges, caps.allPrivileges[r.objectType]) };
   }
   if (r.kind === 'default_privileges') {
-    return { ...r, privileges: normalizePrivileges(r.privileges, caps.allPrivileges.table) };
+    const all = caps.defaultTablePrivileges ?? caps.allPrivileges.table;
+    return { ...r, privileges: normalizePrivileges(r.privileges, all) };
   }
   return r;
 }

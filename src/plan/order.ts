@@ -4,14 +4,21 @@
 // so the same input always gives the same plan.
 import type { Change } from './plan.js';
 
+/**
+ * Default privileges rank after grants: `ALTER DEFAULT PRIVILEGES FOR USER u IN SCHEMA s` needs
+ * u to hold CREATE on s (Redshift's ALTER DEFAULT PRIVILEGES reference), which a grant in the
+ * same plan may give. Everything a grant depends on (roles, schemas, tables) ranks lower, so
+ * every grant of a plan runs before its first default privilege; deletes run the ranks in
+ * reverse, so default privileges are revoked while the grants they need still stand.
+ */
 const RANK: Record<Change['kind'], number> = {
   role: 0,
   schema: 1,
   table: 2,
   grant: 3,
-  default_privileges: 3,
-  bucket: 4,
   datashare: 3,
+  default_privileges: 4,
+  bucket: 5,
 };
 
 export function orderChanges(changes: readonly Change[]): Change[] {

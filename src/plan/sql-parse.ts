@@ -192,6 +192,41 @@ export function checkSelectQuery(text: string): { ok: true } | SqlRefusal {
   return { ok: true };
 }
 
+/** A parse tree as text without token positions, to compare two parses of nearly the same text. */
+function treeKey(stmts: Node[]): string {
+  return JSON.stringify(stmts, (k, v) => (k === 'location' || k === 'stmt_len' ? undefined : v));
+}
+
+/**
+ * Where `text` uses one of `words` (lower case) unquoted as a name: an occurrence is a name
+ * when writing it quoted (`"word"`) leaves the parse tree as it was, where a keyword's meaning
+ * would change (or the text would stop parsing). For an engine that reserves more words than
+ * PostgreSQL (Redshift's `AS timestamp`). `offset` is a character offset into `text`.
+ */
+export function unquotedNames(text: string, words: ReadonlySet<string>): { word: string; offset: number }[] {
+  const parsed = parseWrapped('', text, '');
+  if ('ok' in parsed) return [];
+  const original = treeKey(parsed.stmts);
+  const bytes = Buffer.from(text);
+  let tokens: { start: number; end: number }[];
+  try {
+    tokens = scanSync(text).tokens; // offsets in bytes of the UTF-8 text
+  } catch {
+    return [];
+  }
+  const out: { word: string; offset: number }[] = [];
+  for (const t of tokens) {
+    const raw = bytes.subarray(t.start, t.end).toString();
+    const word = raw.toLowerCase();
+    if (!words.has(word)) continue;
+    const quoted = `${bytes.subarray(0, t.start).toString()}"${word}"${bytes.subarray(t.end).toString()}`;
+    const again = parseWrapped('', quoted, '');
+    if ('ok' in again || treeKey(again.stmts) !== original) continue;
+    out.push({ word, offset: bytes.subarray(0, t.start).toString().length });
+  }
+  return out;
+}
+
 function walk(node: Node, visit: (key: string, value: Node) => void): void {
   if (Array.isArray(node)) {
     for (const x of node) walk(x, visit);

@@ -15,6 +15,7 @@ import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyIn, copyText } from './copy.js';
 import { describeRedshiftSource } from './redshift-run.js';
+import { redshiftLiteral } from './redshift-sql.js';
 import {
   applyAndRecord,
   type RowCounts,
@@ -117,7 +118,7 @@ export async function runFromRedshift(
         const rowsRead =
           sync.mode === 'full'
             ? `SELECT ${readList(shape)} FROM ${relation} s`
-            : readQuery(shape, relation, w0);
+            : readQuery(shape, relation, w0, { literal: redshiftLiteral });
         // The Data API returns BIGINT as a JSON number, which JavaScript rounds above 2^53:
         // such columns travel as text instead.
         const sourceType = (name: string) =>

@@ -128,14 +128,17 @@ export function fingerprint(alias: string, columns: ColumnInfo[]): string {
 
 /**
  * A string literal both Redshift and PostgreSQL read alike: Redshift may treat a backslash as
- * an escape and has no E'' strings, so backslashes are spelled CHR(92).
+ * an escape and has no E'' strings, so backslashes are spelled CHR(92). The concatenation is
+ * parenthesized, so it stays one operand wherever it lands: `::` binds tighter than `||`, and
+ * `'a' || CHR(92) || 'b'::date` would cast only the last piece.
  */
 export function redshiftLiteral(v: string): string {
   if (!v.includes('\\')) return quoteLiteral(v);
-  return v
+  const pieces = v
     .split('\\')
     .map((part) => quoteLiteral(part))
     .join(' || CHR(92) || ');
+  return `(${pieces})`;
 }
 
 /** The statements of one run, in order; the result row is the last statement but the drops. */
@@ -166,7 +169,7 @@ export function redshiftRunStatements(input: RedshiftRunInput): { sqls: string[]
     const select =
       shape.mode === 'full'
         ? `SELECT ${readList(shape)}\n  FROM ${input.relation} s`
-        : readQuery(shape, input.relation, w);
+        : readQuery(shape, input.relation, w, { literal: redshiftLiteral });
     sqls.push(`CREATE TEMP TABLE ${RS_SRC} AS\n${select}`);
   } else if ('inserts' in staged) sqls.push(staged.ddl, ...staged.inserts);
 
@@ -255,7 +258,7 @@ SELECT ${cols} FROM ${SRC} WHERE ${cur} > ${wt}
 UNION ALL
 SELECT ${srcCols('s')}
   FROM (${numbered(SRC, `r.${cur} <= ${wt}`)}) s
-  LEFT JOIN (${numbered(T, `r.${cur} >= ${lowerBound(shape, w)} AND r.${cur} <= ${wt}`)}) d
+  LEFT JOIN (${numbered(T, `r.${cur} >= ${lowerBound(shape, w, redshiftLiteral)} AND r.${cur} <= ${wt}`)}) d
     ON d._wharf_fp = s._wharf_fp AND d._wharf_n = s._wharf_n
  WHERE d._wharf_n IS NULL`,
         );

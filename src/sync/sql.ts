@@ -155,9 +155,12 @@ export function readList(shape: SyncShape): string {
   return cols.join(', ');
 }
 
+/** How a string becomes a literal in the engine that runs the query (Redshift: redshiftLiteral). */
+export type LiteralOf = (value: string) => string;
+
 /** `watermark - lookback`, typed like the cursor; the lowest cursor value a run reads. */
-export function lowerBound(shape: SyncShape, watermark: string): string {
-  const w = `${quoteLiteral(watermark)}::${shape.cursor!.type}`;
+export function lowerBound(shape: SyncShape, watermark: string, lit: LiteralOf = quoteLiteral): string {
+  const w = `${lit(watermark)}::${shape.cursor!.type}`;
   const lb = shape.lookback;
   if (!lb) return w;
   if ('seconds' in lb) return lb.seconds > 0 ? `(${w} - interval '${lb.seconds} seconds')` : w;
@@ -165,10 +168,15 @@ export function lowerBound(shape: SyncShape, watermark: string): string {
 }
 
 /** The source rows a run reads: not-null cursor at or above the lower bound (inclusive). */
-export function readFilter(shape: SyncShape, watermark: string | null, alias = 's'): string {
+export function readFilter(
+  shape: SyncShape,
+  watermark: string | null,
+  alias = 's',
+  lit: LiteralOf = quoteLiteral,
+): string {
   const c = col(alias, shape.cursor!.column);
   if (watermark === null) return `${c} IS NOT NULL`;
-  return `${c} >= ${lowerBound(shape, watermark)}`;
+  return `${c} >= ${lowerBound(shape, watermark, lit)}`;
 }
 
 /** SELECT of the rows to read from `relation` (a quoted table or a parenthesized query). */
@@ -176,11 +184,12 @@ export function readQuery(
   shape: SyncShape,
   relation: string,
   watermark: string | null,
-  opts: { upTo?: string | null; above?: string | null; ordered?: boolean } = {},
+  opts: { upTo?: string | null; above?: string | null; ordered?: boolean; literal?: LiteralOf } = {},
 ): string {
-  let where = readFilter(shape, watermark);
+  const lit = opts.literal ?? quoteLiteral;
+  let where = readFilter(shape, watermark, 's', lit);
   const c = col('s', shape.cursor!.column);
-  const typed = (v: string) => `${quoteLiteral(v)}::${shape.cursor!.type}`;
+  const typed = (v: string) => `${lit(v)}::${shape.cursor!.type}`;
   if (opts.upTo != null) where += ` AND ${c} <= ${typed(opts.upTo)}`;
   if (opts.above != null) where += ` AND ${c} > ${typed(opts.above)}`;
   return `SELECT ${readList(shape)}\n  FROM ${relation} s\n WHERE ${where}${opts.ordered ? `\n ORDER BY ${c}` : ''}`;

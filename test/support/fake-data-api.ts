@@ -88,8 +88,9 @@ export interface FakeDataApiOptions {
   /**
    * Turns a statement's SQL into what PostgreSQL runs instead (e.g. the Redshift emulator's
    * rewriter); the statement keeps its own text everywhere else. Fixtures match the original.
+   * `inBatch`: the statement is a sub-statement of a BatchExecuteStatement (a transaction block).
    */
-  rewrite?: (sql: string) => string;
+  rewrite?: (sql: string, ctx: { inBatch: boolean }) => string;
 }
 
 /** A statement held before it settles (a batch before its COMMIT), until released. */
@@ -306,6 +307,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     sub: SubStatement,
     text: string,
     params: string[],
+    inBatch: boolean,
   ): Promise<void> {
     // The latest answer wins, so a test can override one registered earlier.
     const fixture = [...fixtures].reverse().find((f) => {
@@ -325,7 +327,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
     } else {
       api.executions.push({ statementId, sql: sub.sql, source: 'postgres' });
       const res = await client.query({
-        text: opts.rewrite ? opts.rewrite(text) : text,
+        text: opts.rewrite ? opts.rewrite(text, { inBatch }) : text,
         values: params,
         rowMode: 'array',
         types: raw,
@@ -447,7 +449,7 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
         sub.status = 'STARTED';
         try {
           const { text, values } = bindParameters(sub.sql, st.parameters);
-          await runOne(client, st.id, sub, text, values);
+          await runOne(client, st.id, sub, text, values, batch);
           sub.status = 'FINISHED';
         } catch (e) {
           failedAt = i;

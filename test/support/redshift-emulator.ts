@@ -8,7 +8,10 @@
 // - `rewrite(sql)`, plugged into the fake, which turns the Redshift-only statements wharf
 //   emits (DISTSTYLE/DISTKEY/SORTKEY/ENCODE clauses, ALTER ... ALTER DISTSTYLE/SORTKEY/ENCODE,
 //   CREATE/ALTER/DROP DATASHARE, GRANT/REVOKE USAGE ON DATASHARE, PASSWORD DISABLE,
-//   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes.
+//   current_namespace, GETDATE) into PostgreSQL statements plus bookkeeping writes;
+// - Redshift's refusals PostgreSQL would not make: statements not allowed in a transaction
+//   block arriving inside a batch (refuseInTransactionBlock), a DISTKEY that is no column,
+//   default privileges in a schema for a user without CREATE there.
 //
 // What it does not emulate: Redshift's storage, automatic table optimization, datashare
 // INCLUDENEW picking up new tables by itself, and the control plane (served by
@@ -140,9 +143,14 @@ SELECT share_name::varchar(128), consumer_account::varchar(16), consumer_namespa
 FROM rsemu.datashare_consumers;
 `;
 
+/** Where a statement arrives: inside a BatchExecuteStatement (one transaction block) or alone. */
+export interface RewriteContext {
+  inBatch: boolean;
+}
+
 export interface RedshiftEmulator {
   /** Plug into startFakeDataApi({ rewrite }). */
-  rewrite(sql: string): string;
+  rewrite(sql: string, ctx?: RewriteContext): string;
   /** Account consumers granted through SQL, by share: what the control plane would know about. */
   grants: Map<string, Set<string>>;
 }
@@ -156,7 +164,7 @@ export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEm
   // Redshift reads a backslash in '…' as an escape (PostgreSQL before standard strings).
   await db.query('SET standard_conforming_strings = off; SET escape_string_warning = off');
   const grants = new Map<string, Set<string>>();
-  return { rewrite: (sql) => strictRewrite(sql, (s) => rewrite(s, grants)), grants };
+  return { rewrite: (sql, ctx) => strictRewrite(sql, (s) => rewrite(s, grants, ctx)), grants };
 }
 
 const ID = '"((?:[^"]|"")*)"';
@@ -179,7 +187,62 @@ function encodeUpsert(schema: string, table: string, column: string, enc: string
 
 const sortArray = (cols: string[]) => `ARRAY[${cols.map(lit).join(', ')}]::text[]`;
 
-export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
+// ---- statements Redshift refuses inside a transaction block -------------------------------
+// A BatchExecuteStatement runs its statements as one transaction, so these fail there, as on
+// a cluster, and run only when submitted alone (ExecuteStatement). From the SQL reference:
+// ALTER TABLE ... ALTER COLUMN ... TYPE, https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html;
+// ALTER TABLE ... APPEND, https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE_APPEND.html;
+// CREATE DATABASE, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_DATABASE.html;
+// DROP DATABASE, https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_DATABASE.html;
+// VACUUM, https://docs.aws.amazon.com/redshift/latest/dg/r_VACUUM_command.html;
+// CREATE EXTERNAL TABLE, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_EXTERNAL_TABLE.html;
+// ALTER DATASHARE ... SET PUBLICACCESSIBLE, https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DATASHARE.html
+// (reported to fail in a transaction block).
+const NOT_IN_TRANSACTION_BLOCK: readonly [RegExp, string][] = [
+  [/^ALTER TABLE\s.*\sALTER\s+COLUMN\s.*\sTYPE\s/is, 'ALTER TABLE ALTER COLUMN'],
+  [/^ALTER TABLE\s.*\sAPPEND\s+FROM\s/is, 'ALTER TABLE APPEND'],
+  [/^CREATE\s+DATABASE\s/i, 'CREATE DATABASE'],
+  [/^DROP\s+DATABASE\s/i, 'DROP DATABASE'],
+  [/^VACUUM\b/i, 'VACUUM'],
+  [/^CREATE\s+EXTERNAL\s+TABLE\s/i, 'CREATE EXTERNAL TABLE'],
+  [/^ALTER\s+DATASHARE\s.*\sSET\s+PUBLICACCESSIBLE\b/is, 'ALTER DATASHARE SET PUBLICACCESSIBLE'],
+];
+
+/** Throws as Redshift answers when `sql` may not run inside a transaction block and arrives in one. */
+export function refuseInTransactionBlock(sql: string, ctx: RewriteContext | undefined): void {
+  if (!ctx?.inBatch) return;
+  const hit = NOT_IN_TRANSACTION_BLOCK.find(([re]) => re.test(sql.trim()));
+  if (hit) throw new Error(`${hit[1]} cannot run inside a transaction block`);
+}
+
+// ---- DISTKEY columns must exist ------------------------------------------------------------
+
+/** SQL that fails unless `column` is a column of the table, as a DISTKEY naming another does. */
+function distkeyMustExist(schema: string, table: string, column: string): string {
+  return `DO $wharf_distkey$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${lit(schema)} AND c.relname = ${lit(table)} AND a.attname = ${lit(column)} AND a.attnum > 0 AND NOT a.attisdropped) THEN RAISE EXCEPTION 'column "%" named in DISTKEY does not exist', ${lit(column)}; END IF; END $wharf_distkey$`;
+}
+
+// ---- default privileges in a schema need CREATE on it --------------------------------------
+// https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html (IN SCHEMA):
+// the user that is the target of ALTER DEFAULT PRIVILEGES must have CREATE privilege for the
+// schema. PostgreSQL does not ask, so the emulator checks first.
+
+/** SQL that fails unless the FOR USER of an `ALTER DEFAULT PRIVILEGES … IN SCHEMA` holds CREATE there, or null. */
+function defaultPrivilegesNeedCreate(sql: string): string | null {
+  const m = new RegExp(`^ALTER DEFAULT PRIVILEGES FOR USER ${ID} IN SCHEMA ${ID} `).exec(sql);
+  if (!m) return null;
+  const [user, schema] = [unq(m[1]!), unq(m[2]!)];
+  return `DO $wharf_defacl$ BEGIN IF NOT has_schema_privilege(${lit(user)}, ${lit(schema)}, 'CREATE') THEN RAISE EXCEPTION 'user "%" must have CREATE privilege for schema "%"', ${lit(user)}, ${lit(schema)}; END IF; END $wharf_defacl$`;
+}
+
+export function rewrite(sql: string, grants: Map<string, Set<string>>, ctx?: RewriteContext): string {
+  refuseInTransactionBlock(sql, ctx);
+  const needCreate = defaultPrivilegesNeedCreate(sql);
+  if (needCreate) return `${needCreate}; ${rewriteStatement(sql, grants)}`;
+  return rewriteStatement(sql, grants);
+}
+
+function rewriteStatement(sql: string, grants: Map<string, Set<string>>): string {
   let m: RegExpExecArray | null;
   let s = sql
     .replace(/\bcurrent_namespace\b/g, `${lit(EMULATED_NAMESPACE)}::text`)
@@ -208,7 +271,12 @@ export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
     const ds = /DISTSTYLE (\w+)/.exec(attrs);
     if (ds) dist = ds[1]!.toLowerCase();
     const dk = new RegExp(`DISTKEY \\(${ID}\\)`).exec(attrs);
-    if (dk) distkey = lit(unq(dk[1]!));
+    if (dk) {
+      const declared = body.split('\n').map((line) => new RegExp(`^\\s*${ID} `).exec(line)?.[1]);
+      if (!declared.some((c) => c !== undefined && unq(c) === unq(dk[1]!)))
+        throw new Error(`column "${unq(dk[1]!)}" named in DISTKEY does not exist`);
+      distkey = lit(unq(dk[1]!));
+    }
     const sk = /(COMPOUND|INTERLEAVED) SORTKEY \(([^)]*)\)/.exec(attrs);
     if (sk) {
       sorttype = sk[1]!.toLowerCase();
@@ -234,12 +302,13 @@ export function rewrite(sql: string, grants: Map<string, Set<string>>): string {
   const alter = new RegExp(`^ALTER TABLE ${ID}\\.${ID} (.*)$`, 's').exec(s);
   if (alter) {
     const [schema, table, rest] = [unq(alter[1]!), unq(alter[2]!), alter[3]!];
-    m = new RegExp(`^ALTER DISTSTYLE KEY DISTKEY \\(${ID}\\)$`).exec(rest);
-    if (m) return metaUpsert(schema, table, { diststyle: "'key'", distkey: lit(unq(m[1]!)) });
+    // The ALTER forms name the column without parentheses (ALTER TABLE reference); a
+    // parenthesized one is left to PostgreSQL, which refuses it.
+    m = new RegExp(`^ALTER (?:DISTSTYLE KEY )?DISTKEY ${ID}$`).exec(rest);
+    if (m)
+      return `${distkeyMustExist(schema, table, unq(m[1]!))}; ${metaUpsert(schema, table, { diststyle: "'key'", distkey: lit(unq(m[1]!)) })}`;
     m = /^ALTER DISTSTYLE (EVEN|ALL|AUTO)$/.exec(rest);
     if (m) return metaUpsert(schema, table, { diststyle: lit(m[1]!.toLowerCase()), distkey: 'NULL' });
-    m = new RegExp(`^ALTER DISTKEY ${ID}$`).exec(rest);
-    if (m) return metaUpsert(schema, table, { diststyle: "'key'", distkey: lit(unq(m[1]!)) });
     m = /^ALTER (?:COMPOUND )?SORTKEY \(([^)]*)\)$/.exec(rest);
     if (m) return metaUpsert(schema, table, { sorttype: "'compound'", sortcols: sortArray(idents(m[1]!)) });
     if (/^ALTER SORTKEY (AUTO|NONE)$/.test(rest))

@@ -19,11 +19,15 @@ import { quoteRedshiftLiteral } from '../sql-quote.js';
 import type { DataApiResult } from './data-api-transport.js';
 import { datashareArn } from './redshift-sql.js';
 
+// GRANT ALL ON TABLE and ALTER DEFAULT PRIVILEGES … GRANT ALL ON TABLES expand to what each
+// statement accepts: https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html,
+// https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_DEFAULT_PRIVILEGES.html (no ALTER).
 export const REDSHIFT_CAPABILITIES: Capabilities = {
   allPrivileges: {
     schema: ['usage', 'create'],
     table: ['select', 'insert', 'update', 'delete', 'drop', 'references', 'alter', 'truncate'],
   },
+  defaultTablePrivileges: ['select', 'insert', 'update', 'delete', 'drop', 'references', 'truncate'],
 };
 
 export interface CatalogScope {

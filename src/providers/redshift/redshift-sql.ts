@@ -1,9 +1,9 @@
 // Plan change -> Redshift statements (and the control-plane calls a datashare needs). Pure: a
 // change in, statements out. Follows the AWS Redshift SQL reference: one column per ADD/DROP
 // COLUMN statement, ENCODE before NOT NULL, DISTSTYLE/DISTKEY/SORTKEY as table attributes,
-// users and groups instead of roles, GROUP before a group grantee. ALTER COLUMN ... TYPE
-// cannot run in a transaction block, so its statement is marked non-transactional and the
-// provider runs it alone. Identifiers are always quoted, literals escaped.
+// users and groups instead of roles, GROUP before a group grantee. ALTER COLUMN ... TYPE and
+// ALTER DATASHARE ... SET PUBLICACCESSIBLE cannot run in a transaction block, so their
+// statements are marked non-transactional and the provider submits each alone. Identifiers are always quoted, literals escaped.
 import { assertNever } from '../../plan/address.js';
 import {
   type ConsumerStatus,
@@ -111,10 +111,22 @@ export function columnDef(c: ColumnSpec): string {
   return out;
 }
 
+/** CREATE TABLE's table attributes, where the key column is in parentheses: `DISTKEY ( column_name )`. */
 export function distributionSql(d: Distribution): string {
   return d.style === 'key' && d.key
     ? `DISTSTYLE KEY\nDISTKEY (${qi(d.key)})`
     : `DISTSTYLE ${d.style.toUpperCase()}`;
+}
+
+/**
+ * ALTER TABLE's clause, where the key column has no parentheses: `ALTER DISTKEY column_name`
+ * when only the key changes, `ALTER DISTSTYLE KEY DISTKEY column_name` from another style.
+ */
+export function alterDistributionSql(before: Distribution | null | undefined, after: Distribution): string {
+  if (after.style !== 'key' || !after.key) return `ALTER DISTSTYLE ${after.style.toUpperCase()}`;
+  return before?.style === 'key'
+    ? `ALTER DISTKEY ${qi(after.key)}`
+    : `ALTER DISTSTYLE KEY DISTKEY ${qi(after.key)}`;
 }
 
 export function sortKeySql(k: SortKey): string {
@@ -175,7 +187,9 @@ function updateTable(before: TableResource, after: TableResource, fields: FieldC
   for (const f of fields) {
     if (f.path === 'distribution' && after.redshift?.distribution)
       out.push(
-        s(`ALTER TABLE ${t} ALTER ${distributionSql(after.redshift.distribution).replace('\n', ' ')}`),
+        s(
+          `ALTER TABLE ${t} ${alterDistributionSql(before.redshift?.distribution, after.redshift.distribution)}`,
+        ),
       );
     if (f.path === 'sortKey' && newSortKey && !fromInterleaved)
       out.push(...alterSortKey(t, newSortKey, false));
@@ -360,8 +374,12 @@ function updateDatashare(
       sql.push(
         s(`ALTER DATASHARE ${n} SET INCLUDENEW = ${f.after ? 'TRUE' : 'FALSE'} FOR SCHEMA ${qi(m[1]!)}`),
       );
+    // Not allowed in a transaction block: the provider submits it alone (ExecuteStatement).
     if (f.path === 'publicAccessible')
-      sql.push(s(`ALTER DATASHARE ${n} SET PUBLICACCESSIBLE = ${f.after ? 'TRUE' : 'FALSE'}`));
+      sql.push({
+        sql: `ALTER DATASHARE ${n} SET PUBLICACCESSIBLE = ${f.after ? 'TRUE' : 'FALSE'}`,
+        transactional: false,
+      });
   }
   const wanted = new Map(after.consumers.map((c) => [consumerKey(c), c]));
   for (const f of added('consumers.')) {
