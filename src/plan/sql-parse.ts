@@ -80,7 +80,7 @@ export function checkTypeName(text: string): ParsedType | SqlRefusal {
   // Files repeat a handful of types thousands of times: parse each spelling once.
   const known = typeCache.get(text);
   if (known) return known;
-  const result = parseTypeName(text);
+  const result = commonType(text) ?? parseTypeName(text);
   if (typeCache.size > 10_000) typeCache.clear();
   typeCache.set(text, result);
   return result;
@@ -88,7 +88,8 @@ export function checkTypeName(text: string): ParsedType | SqlRefusal {
 
 const typeCache = new Map<string, ParsedType | SqlRefusal>();
 
-function parseTypeName(text: string): ParsedType | SqlRefusal {
+/** The parser's own answer for a type name, without the table of common spellings. */
+export function parseTypeName(text: string): ParsedType | SqlRefusal {
   if (text.trim() === '') return { ok: false, message: 'empty type' };
   const comment = commentIn(text);
   if (comment) return comment;
@@ -133,7 +134,7 @@ export function checkExpression(text: string): { ok: true } | SqlRefusal {
   // Like types, a file repeats a few defaults (CURRENT_TIMESTAMP) on many tables.
   const known = expressionCache.get(text);
   if (known) return known;
-  const result = parseExpression(text);
+  const result = commonExpression(text) ? { ok: true as const } : parseExpression(text);
   if (expressionCache.size > 10_000) expressionCache.clear();
   expressionCache.set(text, result);
   return result;
@@ -141,7 +142,8 @@ export function checkExpression(text: string): { ok: true } | SqlRefusal {
 
 const expressionCache = new Map<string, { ok: true } | SqlRefusal>();
 
-function parseExpression(text: string): { ok: true } | SqlRefusal {
+/** The parser's own answer for a default, without the table of common spellings. */
+export function parseExpression(text: string): { ok: true } | SqlRefusal {
   if (text.trim() === '') return { ok: false, message: 'empty expression' };
   const comment = commentIn(text);
   if (comment) return comment;
@@ -294,7 +296,87 @@ function constText(c: Node): string | null {
 
 /** True when a default is the NULL constant (the engine stores no default for it). */
 export function isNullDefault(text: string): boolean {
+  const common = commonExpression(text);
+  return common ? common === 'null' : parsedAsNull(text);
+}
+
+/** The parser's own answer to isNullDefault, without the table of common spellings. */
+export function parsedAsNull(text: string): boolean {
   const parsed = parseWrapped('SELECT ', text, '');
   const val = 'ok' in parsed ? null : onlyTarget(parsed.stmts);
   return val !== null && JSON.stringify(canonical(val)) === '{"const":null}';
+}
+
+// The spellings files use most, answered as the parser answers them, without calling it: the
+// first parse costs the parser's warm-up, which is more than a whole 1,000-object file takes to
+// check otherwise. test/sql-parse.test.ts holds every entry to the parser's own answer.
+
+/** Type names (lower case, one space between words) with the parse they get and how many
+ * integer modifiers they take here; `none` is what the parser supplies when none are written. */
+export const COMMON_TYPES: Readonly<Record<string, { names: string[]; mods: number; none?: number[] }>> = {
+  bigint: { names: ['pg_catalog', 'int8'], mods: 0 },
+  integer: { names: ['pg_catalog', 'int4'], mods: 0 },
+  int: { names: ['pg_catalog', 'int4'], mods: 0 },
+  smallint: { names: ['pg_catalog', 'int2'], mods: 0 },
+  boolean: { names: ['pg_catalog', 'bool'], mods: 0 },
+  real: { names: ['pg_catalog', 'float4'], mods: 0 },
+  'double precision': { names: ['pg_catalog', 'float8'], mods: 0 },
+  varchar: { names: ['pg_catalog', 'varchar'], mods: 1 },
+  'character varying': { names: ['pg_catalog', 'varchar'], mods: 1 },
+  char: { names: ['pg_catalog', 'bpchar'], mods: 1, none: [1] },
+  character: { names: ['pg_catalog', 'bpchar'], mods: 1, none: [1] },
+  numeric: { names: ['pg_catalog', 'numeric'], mods: 2 },
+  decimal: { names: ['pg_catalog', 'numeric'], mods: 2 },
+  timestamp: { names: ['pg_catalog', 'timestamp'], mods: 1 },
+  'timestamp without time zone': { names: ['pg_catalog', 'timestamp'], mods: 0 },
+  'timestamp with time zone': { names: ['pg_catalog', 'timestamptz'], mods: 0 },
+  time: { names: ['pg_catalog', 'time'], mods: 1 },
+  json: { names: ['pg_catalog', 'json'], mods: 0 },
+  text: { names: ['text'], mods: 0 },
+  timestamptz: { names: ['timestamptz'], mods: 0 },
+  date: { names: ['date'], mods: 0 },
+  jsonb: { names: ['jsonb'], mods: 0 },
+  uuid: { names: ['uuid'], mods: 0 },
+  bytea: { names: ['bytea'], mods: 0 },
+  bool: { names: ['bool'], mods: 0 },
+  int2: { names: ['int2'], mods: 0 },
+  int4: { names: ['int4'], mods: 0 },
+  int8: { names: ['int8'], mods: 0 },
+  float4: { names: ['float4'], mods: 0 },
+  float8: { names: ['float8'], mods: 0 },
+  super: { names: ['super'], mods: 0 },
+};
+
+// ASCII only, and only the scanner's own whitespace around: anything else goes to the parser.
+const COMMON_TYPE_RE = /^[ \t\n\r]*([A-Za-z]+(?: [A-Za-z]+)*)(?:\((\d{1,9})(?:,(\d{1,9}))?\))?[ \t\n\r]*$/;
+
+function commonType(text: string): ParsedType | null {
+  const m = COMMON_TYPE_RE.exec(text);
+  if (!m) return null;
+  const entry = COMMON_TYPES[m[1]!.toLowerCase()];
+  if (!entry) return null;
+  const mods = [m[2], m[3]].filter((x) => x !== undefined).map(Number);
+  if (mods.length > entry.mods) return null;
+  return {
+    ok: true,
+    names: [...entry.names],
+    mods: mods.length === 0 && entry.none ? [...entry.none] : mods,
+    arrayDims: 0,
+  };
+}
+
+const COMMON_EXPRESSIONS: readonly [RegExp, 'null' | 'value'][] = [
+  [/^null$/i, 'null'],
+  [/^(?:true|false)$/i, 'value'],
+  [/^-?\d{1,18}(?:\.\d{1,18})?$/, 'value'],
+  [/^'[^'\\\0]{0,256}'$/, 'value'],
+  [/^(?:current_timestamp|current_date|current_time|localtimestamp|localtime)$/i, 'value'],
+  [/^(?:now|getdate)\(\)$/i, 'value'],
+];
+
+/** For a default spelled as the files mostly spell them: whether it is NULL; else null. */
+function commonExpression(text: string): 'null' | 'value' | null {
+  const core = text.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
+  for (const [re, kind] of COMMON_EXPRESSIONS) if (re.test(core)) return kind;
+  return null;
 }

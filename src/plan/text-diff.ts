@@ -1,12 +1,20 @@
 // Unified diff hunks of two line lists, for showing how a JSON document changes: the `diff`
 // package computes them; this only feeds it lines and hands back the hunk lines. Pure.
-import { formatPatch, OMIT_HEADERS, structuredPatch } from 'diff';
+// `diff` is required on first use: commands that show no policy diff (validate) never load it.
+import { createRequire } from 'node:module';
+
+let lib: typeof import('diff') | undefined;
+const diffLib = () => {
+  lib ??= createRequire(import.meta.url)('diff') as typeof import('diff');
+  return lib;
+};
 
 /**
  * Unified diff hunks (`@@ -l,n +l,n @@` then ` `/`-`/`+` lines) with `context` unchanged lines
  * around each change, numbered like `diff -u`. Empty when the inputs are equal.
  */
 export function unifiedDiff(before: readonly string[], after: readonly string[], context = 3): string[] {
+  const { formatPatch, OMIT_HEADERS, structuredPatch } = diffLib();
   const patch = structuredPatch('before', 'after', asText(before), asText(after), undefined, undefined, {
     context,
   });
