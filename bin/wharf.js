@@ -9,7 +9,11 @@ import v8 from 'node:v8';
 // every `wharf validate`. The quick code is fast enough for the fragments of one file.
 v8.setFlagsFromString('--liftoff-only');
 // Commands that read a file start compiling the parser now, while the CLI's own modules load.
-if (['validate', 'plan', 'apply', 'drift', 'sync'].includes(process.argv[2] ?? ''))
+const args = process.argv.slice(2);
+if (
+  ['validate', 'plan', 'apply', 'drift', 'sync'].includes(args[0] ?? '') &&
+  !args.some((a) => /^--?h(elp)?$/.test(a))
+)
   import('libpg-query').catch(() => {});
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
