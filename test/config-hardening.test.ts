@@ -190,7 +190,9 @@ tables:
     const out = r.shown.trimEnd().split('\n');
     expect(out.filter((l) => l.startsWith('<file>:'))).toHaveLength(100);
     expect(out.at(-2)).toBe('… and 4,900 more errors');
-    expect(out.at(-1)).toBe('5,000 errors in <file>; nothing was changed.');
+    expect(out.at(-1)).toBe(
+      '5,000 errors in <file>; nothing was changed. Fix them and run the command again (`wharf validate` checks the file alone).',
+    );
     // The shown ones are the first, at their own lines.
     expect(out[0]).toMatch(/^<file>:4:5 {2}schemas\[0\]\.unknown_key_0 {2}error: unknown key/);
     expect(out[99]).toMatch(/^<file>:103:5 {2}schemas\[0\]\.unknown_key_99 /);

@@ -235,7 +235,7 @@ function load(ctx: Ctx, printWarnings = false): LoadedConfig | undefined {
   if (failed) {
     const n = diagnostics.filter((d) => d.severity === 'error').length;
     ctx.io.stderr.write(
-      `${n.toLocaleString('en-US')} error${n === 1 ? '' : 's'} in ${escapeControl(file)}; nothing was changed.\n`,
+      `${n.toLocaleString('en-US')} error${n === 1 ? '' : 's'} in ${escapeControl(file)}; nothing was changed. Fix ${n === 1 ? 'it' : 'them'} and run the command again (\`wharf validate\` checks the file alone).\n`,
     );
     return undefined;
   }
