@@ -13,8 +13,8 @@ import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQueryUnrun, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredCategory, type SyncIssue } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
+import { crossEngineMessage } from './engines.js';
 import { describeRedshiftTable } from './redshift-run.js';
-import { crossEngineMessage } from './run.js';
 
 /** A table as the plan leaves it: its declared columns and key, the live table's indexes and size. */
 export function plannedRelation(after: TableResource, live: RelationInfo): RelationInfo {

@@ -10,20 +10,14 @@
 import type pg from 'pg';
 import type { OpenedConnection } from '../providers/connect.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
+import { applyAndRecord } from './apply.js';
 import { describeTable, type RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyIn, copyText } from './copy.js';
+import { shapeOf } from './prepare.js';
 import { describeRedshiftSource } from './redshift-run.js';
 import { redshiftLiteral } from './redshift-sql.js';
-import {
-  applyAndRecord,
-  type RowCounts,
-  SyncError,
-  type SyncResult,
-  type SyncRunOptions,
-  shapeOf,
-} from './run.js';
 import {
   applyStatement,
   CDC_CUR,
@@ -46,6 +40,7 @@ import {
   syncKey,
   writeState,
 } from './state.js';
+import { type RowCounts, SyncError, type SyncResult, type SyncRunOptions } from './types.js';
 
 const STAGE = 'wharf_stage';
 

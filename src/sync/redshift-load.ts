@@ -18,10 +18,12 @@ import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
 import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
+import { badOpsError } from './apply.js';
 import { type ColumnInfo, estimateRows, type RelationInfo } from './catalog.js';
 import { checkSync } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
 import { copyFields, copyOut } from './copy.js';
+import { describeSource, shapeOf } from './prepare.js';
 import { type Described, describeOnRedshift, runBatch } from './redshift-run.js';
 import {
   type RedshiftRunInput,
@@ -30,17 +32,10 @@ import {
   redshiftRunStatements,
   type StoredState,
 } from './redshift-sql.js';
-import {
-  badOpsError,
-  cursorBackwardsError,
-  describeSource,
-  SyncError,
-  type SyncResult,
-  type SyncRunOptions,
-  shapeOf,
-} from './run.js';
 import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from './sql.js';
 import { keysTableName, STATE_SCHEMA, syncKey } from './state.js';
+import { SyncError, type SyncResult, type SyncRunOptions } from './types.js';
+import { cursorBackwardsError } from './watermark.js';
 
 /** Under the Data API's 100 KB per statement, with room for multi-byte characters. */
 const MAX_INSERT_BYTES = 60_000;

@@ -9,9 +9,11 @@ import { killPoint } from '../kill-point.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
 import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
+import { badOpsError } from './apply.js';
 import type { ColumnInfo, RelationInfo } from './catalog.js';
 import { checkSync, declaredCategory } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
+import { shapeOf } from './prepare.js';
 import {
   REDSHIFT_STATE_DDL,
   type RedshiftRunInput,
@@ -20,16 +22,10 @@ import {
   redshiftRunStatements,
   type StoredState,
 } from './redshift-sql.js';
-import {
-  badOpsError,
-  cursorBackwardsError,
-  SyncError,
-  type SyncResult,
-  type SyncRunOptions,
-  shapeOf,
-} from './run.js';
 import { CDC_CUR, CDC_OP, CDC_SEQ, readNames, sourceRelation } from './sql.js';
 import { STATE_SCHEMA, STATE_TABLE, syncKey } from './state.js';
+import { SyncError, type SyncResult, type SyncRunOptions } from './types.js';
+import { cursorBackwardsError } from './watermark.js';
 
 /** How many times a run that lost a race with another run of the same sync starts again. */
 const MAX_RACES = 5;
