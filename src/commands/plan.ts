@@ -8,9 +8,9 @@ import type { Resource } from '../plan/model.js';
 import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import type { ReadScope } from '../providers/provider.js';
-import { locateBucketDiagnostics } from './bucket-locate.js';
+import { locateRedshiftDiagnostics } from '../providers/redshift/locate.js';
+import { locateBucketDiagnostics } from '../providers/s3/locate.js';
 import { locateConnectingRoleDiagnostics } from './connecting-role-locate.js';
-import { locateRedshiftDiagnostics } from './redshift-locate.js';
 
 export interface PlanRun {
   plan: Plan;

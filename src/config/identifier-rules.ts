@@ -6,8 +6,8 @@
 // checked against the engine of the connection it belongs to, at its own YAML position.
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
+import { schemaEntry } from '../providers/redshift/config.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
-import { schemaEntry } from './redshift-config.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
 /** The longest name, in bytes, the connection's engine keeps. */

@@ -17,7 +17,7 @@ import {
 } from 'js-yaml';
 import type { LineCounter, Node } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
-import { bucketPatternMessage, isBucketConnectionType } from './bucket-config.js';
+import { bucketPatternMessage, isBucketConnectionType } from '../providers/s3/config.js';
 import { checkLimits } from './limit-rules.js';
 import { checkDataDirs } from './path-rules.js';
 import { checkRules } from './rules.js';

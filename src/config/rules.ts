@@ -4,13 +4,13 @@
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
+import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from '../providers/redshift/rules.js';
+import { checkBucketRules } from '../providers/s3/rules.js';
 import { checkSyncRules } from '../sync/config.js';
-import { checkBucketRules } from './bucket-rules.js';
 import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { checkIdentifierLengths } from './identifier-rules.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
-import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './redshift-rules.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
 
 const SCHEMA_PRIVS = new Set(['usage', 'create', 'all']);

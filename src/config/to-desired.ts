@@ -11,8 +11,8 @@ import type {
 } from '../plan/model.js';
 import { foldIdent, normalizePrivileges, normalizeType } from '../plan/normalize.js';
 import { isNullDefault } from '../plan/sql-parse.js';
-import { bucketsToDesired } from './bucket-desired.js';
-import { applyRedshiftDesired } from './redshift-desired.js';
+import { applyRedshiftDesired } from '../providers/redshift/desired.js';
+import { bucketsToDesired } from '../providers/s3/desired.js';
 import { listOf } from './rules.js';
 import type { LoadedConfig, TableConfig } from './types.js';
 

@@ -2,12 +2,12 @@
 // schema-shapes.ts and its test keep the two in step.
 // Field comments state defaults; the meaning of each field is documented in the README.
 import type { Diagnostic } from '../plan/plan.js';
+import type { DatashareConfig, RedshiftTableKeys } from '../providers/redshift/config.js';
+import type { BucketConfig } from '../providers/s3/config.js';
 import type { SyncConfig } from '../sync/config.js';
-import type { BucketConfig } from './bucket-config.js';
-import type { DatashareConfig, RedshiftTableKeys } from './redshift-config.js';
 
-export type { BucketConfig } from './bucket-config.js';
-export type { DatashareConfig } from './redshift-config.js';
+export type { DatashareConfig } from '../providers/redshift/config.js';
+export type { BucketConfig } from '../providers/s3/config.js';
 
 export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket' | 'redshift';
 

@@ -2,9 +2,11 @@
 // field-level before/after, replace-vs-update decisions and destructive classification.
 // Ownership rules decide what a live object not in the file becomes: a delete (the file
 // manages it) or an "unmanaged" note (left alone). Pure: no I/O.
+
+import { diffDatashares } from '../providers/redshift/datashare-diff.js';
+import { diffRedshiftTable, type RedshiftRefusal } from '../providers/redshift/table-diff.js';
+import { diffBuckets } from '../providers/s3/bucket-diff.js';
 import { address, assertNever, resourceId } from './address.js';
-import { diffBuckets } from './bucket-diff.js';
-import { diffDatashares } from './datashare-diff.js';
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -17,7 +19,6 @@ import type {
 import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
-import { diffRedshiftTable, type RedshiftRefusal } from './redshift-table-diff.js';
 import { expressionKey } from './sql-parse.js';
 
 export interface Capabilities {

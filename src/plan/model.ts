@@ -1,11 +1,12 @@
 // The normalized resource model shared by desired state (from the file) and live state
 // (from a provider). Both sides use exactly these shapes, already normalized, so that the
 // differ compares like with like. Identifiers are stored folded (lower case), unquoted.
-import type { BucketResource } from './bucket-model.js';
-import type { DatashareResource, Distribution, SortKey } from './datashare-model.js';
 
-export type { BucketResource } from './bucket-model.js';
-export type { DatashareResource } from './datashare-model.js';
+import type { DatashareResource, Distribution, SortKey } from '../providers/redshift/datashare-model.js';
+import type { BucketResource } from '../providers/s3/bucket-model.js';
+
+export type { DatashareResource } from '../providers/redshift/datashare-model.js';
+export type { BucketResource } from '../providers/s3/bucket-model.js';
 
 export type Privilege = string; // lower case keyword: select, insert, usage, create, ...
 

@@ -5,13 +5,13 @@ import pg from 'pg';
 import { resolveConnectionString } from '../config/connection-string.js';
 import { redactSecrets, registerSecret } from '../config/secrets.js';
 import type { ConnectionConfig } from '../config/types.js';
-import { openBucketConnection } from './connect-buckets.js';
-import { openRedshiftConnection } from './connect-redshift.js';
 import { acquireLocalServer } from './local/local-server.js';
 import { ClientConfigError, pgClientConfig } from './postgres/pg-client-config.js';
 import { PostgresProvider } from './postgres/postgres-provider.js';
 import type { WarehouseProvider } from './provider.js';
+import { openRedshiftConnection } from './redshift/connect.js';
 import type { DataApiTransport } from './redshift/data-api-transport.js';
+import { openBucketConnection } from './s3/connect.js';
 
 export interface OpenedConnection {
   name: string;

@@ -5,7 +5,8 @@
 // What wharf never does to a bucket: delete it (a bucket that leaves the file is released),
 // delete objects, or remove a folder marker. A missing bucket without `create: true` is an
 // error diagnostic, not a change. Pure: no I/O.
-import { address } from './address.js';
+import { address } from '../../plan/address.js';
+import type { Change, Diagnostic, FieldChange, PolicyChange, UnmanagedObject } from '../../plan/plan.js';
 import {
   BLOCK_PUBLIC_ACCESS_FLAGS,
   type BlockPublicAccess,
@@ -19,8 +20,7 @@ import {
   mergePolicy,
   policyWidening,
   summarizeAccess,
-} from './bucket-policy.js';
-import type { Change, Diagnostic, FieldChange, PolicyChange, UnmanagedObject } from './plan.js';
+} from './policy/index.js';
 
 export interface BucketDiffResult {
   changes: Change[];

@@ -15,9 +15,10 @@
 // marked destructive and explained, as Terraform marks a forced replacement. ADD COLUMN ...
 // NOT NULL without a DEFAULT is refused: Redshift rejects it, and a replace would lose rows
 // for what a default in the file fixes. Pure.
+
+import type { TableResource } from '../../plan/model.js';
+import type { FieldChange } from '../../plan/plan.js';
 import type { Distribution, SortKey } from './datashare-model.js';
-import type { TableResource } from './model.js';
-import type { FieldChange } from './plan.js';
 
 /** A change Redshift would refuse and no replace should paper over: an error diagnostic. */
 export interface RedshiftRefusal {

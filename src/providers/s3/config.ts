@@ -1,7 +1,7 @@
 // The `buckets:` section of a wharf file after schema validation, the connection types that
 // hold buckets, and the defaults the README documents for each key.
-import type { ObjectOwnership } from '../plan/bucket-model.js';
-import type { BucketPolicyConfig } from '../plan/bucket-policy-types.js';
+import type { ObjectOwnership } from './bucket-model.js';
+import type { BucketPolicyConfig } from './policy/types.js';
 
 /** Connection types that hold buckets rather than warehouse objects. */
 export const BUCKET_CONNECTION_TYPES: readonly string[] = ['s3', 'local-bucket'];

@@ -2,10 +2,10 @@
 // is read) at the bucket in the file: file, line, column and YAML path. The planner is pure
 // and knows addresses, not positions; this maps one to the other after the plan is built.
 import { readFileSync } from 'node:fs';
-import { bucketConnectionOf } from '../config/bucket-rules.js';
-import { formatPath, type Locator, textLocator } from '../config/load.js';
-import type { LoadedConfig } from '../config/types.js';
-import type { Diagnostic } from '../plan/plan.js';
+import { formatPath, type Locator, textLocator } from '../../config/load.js';
+import type { LoadedConfig } from '../../config/types.js';
+import type { Diagnostic } from '../../plan/plan.js';
+import { bucketConnectionOf } from './rules.js';
 
 export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[] {
   const unplaced = diagnostics.filter((d) => d.code.startsWith('bucket-') && d.line === undefined);

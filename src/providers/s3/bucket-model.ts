@@ -1,7 +1,7 @@
 // The bucket resource: an S3 (or S3-like) bucket shared with a vendor, as the file declares it
 // and as a bucket provider reads it. Same normalized shape on both sides, like every resource.
 // Pure types and constants.
-import type { IamPolicy } from './bucket-policy-types.js';
+import type { IamPolicy } from './policy/types.js';
 
 export const OBJECT_OWNERSHIPS = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'] as const;
 export type ObjectOwnership = (typeof OBJECT_OWNERSHIPS)[number];
