@@ -1,4 +1,7 @@
-// wharf as a library: everything the CLI does is a function here.
+// wharf as a library: everything the CLI does is a function here. Importing it registers the
+// engines (src/engines.ts) the core looks up.
+import './engines.js';
+
 export {
   type ApplyOptions,
   ApplyRefused,

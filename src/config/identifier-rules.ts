@@ -6,7 +6,6 @@
 // checked against the engine of the connection it belongs to, at its own YAML position.
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
-import { schemaEntry } from '../providers/redshift/config.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
@@ -107,8 +106,8 @@ export function checkIdentifierLengths(
     const conn = connOf(d.connection);
     check(d.name, [...p, 'name'], conn);
     (d.schemas ?? []).forEach((s, j) => {
-      const e = schemaEntry(s);
-      check(e.name, typeof s === 'string' ? [...p, 'schemas', j] : [...p, 'schemas', j, 'name'], conn);
+      if (typeof s === 'string') check(s, [...p, 'schemas', j], conn);
+      else check(s.name, [...p, 'schemas', j, 'name'], conn);
     });
     each(d.tables, [...p, 'tables'], conn, true);
     each(d.allTablesInSchema, [...p, 'allTablesInSchema'], conn);

@@ -4,8 +4,7 @@
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
-import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from '../providers/redshift/rules.js';
-import { checkBucketRules } from '../providers/s3/rules.js';
+import { engineFor, engines } from '../providers/engine.js';
 import { checkSyncRules } from '../sync/config.js';
 import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
@@ -31,9 +30,7 @@ function privilegesOn(conn: ConnectionConfig | undefined): {
   engine: string;
   allowed: { schema: ReadonlySet<string>; table: ReadonlySet<string>; defaultTable: ReadonlySet<string> };
 } {
-  return conn?.type === 'redshift'
-    ? { engine: ' on Redshift', allowed: REDSHIFT_PRIVILEGES }
-    : { engine: '', allowed: POSTGRES_PRIVILEGES };
+  return (conn && engineFor(conn.type)?.grantPrivileges) ?? { engine: '', allowed: POSTGRES_PRIVILEGES };
 }
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
 
@@ -296,11 +293,10 @@ export function checkRules(
   // Syncs.
   checkSyncRules(config.syncs ?? [], connNames, defaultConnection, err);
 
-  // Buckets and bucket connections.
-  out.push(...checkBucketRules(config, connections, defaultConnection, loc));
-
-  // Redshift connections, table layout keys and datashares.
-  out.push(...checkRedshiftRules(config, connections, defaultConnection, loc));
+  // Each engine's rules: buckets and bucket connections (S3); Redshift connections, table
+  // layout keys and datashares.
+  for (const e of engines())
+    if (e.checkRules) out.push(...e.checkRules(config, connections, defaultConnection, loc));
 
   // Name lengths, by the engine each name reaches.
   out.push(...checkIdentifierLengths(config, connections, defaultConnection, loc));

@@ -11,8 +11,7 @@ import type {
 } from '../plan/model.js';
 import { foldIdent, normalizePrivileges, normalizeType } from '../plan/normalize.js';
 import { isNullDefault } from '../plan/sql-parse.js';
-import { applyRedshiftDesired } from '../providers/redshift/desired.js';
-import { bucketsToDesired } from '../providers/s3/desired.js';
+import { engines } from '../providers/engine.js';
 import { listOf } from './rules.js';
 import type { LoadedConfig, TableConfig } from './types.js';
 
@@ -108,9 +107,9 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
     }
   }
   for (const { conn, d } of defaults.values()) push(conn, d);
-  for (const { connection, bucket } of bucketsToDesired(loaded)) push(connection, bucket);
-  // Redshift connections: table layout and types, grantee types, datashares.
-  applyRedshiftDesired(loaded, byConn);
+  // Each engine's part: buckets (S3); on Redshift connections, table layout and types,
+  // grantee types, datashares.
+  for (const e of engines()) e.toDesired?.(loaded, byConn);
   return byConn;
 }
 

@@ -1,32 +1,15 @@
-// The Redshift keys of a wharf file after schema validation: a table's physical layout
-// (distribution, sort key; a column's `encode` lives on ColumnConfig) and the `datashares:`
-// section. Defaults are stated here and in the README.
+// The Redshift keys of a wharf file: their shapes (a table's physical layout, the `datashares:`
+// section) are part of the file format (src/config/types.ts), re-exported here; the patterns
+// and helpers that read them are Redshift's.
 
-export interface RedshiftTableKeys {
-  /** redshift: DISTSTYLE; `key` names the DISTKEY column. Not managed when absent. */
-  distribution?: { style: 'auto' | 'even' | 'all' | 'key'; key?: string };
-  /**
-   * redshift: `auto`, or a sort key (type default `compound`). Not managed when absent,
-   * except that `partition.by` on Redshift becomes the leading sort-key column.
-   */
-  sortKey?: 'auto' | { type?: 'compound' | 'interleaved'; columns: string[] };
-}
+import type { DatashareSchemaConfig } from '../../config/types.js';
 
-export type DatashareSchemaConfig = string | { name: string; includeNew?: boolean };
-
-export type DatashareConsumerConfig = { account: string; viaDataCatalog?: boolean } | { namespace: string };
-
-export interface DatashareConfig {
-  name: string;
-  /** Default: the file's default connection; it must be a redshift connection. */
-  connection?: string;
-  /** Default false. */
-  publicAccessible?: boolean;
-  schemas?: DatashareSchemaConfig[];
-  tables?: string[];
-  allTablesInSchema?: string[];
-  consumers?: DatashareConsumerConfig[];
-}
+export type {
+  DatashareConfig,
+  DatashareConsumerConfig,
+  DatashareSchemaConfig,
+  RedshiftTableKeys,
+} from '../../config/types.js';
 
 /** A 12-digit AWS account id. */
 export const ACCOUNT_ID_RE = /^\d{12}$/;

@@ -2,11 +2,10 @@
 // session that is not a superuser at its connection, an ADD COLUMN ... NOT NULL without a
 // default at the column. The planner knows addresses, not positions; this maps one to the
 // other after the plan is built.
-import { formatPath, type YamlPath } from '../../config/load.js';
+import { fileLocator, formatPath, type YamlPath } from '../../config/load.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { foldIdent } from '../../plan/normalize.js';
 import type { Diagnostic } from '../../plan/plan.js';
-import { fileLocator } from '../s3/locate.js';
 import { SUPERUSER_CODE } from './redshift-session.js';
 import { ADD_NOT_NULL_CODE } from './table-diff.js';
 

@@ -16,24 +16,14 @@
 // NOT NULL without a DEFAULT is refused: Redshift rejects it, and a replace would lose rows
 // for what a default in the file fixes. Pure.
 
+import type { TableDiff, TableRefusal } from '../../plan/diff.js';
 import type { TableResource } from '../../plan/model.js';
-import type { FieldChange } from '../../plan/plan.js';
 import type { Distribution, SortKey } from './datashare-model.js';
 
 /** A change Redshift would refuse and no replace should paper over: an error diagnostic. */
-export interface RedshiftRefusal {
-  code: string;
-  /** The column it is about: the diagnostic points at it in the file. */
-  column: string;
-  message: string;
-}
+export type RedshiftRefusal = TableRefusal;
 
-export interface RedshiftTableDiff {
-  fields: FieldChange[];
-  replace: boolean;
-  reasons: string[];
-  refusals?: RedshiftRefusal[];
-}
+export type RedshiftTableDiff = TableDiff;
 
 export const ADD_NOT_NULL_CODE = 'redshift-add-not-null';
 
