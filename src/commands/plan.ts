@@ -1,6 +1,6 @@
 // `wharf plan` as a library function: open the connections the file uses, read each live
 // state once, and build the plan. The caller owns the returned connections (apply reuses
-// them) and must close them.
+// them) and must close them. Engines are found through src/providers/engine.ts.
 import { toDesired } from '../config/to-desired.js';
 import type { LoadedConfig } from '../config/types.js';
 import { buildPlan, type ConnectionInput } from '../plan/build.js';

@@ -159,7 +159,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
     ...(config.buckets?.length ? { buckets: { type: 'local-bucket' as const } } : {}),
   };
   const names = Object.keys(connections);
-  // Buckets find their connection on their own (see bucket-rules), so a file with one
+  // Buckets find their connection on their own (see src/providers/s3/rules.ts), so a file with one
   // warehouse and one bucket connection needs no defaultConnection.
   const warehouses = names.filter((n) => engineFor(connections[n]!.type)?.holds !== 'buckets');
   const defaultConnection =

@@ -1,6 +1,7 @@
 // Semantic rules that JSON Schema cannot express: duplicate names (after case folding),
 // references to undeclared objects, literal secrets, the seeds' table conventions and the
-// engine constraints a user would otherwise meet only at apply time.
+// engine constraints a user would otherwise meet only at apply time. An engine's own rules (its
+// connection keys and sections) live in its folder and are found through src/providers/engine.ts.
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';

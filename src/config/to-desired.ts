@@ -1,5 +1,7 @@
 // Config -> desired resources per connection, normalized exactly as providers normalize
-// what they read. Pure: `now` is an input (partitions ahead depend on the date).
+// what they read: the core's resource kinds here, then each engine's part (its own kinds, its
+// parts of core ones) through src/providers/engine.ts. Pure: `now` is an input (partitions
+// ahead depend on the date).
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,

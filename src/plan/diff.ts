@@ -1,7 +1,9 @@
 // The keyed diff: desired vs live resources of one connection -> ordered changes with
 // field-level before/after, replace-vs-update decisions and destructive classification.
 // Ownership rules decide what a live object not in the file becomes: a delete (the file
-// manages it) or an "unmanaged" note (left alone). Pure: no I/O.
+// manages it) or an "unmanaged" note (left alone). A resource kind an engine owns (buckets,
+// datashares) goes to that engine's differ, and an engine may extend a table's diff; both are
+// found through src/providers/engine.ts. Pure: no I/O.
 
 import { engines, type KindDiffResult } from '../providers/engine.js';
 import { address, assertNever, resourceId } from './address.js';

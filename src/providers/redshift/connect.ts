@@ -1,5 +1,6 @@
-// Redshift connections -> a ready provider; connect.ts dispatches here. With connect.ts, the
-// only place the Redshift Data API and control-plane clients are constructed. Region and
+// Redshift connections -> a ready provider: the Redshift engine's open (engine.ts) loads this
+// module on the first connect. The only place the Redshift Data API and control-plane clients
+// are constructed. Region and
 // credentials come from the standard AWS chain (environment, shared config, SSO, instance or
 // container roles); the file never holds them. The SDKs load only when such a connection opens.
 import { resolveEnv } from '../../config/env.js';

@@ -1,7 +1,8 @@
 // Config -> desired resources, the Redshift part: tables get their layout (distribution,
 // sort key, encodings) and Redshift's type names, `partition` becomes the leading sort-key
 // column, grants learn whether the grantee is a user or a group, and `datashares:` become
-// datashare resources. Pure, like toDesired.
+// datashare resources. The Redshift engine's toDesired (engine.ts), run by src/config/to-desired.ts
+// after the core's mapping. Pure, like toDesired.
 
 import type { LoadedConfig, TableConfig } from '../../config/types.js';
 import type { Resource, TableResource } from '../../plan/model.js';

@@ -1,7 +1,7 @@
 // Points Redshift plan diagnostics found only once the live state is read at the file: a
 // session that is not a superuser at its connection, an ADD COLUMN ... NOT NULL without a
 // default at the column. The planner knows addresses, not positions; this maps one to the
-// other after the plan is built.
+// other after the plan is built: the Redshift engine's locate (engine.ts), run by planConfig.
 import { fileLocator, formatPath, type YamlPath } from '../../config/load.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { foldIdent } from '../../plan/normalize.js';

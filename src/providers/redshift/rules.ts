@@ -2,7 +2,8 @@
 // any other connection), how `partition` maps to the sort key, and the datashare lint that
 // needs no live state: a publicly accessible share, an account id given as a namespace (and
 // the reverse), tables with an interleaved sort key (Redshift refuses to share them), and
-// objects that are not declared on the share's connection.
+// objects that are not declared on the share's connection. The Redshift engine's checkRules
+// (engine.ts): src/config/rules.ts runs it with every engine's rules.
 
 import type { Locator, YamlPath } from '../../config/load.js';
 import { formatPath } from '../../config/load.js';

@@ -1,4 +1,5 @@
-// The Redshift part of a table diff: distribution, sort key and column encodings, and the
+// The Redshift part of a table diff (the engine's diffTable, run by src/plan/diff.ts after the
+// core's table diff): distribution, sort key and column encodings, and the
 // decision between an in-place ALTER and a replace, by the limits the ALTER TABLE reference
 // documents (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html):
 //

@@ -1,6 +1,7 @@
 // The diff of declared buckets against live ones: field-level changes of the bucket settings,
-// the bucket policy merged by Sid ownership (see bucket-policy-merge), the policy diff and
-// access summary a reviewer reads, and the widening check that needs --allow-widen.
+// the bucket policy merged by Sid ownership (see policy/merge.ts), the policy diff and
+// access summary a reviewer reads, and the widening check that needs --allow-widen. The S3
+// engine's differ for the `bucket` kind (engine.ts), run by src/plan/diff.ts.
 //
 // What wharf never does to a bucket: delete it (a bucket that leaves the file is released),
 // delete objects, or remove a folder marker. A missing bucket without `create: true` is an

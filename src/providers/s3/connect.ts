@@ -1,5 +1,5 @@
-// Bucket connections -> ready providers; connect.ts dispatches here. With connect.ts, the
-// only place an S3 client is constructed. Credentials come from the standard AWS chain
+// Bucket connections (s3, local-bucket) -> ready providers: the S3 engine's open (engine.ts)
+// loads this module on the first connect. The only place an S3 client is constructed. Credentials come from the standard AWS chain
 // (environment, shared config and credentials files, SSO, instance or container roles);
 // the file never holds them. The SDK is loaded only when an s3 connection is opened.
 import path from 'node:path';

@@ -1,6 +1,6 @@
 // `buckets:` -> desired bucket resources, normalized the way bucket providers read them:
 // defaults filled in, folders with one trailing slash and sorted, the policy compiled to
-// canonical IAM JSON. Pure.
+// canonical IAM JSON. The S3 engine's toDesired (engine.ts), run by src/config/to-desired.ts. Pure.
 
 import type { LoadedConfig } from '../../config/types.js';
 import type { BlockPublicAccess, BucketEncryption, BucketResource } from './bucket-model.js';

@@ -1,6 +1,7 @@
 // Points plan diagnostics about buckets (e.g. `bucket-missing`, found only once the live state
 // is read) at the bucket in the file: file, line, column and YAML path. The planner is pure
-// and knows addresses, not positions; this maps one to the other after the plan is built.
+// and knows addresses, not positions; this maps one to the other after the plan is built: the
+// S3 engine's locate (engine.ts), run by planConfig.
 import { fileLocator, formatPath } from '../../config/load.js';
 import type { LoadedConfig } from '../../config/types.js';
 import type { Diagnostic } from '../../plan/plan.js';

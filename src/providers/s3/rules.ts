@@ -2,7 +2,8 @@
 // lives on, duplicate names, folder syntax, keys that belong to another connection type, and
 // the bucket-policy lint that needs no live state (public or account-wide principals, write
 // actions in read-only statements, no secure-transport deny), plus warnings for block public
-// access turned off and ACLs enabled. Every problem points at its YAML path.
+// access turned off and ACLs enabled. Every problem points at its YAML path. The S3 engine's
+// checkRules (engine.ts): src/config/rules.ts runs it with every engine's rules.
 
 import type { Locator, YamlPath } from '../../config/load.js';
 import { formatPath } from '../../config/load.js';

@@ -1,6 +1,7 @@
 // The bucket-policy engine for S3 shares, in one import: compile the friendly statements of a
 // wharf file, canonicalize live policies, merge by Sid ownership, diff, summarize access,
-// detect widening and lint. Each concern lives in its own bucket-policy-*.ts file. Pure.
+// detect widening and lint. Each concern lives in its own file of this folder (policy/), part
+// of the S3 engine (src/providers/s3). Pure.
 
 export {
   isPolicyWidening,

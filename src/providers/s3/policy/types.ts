@@ -21,7 +21,7 @@ export type {
   IamStringList,
 } from '../../../plan/model.js';
 
-/** The normal form: every list an array, sorted and without duplicates; see bucket-policy-canonical. */
+/** The normal form: every list an array, sorted and without duplicates; see canonical.ts. */
 export interface CanonicalStatement extends IamStatement {
   Principal?: '*' | Record<string, string[]>;
   NotPrincipal?: '*' | Record<string, string[]>;
