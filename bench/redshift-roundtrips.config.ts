@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 1_800_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // The engines the core looks up (src/engines.ts), as in the tests.
+    setupFiles: ['test/support/engines.ts'],
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

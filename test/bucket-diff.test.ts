@@ -2,11 +2,11 @@
 // change; statements with other Sids stay and are reported unmanaged; widening is marked;
 // a missing bucket is an error unless create: true; settings diff field by field.
 import { describe, expect, it } from 'vitest';
-import { bucketResource } from '../src/config/bucket-desired.js';
-import { diffBuckets } from '../src/plan/bucket-diff.js';
-import type { BucketResource } from '../src/plan/bucket-model.js';
-import type { IamPolicy } from '../src/plan/bucket-policy.js';
 import { buildPlan } from '../src/plan/build.js';
+import { diffBuckets } from '../src/providers/s3/bucket-diff.js';
+import type { BucketResource } from '../src/providers/s3/bucket-model.js';
+import { bucketResource } from '../src/providers/s3/desired.js';
+import type { IamPolicy } from '../src/providers/s3/policy/index.js';
 
 const ROLE_A = 'arn:aws:iam::388856629077:role/A';
 const ROLE_B = 'arn:aws:iam::388856629077:role/B';

@@ -9,8 +9,8 @@ import { type EvaluationResult, runSimulation } from '@cloud-copilot/iam-simulat
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../src/config/load.js';
 import { toDesired } from '../src/config/to-desired.js';
-import type { BucketResource } from '../src/plan/bucket-model.js';
-import type { IamPolicy } from '../src/plan/bucket-policy.js';
+import type { BucketResource } from '../src/providers/s3/bucket-model.js';
+import type { IamPolicy } from '../src/providers/s3/policy/index.js';
 
 const EXAMPLES = path.join(import.meta.dirname, '..', 'examples');
 const OWNER = '111122223333';

@@ -11,7 +11,11 @@
 //     allowed is allowed by the bucket policy alone.
 import { type EvaluationResult, runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, type IamPolicy, type PolicyStatementConfig } from '../src/plan/bucket-policy.js';
+import {
+  compilePolicy,
+  type IamPolicy,
+  type PolicyStatementConfig,
+} from '../src/providers/s3/policy/index.js';
 
 const OWNER = '123456789012';
 const BUCKET = 'acme-share';

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unifiedDiff } from '../src/plan/text-diff.js';
 import {
   BucketPolicyError,
   canonicalAction,
@@ -26,8 +27,7 @@ import {
   removeOwnedStatements,
   statementsEqual,
   summarizeAccess,
-} from '../src/plan/bucket-policy.js';
-import { unifiedDiff } from '../src/plan/text-diff.js';
+} from '../src/providers/s3/policy/index.js';
 import { golden } from './support/golden.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'policy');

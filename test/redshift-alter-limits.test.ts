@@ -18,9 +18,9 @@
 // What Redshift cannot alter forces a replace, marked destructive and explained; ADD COLUMN
 // NOT NULL without a default is refused with an error diagnostic.
 import { describe, expect, it } from 'vitest';
-import type { SortKey } from '../src/plan/datashare-model.js';
 import { diff } from '../src/plan/diff.js';
 import type { ColumnSpec, Resource, TableResource } from '../src/plan/model.js';
+import type { SortKey } from '../src/providers/redshift/datashare-model.js';
 import { REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-introspector.js';
 import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
 

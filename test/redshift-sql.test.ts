@@ -3,10 +3,10 @@
 // CREATE/ALTER/DROP DATASHARE, GRANT/REVOKE incl. USAGE ON DATASHARE, CREATE/ALTER/DROP
 // USER and GROUP, ALTER DEFAULT PRIVILEGES) and the control-plane API reference.
 import { describe, expect, it } from 'vitest';
-import type { DatashareResource } from '../src/plan/datashare-model.js';
 import { diff } from '../src/plan/diff.js';
 import type { Resource, TableResource } from '../src/plan/model.js';
 import type { Change } from '../src/plan/plan.js';
+import type { DatashareResource } from '../src/providers/redshift/datashare-model.js';
 import { REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-introspector.js';
 import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
 

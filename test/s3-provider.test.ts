@@ -21,10 +21,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { bucketResource } from '../src/config/bucket-desired.js';
-import { diffBuckets } from '../src/plan/bucket-diff.js';
-import type { BucketResource } from '../src/plan/bucket-model.js';
 import type { Change } from '../src/plan/plan.js';
+import { diffBuckets } from '../src/providers/s3/bucket-diff.js';
+import type { BucketResource } from '../src/providers/s3/bucket-model.js';
+import { bucketResource } from '../src/providers/s3/desired.js';
 import { S3Provider } from '../src/providers/s3/s3-provider.js';
 import { s3Error } from './support/s3.js';
 

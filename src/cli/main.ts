@@ -138,6 +138,8 @@ export async function main(
       })
     : undefined;
   // The loader brings the YAML parser and the SQL parser (WASM): only for commands that read a file.
+  // The engines (src/engines.ts) come with it: the core looks them up from here on.
+  if (command !== 'show') await import('../engines.js');
   const config = command === 'show' ? undefined : await import('../config/load.js');
   const ctx: Ctx = { command, v, args, io, style, estyle, cleanups, guard, config };
   try {

@@ -1,16 +1,15 @@
 // `wharf plan` as a library function: open the connections the file uses, read each live
 // state once, and build the plan. The caller owns the returned connections (apply reuses
-// them) and must close them.
+// them) and must close them. Engines are found through src/providers/engine.ts.
 import { toDesired } from '../config/to-desired.js';
 import type { LoadedConfig } from '../config/types.js';
 import { buildPlan, type ConnectionInput } from '../plan/build.js';
 import type { Resource } from '../plan/model.js';
 import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
+import { engines } from '../providers/engine.js';
 import type { ReadScope } from '../providers/provider.js';
-import { locateBucketDiagnostics } from './bucket-locate.js';
 import { locateConnectingRoleDiagnostics } from './connecting-role-locate.js';
-import { locateRedshiftDiagnostics } from './redshift-locate.js';
 
 export interface PlanRun {
   plan: Plan;
@@ -84,10 +83,10 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
       throw e;
     }
   }
-  plan.diagnostics = locateRedshiftDiagnostics(
-    loaded,
-    locateConnectingRoleDiagnostics(loaded, locateBucketDiagnostics(loaded, plan.diagnostics)),
-  );
+  // Diagnostics found once live state was read point at the file: the core's (connecting roles),
+  // then each engine's (a missing bucket, a Redshift session that is not a superuser, ...).
+  plan.diagnostics = locateConnectingRoleDiagnostics(loaded, plan.diagnostics);
+  for (const e of engines()) if (e.locate) plan.diagnostics = e.locate(loaded, plan.diagnostics);
   return { plan, connections, roundTrips, close };
 }
 

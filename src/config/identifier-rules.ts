@@ -7,7 +7,6 @@
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
-import { schemaEntry } from './redshift-config.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
 /** The longest name, in bytes, the connection's engine keeps. */
@@ -107,8 +106,8 @@ export function checkIdentifierLengths(
     const conn = connOf(d.connection);
     check(d.name, [...p, 'name'], conn);
     (d.schemas ?? []).forEach((s, j) => {
-      const e = schemaEntry(s);
-      check(e.name, typeof s === 'string' ? [...p, 'schemas', j] : [...p, 'schemas', j, 'name'], conn);
+      if (typeof s === 'string') check(s, [...p, 'schemas', j], conn);
+      else check(s.name, [...p, 'schemas', j, 'name'], conn);
     });
     each(d.tables, [...p, 'tables'], conn, true);
     each(d.allTablesInSchema, [...p, 'allTablesInSchema'], conn);

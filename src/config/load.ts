@@ -17,7 +17,7 @@ import {
 } from 'js-yaml';
 import type { LineCounter, Node } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
-import { bucketPatternMessage, isBucketConnectionType } from './bucket-config.js';
+import { engineFor, engines } from '../providers/engine.js';
 import { checkLimits } from './limit-rules.js';
 import { checkDataDirs } from './path-rules.js';
 import { checkRules } from './rules.js';
@@ -159,9 +159,9 @@ export function loadConfigText(text: string, file: string): LoadResult {
     ...(config.buckets?.length ? { buckets: { type: 'local-bucket' as const } } : {}),
   };
   const names = Object.keys(connections);
-  // Buckets find their connection on their own (see bucket-rules), so a file with one
+  // Buckets find their connection on their own (see src/providers/s3/rules.ts), so a file with one
   // warehouse and one bucket connection needs no defaultConnection.
-  const warehouses = names.filter((n) => !isBucketConnectionType(connections[n]!.type));
+  const warehouses = names.filter((n) => engineFor(connections[n]!.type)?.holds !== 'buckets');
   const defaultConnection =
     config.defaultConnection ??
     (names.length === 1 ? names[0]! : warehouses.length === 1 ? warehouses[0]! : '');
@@ -324,6 +324,15 @@ function eventStart(ev: Event, text: string): number {
 /** Positions for a file's text: from the fast parser's events, else from the exact parser. */
 export function textLocator(text: string, file: string): Locator | undefined {
   return fastLocator(text) ?? exactParse(text, file).locator;
+}
+
+/** Positions in the file as it is now; null when it cannot be read any more. */
+export function fileLocator(loaded: LoadedConfig): Locator | undefined | null {
+  try {
+    return textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
+  } catch {
+    return null;
+  }
 }
 
 /** Positions for a file's text from the fast parser's events, or undefined if it does not parse. */
@@ -613,11 +622,8 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
           message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
         else if (last === 'from' && parent === 'partition')
           message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
-        else if (p[0] === 'buckets' && (last === 'name' || parent === 'folders'))
-          message = bucketPatternMessage(last === 'name' ? 'name' : 'folder', e.data);
-        else if (p[0] === 'connections' && (last === 'region' || last === 'endpoint' || last === 'accountId'))
-          message = bucketPatternMessage(last, e.data);
-        else message = `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
+        else
+          message = engineMessage(p, e.data) ?? `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;
       }
       case 'minItems':
@@ -678,4 +684,13 @@ function levenshtein(a: string, b: string): number {
     }
   }
   return dp[b.length]!;
+}
+
+/** The first engine's words for a pattern error at `path` (e.g. a bucket name), if any. */
+function engineMessage(path: YamlPath, value: unknown): string | undefined {
+  for (const e of engines()) {
+    const m = e.patternMessage?.(path, value);
+    if (m !== undefined) return m;
+  }
+  return undefined;
 }

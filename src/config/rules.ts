@@ -1,16 +1,16 @@
 // Semantic rules that JSON Schema cannot express: duplicate names (after case folding),
 // references to undeclared objects, literal secrets, the seeds' table conventions and the
-// engine constraints a user would otherwise meet only at apply time.
+// engine constraints a user would otherwise meet only at apply time. An engine's own rules (its
+// connection keys and sections) live in its folder and are found through src/providers/engine.ts.
 import { foldIdent, normalizeType } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
+import { engineFor, engines } from '../providers/engine.js';
 import { checkSyncRules } from '../sync/config.js';
-import { checkBucketRules } from './bucket-rules.js';
 import { connectionStringProblem, literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { checkIdentifierLengths } from './identifier-rules.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
-import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './redshift-rules.js';
 import type { ConnectionConfig, TableConfig, WharfConfig } from './types.js';
 
 const SCHEMA_PRIVS = new Set(['usage', 'create', 'all']);
@@ -31,9 +31,7 @@ function privilegesOn(conn: ConnectionConfig | undefined): {
   engine: string;
   allowed: { schema: ReadonlySet<string>; table: ReadonlySet<string>; defaultTable: ReadonlySet<string> };
 } {
-  return conn?.type === 'redshift'
-    ? { engine: ' on Redshift', allowed: REDSHIFT_PRIVILEGES }
-    : { engine: '', allowed: POSTGRES_PRIVILEGES };
+  return (conn && engineFor(conn.type)?.grantPrivileges) ?? { engine: '', allowed: POSTGRES_PRIVILEGES };
 }
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
 
@@ -296,11 +294,10 @@ export function checkRules(
   // Syncs.
   checkSyncRules(config.syncs ?? [], connNames, defaultConnection, err);
 
-  // Buckets and bucket connections.
-  out.push(...checkBucketRules(config, connections, defaultConnection, loc));
-
-  // Redshift connections, table layout keys and datashares.
-  out.push(...checkRedshiftRules(config, connections, defaultConnection, loc));
+  // Each engine's rules: buckets and bucket connections (S3); Redshift connections, table
+  // layout keys and datashares.
+  for (const e of engines())
+    if (e.checkRules) out.push(...e.checkRules(config, connections, defaultConnection, loc));
 
   // Name lengths, by the engine each name reaches.
   out.push(...checkIdentifierLengths(config, connections, defaultConnection, loc));

@@ -5,17 +5,18 @@
 // schema-shapes test walks the schema and fails when its objects differ from these lists.
 // Nothing at run time reads this file.
 
-import type { PolicyResourceConfig } from '../plan/bucket-policy-types.js';
 import type { SyncConfig } from '../sync/config.js';
-import type { BlockPublicAccessConfig } from './bucket-config.js';
-import type { DatashareConsumerConfig, DatashareSchemaConfig } from './redshift-config.js';
 import type {
+  BlockPublicAccessConfig,
   BucketConfig,
   ColumnConfig,
   ConnectionConfig,
   DatashareConfig,
+  DatashareConsumerConfig,
+  DatashareSchemaConfig,
   DefaultPrivilegeConfig,
   GrantConfig,
+  PolicyResourceConfig,
   RoleConfig,
   SchemaConfig,
   TableConfig,

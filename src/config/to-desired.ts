@@ -1,5 +1,7 @@
 // Config -> desired resources per connection, normalized exactly as providers normalize
-// what they read. Pure: `now` is an input (partitions ahead depend on the date).
+// what they read: the core's resource kinds here, then each engine's part (its own kinds, its
+// parts of core ones) through src/providers/engine.ts. Pure: `now` is an input (partitions
+// ahead depend on the date).
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -11,8 +13,7 @@ import type {
 } from '../plan/model.js';
 import { foldIdent, normalizePrivileges, normalizeType } from '../plan/normalize.js';
 import { isNullDefault } from '../plan/sql-parse.js';
-import { bucketsToDesired } from './bucket-desired.js';
-import { applyRedshiftDesired } from './redshift-desired.js';
+import { engines } from '../providers/engine.js';
 import { listOf } from './rules.js';
 import type { LoadedConfig, TableConfig } from './types.js';
 
@@ -108,9 +109,9 @@ export function toDesired(loaded: LoadedConfig, now: Date): Map<string, Resource
     }
   }
   for (const { conn, d } of defaults.values()) push(conn, d);
-  for (const { connection, bucket } of bucketsToDesired(loaded)) push(connection, bucket);
-  // Redshift connections: table layout and types, grantee types, datashares.
-  applyRedshiftDesired(loaded, byConn);
+  // Each engine's part: buckets (S3); on Redshift connections, table layout and types,
+  // grantee types, datashares.
+  for (const e of engines()) e.toDesired?.(loaded, byConn);
   return byConn;
 }
 

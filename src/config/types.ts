@@ -1,13 +1,10 @@
 // The typed shape of a wharf file after schema validation (see schemas/wharf.schema.json);
 // schema-shapes.ts and its test keep the two in step.
 // Field comments state defaults; the meaning of each field is documented in the README.
+
+import type { ObjectOwnership } from '../plan/model.js';
 import type { Diagnostic } from '../plan/plan.js';
 import type { SyncConfig } from '../sync/config.js';
-import type { BucketConfig } from './bucket-config.js';
-import type { DatashareConfig, RedshiftTableKeys } from './redshift-config.js';
-
-export type { BucketConfig } from './bucket-config.js';
-export type { DatashareConfig } from './redshift-config.js';
 
 export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket' | 'redshift';
 
@@ -101,7 +98,7 @@ export interface WharfConfig {
   /** Incremental loads run by `wharf sync` (src/sync/config.ts). */
   syncs?: SyncConfig[];
   buckets?: BucketConfig[];
-  /** Redshift datashares (src/config/redshift-config.ts). */
+  /** Redshift datashares (src/providers/redshift). */
   datashares?: DatashareConfig[];
 }
 
@@ -119,4 +116,87 @@ export interface LoadedConfig {
   sha256: string;
   /** Warnings about the file; they travel in the plan's diagnostics. */
   warnings: Diagnostic[];
+}
+
+// The keys engines read (src/providers/<engine>/): declared here so that the file format is
+// one type, as it is one JSON Schema; their rules and meaning live in the engine's folder.
+
+// Buckets (src/providers/s3).
+
+export interface BlockPublicAccessConfig {
+  blockPublicAcls?: boolean;
+  ignorePublicAcls?: boolean;
+  blockPublicPolicy?: boolean;
+  restrictPublicBuckets?: boolean;
+}
+
+export interface BucketConfig {
+  name: string;
+  /** Default: the only bucket connection of the file. */
+  connection?: string;
+  /** Create the bucket when it is missing. Default false: a missing bucket is an error. */
+  create?: boolean;
+  /** `true` (default) turns all four flags on, `false` all off; or set them one by one (unset ones stay on). */
+  blockPublicAccess?: boolean | BlockPublicAccessConfig;
+  /** Default `BucketOwnerEnforced`: ACLs disabled. */
+  objectOwnership?: ObjectOwnership;
+  /** Default encryption; not managed when absent. */
+  encryption?: { type: 'sse-s3' } | { type: 'sse-kms'; kmsKeyId?: string };
+  /** Folder markers, e.g. `events/`; a missing trailing slash is added. */
+  folders?: string[];
+  policy?: BucketPolicyConfig;
+}
+
+/** One policy statement as written in the wharf file. */
+export interface PolicyStatementConfig {
+  /** Required: wharf owns the statements of a live policy by their Sid. */
+  sid: string;
+  /** Default `allow`. */
+  effect?: 'allow' | 'deny';
+  /** IAM ARNs, 12-digit account ids (meaning `arn:aws:iam::<id>:root`), or `'*'` for anyone. */
+  principals: string[] | '*';
+  /** IAM action names or patterns, e.g. `s3:GetObject`, `s3:Get*`; matched case-insensitively. */
+  actions: string[];
+  /** `bucket` is the bucket itself, `objects` every key, `{prefix}` the keys under a prefix. */
+  resources: PolicyResourceConfig[];
+  /** An IAM condition block, copied as is (then merged with what a prefix needs). */
+  conditions?: Record<string, Record<string, string | string[] | boolean>>;
+  /** Declares intent: lint refuses any action that could write or delete. */
+  readOnly?: boolean;
+}
+
+export type PolicyResourceConfig = 'bucket' | 'objects' | { prefix: string };
+
+export interface BucketPolicyConfig {
+  /** When true, the live policy becomes exactly the declared statements. */
+  exclusive?: boolean;
+  statements: PolicyStatementConfig[];
+}
+
+// Redshift (src/providers/redshift).
+
+export interface RedshiftTableKeys {
+  /** redshift: DISTSTYLE; `key` names the DISTKEY column. Not managed when absent. */
+  distribution?: { style: 'auto' | 'even' | 'all' | 'key'; key?: string };
+  /**
+   * redshift: `auto`, or a sort key (type default `compound`). Not managed when absent,
+   * except that `partition.by` on Redshift becomes the leading sort-key column.
+   */
+  sortKey?: 'auto' | { type?: 'compound' | 'interleaved'; columns: string[] };
+}
+
+export type DatashareSchemaConfig = string | { name: string; includeNew?: boolean };
+
+export type DatashareConsumerConfig = { account: string; viaDataCatalog?: boolean } | { namespace: string };
+
+export interface DatashareConfig {
+  name: string;
+  /** Default: the file's default connection; it must be a redshift connection. */
+  connection?: string;
+  /** Default false. */
+  publicAccessible?: boolean;
+  schemas?: DatashareSchemaConfig[];
+  tables?: string[];
+  allTablesInSchema?: string[];
+  consumers?: DatashareConsumerConfig[];
 }

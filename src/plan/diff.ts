@@ -1,10 +1,12 @@
 // The keyed diff: desired vs live resources of one connection -> ordered changes with
 // field-level before/after, replace-vs-update decisions and destructive classification.
 // Ownership rules decide what a live object not in the file becomes: a delete (the file
-// manages it) or an "unmanaged" note (left alone). Pure: no I/O.
+// manages it) or an "unmanaged" note (left alone). A resource kind an engine owns (buckets,
+// datashares) goes to that engine's differ, and an engine may extend a table's diff; both are
+// found through src/providers/engine.ts. Pure: no I/O.
+
+import { engines, type KindDiffResult } from '../providers/engine.js';
 import { address, assertNever, resourceId } from './address.js';
-import { diffBuckets } from './bucket-diff.js';
-import { diffDatashares } from './datashare-diff.js';
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -17,7 +19,6 @@ import type {
 import { isWidening, normalizePrivileges } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
-import { diffRedshiftTable, type RedshiftRefusal } from './redshift-table-diff.js';
 import { expressionKey } from './sql-parse.js';
 
 export interface Capabilities {
@@ -44,27 +45,38 @@ export interface DiffResult {
   diagnostics?: Diagnostic[];
 }
 
-interface KindDiff {
+/** A change the engine would refuse and no replace should paper over: an error diagnostic. */
+export interface TableRefusal {
+  code: string;
+  /** The column it is about: the diagnostic points at it in the file. */
+  column: string;
+  message: string;
+}
+
+/** The diff of one resource: its field changes, and whether it must be replaced and why. */
+export interface TableDiff {
   fields: FieldChange[];
   replace: boolean;
   reasons: string[];
-  /** Changes the engine would refuse (Redshift's ALTER limits): error diagnostics. */
-  refusals?: RedshiftRefusal[];
+  /** Changes the engine would refuse (e.g. Redshift's ALTER limits): error diagnostics. */
+  refusals?: TableRefusal[];
 }
 
+type KindDiff = TableDiff;
+
 export function diff(full: DiffInput): DiffResult {
-  // Buckets have a differ of their own (bucket-diff.ts); they never depend on warehouse objects.
-  const buckets = diffBuckets(
-    full.connection,
-    full.desired.filter((r) => r.kind === 'bucket'),
-    full.live.filter((r) => r.kind === 'bucket'),
-  );
-  // Datashares too (datashare-diff.ts); they read tables to expand ALL TABLES IN SCHEMA.
-  const shares = diffDatashares(full.connection, full.desired, full.live);
+  // The kinds an engine owns (buckets, datashares) have the engine's differ; the rest is diffed here.
+  const owned = new Set<string>();
+  const byEngines: KindDiffResult[] = [];
+  for (const e of engines())
+    for (const [kind, differ] of Object.entries(e.differs ?? {})) {
+      owned.add(kind);
+      byEngines.push(differ(full.connection, full.desired, full.live));
+    }
   const input: DiffInput = {
     ...full,
-    desired: full.desired.filter((r) => r.kind !== 'bucket' && r.kind !== 'datashare'),
-    live: full.live.filter((r) => r.kind !== 'bucket' && r.kind !== 'datashare'),
+    desired: full.desired.filter((r) => !owned.has(r.kind)),
+    live: full.live.filter((r) => !owned.has(r.kind)),
   };
   const { connection } = input;
   const live = new Map(input.live.map((r) => [keyOf(r), r] as const));
@@ -163,10 +175,10 @@ export function diff(full: DiffInput): DiffResult {
   const pruned = changes.filter(
     (c) => !(c.action === 'delete' && c.before && isOnDroppedObject(c.before, droppedTables, droppedSchemas)),
   );
-  unmanaged.push(...buckets.unmanaged, ...shares.unmanaged);
-  const diagnostics = [...buckets.diagnostics, ...shares.diagnostics, ...refused];
+  unmanaged.push(...byEngines.flatMap((r) => r.unmanaged));
+  const diagnostics = [...byEngines.flatMap((r) => r.diagnostics), ...refused];
   return {
-    changes: orderChanges([...pruned, ...buckets.changes, ...shares.changes]),
+    changes: orderChanges([...pruned, ...byEngines.flatMap((r) => r.changes)]),
     unmanaged: unmanaged.sort((a, b) => a.address.localeCompare(b.address)),
     ...(diagnostics.length > 0 ? { diagnostics } : {}),
   };
@@ -306,9 +318,9 @@ function ownership(
       }
       return true;
     case 'bucket':
-      return 'bucket'; // never reached: buckets are diffed by bucket-diff.ts
+      return 'bucket'; // never reached: buckets have their engine's differ (src/providers/s3)
     case 'datashare':
-      return 'datashare'; // never reached: datashares are diffed by datashare-diff.ts
+      return 'datashare'; // never reached: datashares have their engine's differ (src/providers/redshift)
     default:
       return assertNever(r);
   }
@@ -466,9 +478,14 @@ export function diffTable(have: TableResource, want: TableResource): KindDiff {
       reasons.push(`creates ${missing.length} partition(s) ahead on ${wp.by} (${wp.granularity})`);
     }
   }
-  // A Redshift table: distribution, sort key, encodings, and what Redshift cannot alter in place.
-  if (want.redshift) return diffRedshiftTable(have, want, { fields, replace: false, reasons });
-  return { fields, replace: false, reasons };
+  // An engine's own table parts (Redshift: distribution, sort key, encodings, and what it
+  // cannot alter in place).
+  const base: TableDiff = { fields, replace: false, reasons };
+  for (const e of engines()) {
+    const extended = e.diffTable?.(have, want, base);
+    if (extended) return extended;
+  }
+  return base;
 }
 
 function diffColumn(h: ColumnSpec, w: ColumnSpec): FieldChange[] {

@@ -1,15 +1,9 @@
-// Connection config -> a ready provider. The only place clients are constructed; everything
-// below receives them. Environment references are resolved here, at connect time.
-import path from 'node:path';
-import pg from 'pg';
-import { resolveConnectionString } from '../config/connection-string.js';
-import { redactSecrets, registerSecret } from '../config/secrets.js';
+// Connection config -> a ready provider, opened by the engine serving the connection type
+// (src/providers/engine.ts): each engine's connect.ts is where its clients are constructed and
+// environment references resolved, at connect time; everything below receives them.
+import type pg from 'pg';
 import type { ConnectionConfig } from '../config/types.js';
-import { openBucketConnection } from './connect-buckets.js';
-import { openRedshiftConnection } from './connect-redshift.js';
-import { acquireLocalServer } from './local/local-server.js';
-import { ClientConfigError, pgClientConfig } from './postgres/pg-client-config.js';
-import { PostgresProvider } from './postgres/postgres-provider.js';
+import { engineFor } from './engine.js';
 import type { WarehouseProvider } from './provider.js';
 import type { DataApiTransport } from './redshift/data-api-transport.js';
 
@@ -42,126 +36,13 @@ export class ConnectError extends Error {
   }
 }
 
-const SESSION_OPTIONS = '-c TimeZone=UTC -c client_min_messages=warning';
-
 export async function openConnection(
   name: string,
   config: ConnectionConfig,
   baseDir: string,
 ): Promise<OpenedConnection> {
-  switch (config.type) {
-    case 'local': {
-      const dir = path.resolve(baseDir, config.dataDir ?? '.wharf/local');
-      const server = await acquireLocalServer({
-        dir,
-        database: config.database ?? 'wharf',
-        binDir: process.env.WHARF_LOCAL_PG_BIN || undefined,
-      });
-      registerSecret(server.password);
-      const params = {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: server.database,
-        options: SESSION_OPTIONS,
-        application_name: 'wharf',
-      };
-      const connectClient = async () => {
-        const c = new pg.Client(params);
-        c.on('error', () => {});
-        await c.connect();
-        return c;
-      };
-      let client: pg.Client;
-      try {
-        client = await connectClient();
-      } catch (e) {
-        await server.release();
-        throw new ConnectError(name, (e as Error).message);
-      }
-      const provider = new PostgresProvider(client, 'local');
-      return {
-        name,
-        config,
-        provider,
-        connectSql: connectClient,
-        takeSession: handOver(client),
-        description: `embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${path.relative(process.cwd(), dir) || '.'}`,
-        close: async () => {
-          await provider.close();
-          await server.release();
-        },
-      };
-    }
-    case 'postgres': {
-      // The URL is read into parts and each reference resolved inside its part, so a password
-      // with `@ # / ? %` stays one password, and every secret is known for redaction first.
-      let params: pg.ClientConfig;
-      try {
-        const { parts, secrets } = resolveConnectionString(config.url ?? '', `connection ${name}: url`);
-        for (const v of secrets) registerSecret(v);
-        params = pgClientConfig(parts, {
-          sessionOptions: SESSION_OPTIONS,
-          applicationName: 'wharf',
-          ...(config.database ? { database: config.database } : {}),
-        });
-      } catch (e) {
-        if (e instanceof ClientConfigError) throw new ConnectError(name, `url: ${e.message}`);
-        throw e;
-      }
-      const connectClient = async () => {
-        const c = new pg.Client(params);
-        c.on('error', () => {});
-        await c.connect();
-        return c;
-      };
-      let client: pg.Client;
-      try {
-        client = await connectClient();
-      } catch (e) {
-        throw new ConnectError(name, redactSecrets(reachError(e as Error, params)));
-      }
-      const provider = new PostgresProvider(client, 'postgres');
-      return {
-        name,
-        config,
-        provider,
-        connectSql: connectClient,
-        takeSession: handOver(client),
-        description: describeParams(params),
-        close: () => provider.close(),
-      };
-    }
-    case 's3':
-    case 'local-bucket':
-      return openBucketConnection(name, config, baseDir);
-    case 'redshift':
-      return openRedshiftConnection(name, config);
-    default:
-      throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
-  }
-}
-
-/** Returns `client` on the first call, undefined after. */
-function handOver(client: pg.Client): () => pg.Client | undefined {
-  let held: pg.Client | undefined = client;
-  return () => {
-    const c = held;
-    held = undefined;
-    return c;
-  };
-}
-
-/** host:port/db, without credentials. */
-function describeParams(p: pg.ClientConfig): string {
-  return `PostgreSQL at ${p.host ?? 'localhost'}${p.port ? `:${p.port}` : ''}/${p.database ?? p.user ?? ''}`;
-}
-
-/** The driver's message, with where it tried to go when the message does not say. */
-function reachError(e: Error, p: pg.ClientConfig): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EAI_AGAIN')
-    return `cannot reach ${p.host ?? 'localhost'}:${p.port ?? 5432} (${code})`;
-  return e.message;
+  const engine = engineFor(config.type);
+  if (!engine)
+    throw new ConnectError(name, `unsupported connection type ${(config as { type: string }).type}`);
+  return engine.open(name, config, baseDir);
 }

@@ -1,6 +1,8 @@
 // The contract between wharf's core and the outside world. A provider reads the live state
 // of the scope a file manages in a constant number of round trips, compiles plan changes
 // into statements (pure), and executes them. Clients are passed in, never built inside.
+// What the core asks of an engine besides its provider (rules, desired state, differs, how
+// to open a connection) is the Engine contract in engine.ts.
 import type { Capabilities } from '../plan/diff.js';
 import type { Resource } from '../plan/model.js';
 import type { Change, Diagnostic, Statement } from '../plan/plan.js';

@@ -17,14 +17,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import {
-  type BlockPublicAccess,
-  type BucketEncryption,
-  type BucketResource,
-  type ObjectOwnership,
-  ownedSidsFromTags,
-} from '../../plan/bucket-model.js';
-import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
 import type { Change, Statement } from '../../plan/plan.js';
 import { checkDataDir, ensureDataDir } from '../data-dir.js';
 import {
@@ -34,6 +26,14 @@ import {
   type Provider,
   type ReadScope,
 } from '../provider.js';
+import {
+  type BlockPublicAccess,
+  type BucketEncryption,
+  type BucketResource,
+  type ObjectOwnership,
+  ownedSidsFromTags,
+} from '../s3/bucket-model.js';
+import { type IamPolicy, parsePolicy } from '../s3/policy/index.js';
 import { compileBucketChange } from '../s3/s3-compile.js';
 import { ApiCallError, NO_PRIVILEGES } from '../s3/s3-errors.js';
 

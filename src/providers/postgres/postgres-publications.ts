@@ -4,8 +4,9 @@
 // later just as INCLUDENEW does on Redshift. Consumers by account or namespace and public
 // accessibility are Redshift-only (config rules refuse them here); subscribers connect to the
 // publication by its name. This file assembles live publications and compiles changes. Pure.
-import type { DatashareResource } from '../../plan/datashare-model.js';
+
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
+import type { DatashareResource } from '../redshift/datashare-model.js';
 import { quoteIdent as qi } from '../sql-quote.js';
 import { qualified } from './postgres-sql.js';
 

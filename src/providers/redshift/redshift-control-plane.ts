@@ -13,8 +13,8 @@ import {
   paginateDescribeDataSharesForProducer,
   type RedshiftClient,
 } from '@aws-sdk/client-redshift';
-import type { ConsumerStatus } from '../../plan/datashare-model.js';
 import type { Diagnostic } from '../../plan/plan.js';
+import type { ConsumerStatus } from './datashare-model.js';
 import type { ConsumerStatuses } from './redshift-introspector.js';
 
 export interface ClusterFacts {

@@ -5,18 +5,18 @@
 // ACL string. The SQL text is built here; `assembleRedshift` turns the rows into resources
 // and is pure, so it is tested on fixture rows.
 
+import type { Capabilities } from '../../plan/diff.js';
+import type { ColumnSpec, Resource, TableResource } from '../../plan/model.js';
+import { normalizePrivileges } from '../../plan/normalize.js';
+import { quoteRedshiftLiteral } from '../sql-quote.js';
+import type { DataApiResult } from './data-api-transport.js';
 import {
   type ConsumerStatus,
   consumerKey,
   type DatashareConsumer,
   type DatashareResource,
   type DistStyle,
-} from '../../plan/datashare-model.js';
-import type { Capabilities } from '../../plan/diff.js';
-import type { ColumnSpec, Resource, TableResource } from '../../plan/model.js';
-import { normalizePrivileges } from '../../plan/normalize.js';
-import { quoteRedshiftLiteral } from '../sql-quote.js';
-import type { DataApiResult } from './data-api-transport.js';
+} from './datashare-model.js';
 import { datashareArn } from './redshift-sql.js';
 
 // GRANT ALL ON TABLE and ALTER DEFAULT PRIVILEGES … GRANT ALL ON TABLES expand to what each

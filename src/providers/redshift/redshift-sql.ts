@@ -5,14 +5,6 @@
 // ALTER DATASHARE ... SET PUBLICACCESSIBLE cannot run in a transaction block, so their
 // statements are marked non-transactional and the provider submits each alone. Identifiers are always quoted, literals escaped.
 import { assertNever } from '../../plan/address.js';
-import {
-  type ConsumerStatus,
-  consumerKey,
-  type DatashareConsumer,
-  type DatashareResource,
-  type Distribution,
-  type SortKey,
-} from '../../plan/datashare-model.js';
 import type {
   ColumnSpec,
   DefaultPrivilegeResource,
@@ -24,6 +16,14 @@ import type {
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
 import { privList, qualified } from '../postgres/postgres-sql.js';
 import { quoteIdent as qi, quoteRedshiftLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
+import {
+  type ConsumerStatus,
+  consumerKey,
+  type DatashareConsumer,
+  type DatashareResource,
+  type Distribution,
+  type SortKey,
+} from './datashare-model.js';
 
 export interface RedshiftCompileContext {
   /**

@@ -5,8 +5,8 @@
 // default encryption, folder markers, the policy — so a policy is only ever put on a bucket
 // whose public-access guard is already in its declared state — and last the ownership tag.
 import { assertNever } from '../../plan/address.js';
-import { type BucketResource, OWNED_SIDS_TAG } from '../../plan/bucket-model.js';
 import type { ApiCall, Change, Statement } from '../../plan/plan.js';
+import { type BucketResource, OWNED_SIDS_TAG } from './bucket-model.js';
 
 export interface BucketCompileOptions {
   /** The region a new bucket is created in; us-east-1 takes no LocationConstraint. */

@@ -14,6 +14,7 @@ import {
   HeadBucketCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
+import { AwsError } from '../aws-errors.js';
 import {
   type BlockPublicAccess,
   type BucketEncryption,
@@ -21,9 +22,8 @@ import {
   OBJECT_OWNERSHIPS,
   type ObjectOwnership,
   ownedSidsFromTags,
-} from '../../plan/bucket-model.js';
-import { type IamPolicy, parsePolicy } from '../../plan/bucket-policy.js';
-import { AwsError } from '../aws-errors.js';
+} from './bucket-model.js';
+import { type IamPolicy, parsePolicy } from './policy/index.js';
 
 /** The part of an S3Client that wharf uses; tests pass a mock or a loopback-server client. */
 export interface S3Like {

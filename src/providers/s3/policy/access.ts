@@ -9,9 +9,9 @@
 // of its conditions, already granted it; a live Deny grant must stay covered by a planned Deny
 // the same way round. Statements with NotPrincipal/NotAction/NotResource cannot be expanded:
 // any new or changed one counts as widening. Pure.
-import { canonicalizePolicy, sameMeaning } from './bucket-policy-canonical.js';
-import { globCovers, isInertPair } from './bucket-policy-match.js';
-import type { CanonicalStatement, IamPolicy } from './bucket-policy-types.js';
+import { canonicalizePolicy, sameMeaning } from './canonical.js';
+import { globCovers, isInertPair } from './match.js';
+import type { CanonicalStatement, IamPolicy } from './types.js';
 
 type CanonicalCondition = NonNullable<CanonicalStatement['Condition']>;
 

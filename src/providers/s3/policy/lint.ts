@@ -8,9 +8,9 @@
 //   no-secure-transport-deny (warning) / partial-secure-transport-deny (warning)
 // Messages start with the offending statement's Sid. Bucket-level settings (block public
 // access, ACLs) are checked elsewhere. Pure.
-import { compileStatement, statementProblems } from './bucket-policy-compile.js';
-import { LISTING_ACTIONS, s3ActionLevel } from './bucket-policy-match.js';
-import type { PolicyStatementConfig } from './bucket-policy-types.js';
+import { compileStatement, statementProblems } from './compile.js';
+import { LISTING_ACTIONS, s3ActionLevel } from './match.js';
+import type { PolicyStatementConfig } from './types.js';
 
 export interface PolicyDiagnostic {
   severity: 'error' | 'warning';

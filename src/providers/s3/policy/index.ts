@@ -1,13 +1,14 @@
 // The bucket-policy engine for S3 shares, in one import: compile the friendly statements of a
 // wharf file, canonicalize live policies, merge by Sid ownership, diff, summarize access,
-// detect widening and lint. Each concern lives in its own bucket-policy-*.ts file. Pure.
+// detect widening and lint. Each concern lives in its own file of this folder (policy/), part
+// of the S3 engine (src/providers/s3). Pure.
 
 export {
   isPolicyWidening,
   policyWidening,
   summarizeAccess,
   type WideningResult,
-} from './bucket-policy-access.js';
+} from './access.js';
 export {
   accountPrincipal,
   canonicalAction,
@@ -17,7 +18,7 @@ export {
   parsePolicy,
   sameMeaning,
   statementsEqual,
-} from './bucket-policy-canonical.js';
+} from './canonical.js';
 export {
   bucketArn,
   checkBucketName,
@@ -27,14 +28,14 @@ export {
   LIST_SID_SUFFIX,
   POLICY_VERSION,
   statementProblems,
-} from './bucket-policy-compile.js';
-export { diffPolicy, type PolicyDiff, policyLines } from './bucket-policy-diff.js';
+} from './compile.js';
+export { diffPolicy, type PolicyDiff, policyLines } from './diff.js';
 export {
   isReadOnlyAction,
   lintPolicy,
   type PolicyDiagnostic,
   type PolicyLintOptions,
-} from './bucket-policy-lint.js';
+} from './lint.js';
 export {
   globCovers,
   globMatch,
@@ -42,11 +43,11 @@ export {
   LISTING_ACTIONS,
   s3ActionLevel,
   s3ArnLevel,
-} from './bucket-policy-match.js';
+} from './match.js';
 export {
   type MergeOptions,
   type MergeResult,
   mergePolicy,
   removeOwnedStatements,
-} from './bucket-policy-merge.js';
-export * from './bucket-policy-types.js';
+} from './merge.js';
+export * from './types.js';

@@ -1,12 +1,12 @@
-// Bucket connections -> ready providers; connect.ts dispatches here. With connect.ts, the
-// only place an S3 client is constructed. Credentials come from the standard AWS chain
+// Bucket connections (s3, local-bucket) -> ready providers: the S3 engine's open (engine.ts)
+// loads this module on the first connect. The only place an S3 client is constructed. Credentials come from the standard AWS chain
 // (environment, shared config and credentials files, SSO, instance or container roles);
 // the file never holds them. The SDK is loaded only when an s3 connection is opened.
 import path from 'node:path';
-import type { ConnectionConfig } from '../config/types.js';
-import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from './aws-errors.js';
-import type { OpenedConnection } from './connect.js';
-import { LocalBucketProvider } from './local-bucket/local-bucket-provider.js';
+import type { ConnectionConfig } from '../../config/types.js';
+import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from '../aws-errors.js';
+import type { OpenedConnection } from '../connect.js';
+import { LocalBucketProvider } from '../local-bucket/local-bucket-provider.js';
 
 export async function openBucketConnection(
   name: string,
@@ -29,7 +29,7 @@ export async function openBucketConnection(
   if (!process.env.WHARF_DEBUG) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [{ S3Client }, { S3Provider }] = await Promise.all([
     import('@aws-sdk/client-s3'),
-    import('./s3/s3-provider.js'),
+    import('./s3-provider.js'),
   ]);
   const client = new S3Client({
     ...(config.region ? { region: config.region } : {}),

@@ -5,8 +5,8 @@
 // the result is exactly the desired statements (those already live keep their position, so
 // a reordered file is not a change). An empty result means "delete the bucket policy".
 // Pure: no I/O.
-import { POLICY_VERSION } from './bucket-policy-compile.js';
-import { BucketPolicyError, type IamPolicy, type IamStatement } from './bucket-policy-types.js';
+import { POLICY_VERSION } from './compile.js';
+import { BucketPolicyError, type IamPolicy, type IamStatement } from './types.js';
 
 export interface MergeOptions {
   exclusive: boolean;

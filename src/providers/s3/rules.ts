@@ -2,13 +2,15 @@
 // lives on, duplicate names, folder syntax, keys that belong to another connection type, and
 // the bucket-policy lint that needs no live state (public or account-wide principals, write
 // actions in read-only statements, no secure-transport deny), plus warnings for block public
-// access turned off and ACLs enabled. Every problem points at its YAML path.
-import { compiledSids, lintPolicy, type PolicyStatementConfig } from '../plan/bucket-policy.js';
-import type { Diagnostic } from '../plan/plan.js';
-import { bucketNameProblem, isBucketConnectionType } from './bucket-config.js';
-import type { Locator, YamlPath } from './load.js';
-import { formatPath } from './load.js';
-import type { ConnectionConfig, WharfConfig } from './types.js';
+// access turned off and ACLs enabled. Every problem points at its YAML path. The S3 engine's
+// checkRules (engine.ts): src/config/rules.ts runs it with every engine's rules.
+
+import type { Locator, YamlPath } from '../../config/load.js';
+import { formatPath } from '../../config/load.js';
+import type { ConnectionConfig, WharfConfig } from '../../config/types.js';
+import type { Diagnostic } from '../../plan/plan.js';
+import { bucketNameProblem, isBucketConnectionType } from './config.js';
+import { compiledSids, lintPolicy, type PolicyStatementConfig } from './policy/index.js';
 
 const KEYS_BY_TYPE: Record<string, readonly (keyof ConnectionConfig)[]> = {
   s3: ['region', 'endpoint', 'forcePathStyle', 'accountId'],

@@ -15,7 +15,7 @@ import {
   type IamPrincipal,
   type IamStatement,
   type IamStringList,
-} from './bucket-policy-types.js';
+} from './types.js';
 
 const STATEMENT_KEYS = [
   'Sid',

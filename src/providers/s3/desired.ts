@@ -1,11 +1,12 @@
 // `buckets:` -> desired bucket resources, normalized the way bucket providers read them:
 // defaults filled in, folders with one trailing slash and sorted, the policy compiled to
-// canonical IAM JSON. Pure.
-import type { BlockPublicAccess, BucketEncryption, BucketResource } from '../plan/bucket-model.js';
-import { compilePolicy } from '../plan/bucket-policy.js';
-import type { BucketConfig } from './bucket-config.js';
-import { bucketConnectionOf, normalizeFolder } from './bucket-rules.js';
-import type { LoadedConfig } from './types.js';
+// canonical IAM JSON. The S3 engine's toDesired (engine.ts), run by src/config/to-desired.ts. Pure.
+
+import type { LoadedConfig } from '../../config/types.js';
+import type { BlockPublicAccess, BucketEncryption, BucketResource } from './bucket-model.js';
+import type { BucketConfig } from './config.js';
+import { compilePolicy } from './policy/index.js';
+import { bucketConnectionOf, normalizeFolder } from './rules.js';
 
 export function bucketsToDesired(loaded: LoadedConfig): { connection: string; bucket: BucketResource }[] {
   return (loaded.config.buckets ?? []).map((b) => ({

@@ -1,17 +1,19 @@
 // Config -> desired resources, the Redshift part: tables get their layout (distribution,
 // sort key, encodings) and Redshift's type names, `partition` becomes the leading sort-key
 // column, grants learn whether the grantee is a user or a group, and `datashares:` become
-// datashare resources. Pure, like toDesired.
+// datashare resources. The Redshift engine's toDesired (engine.ts), run by src/config/to-desired.ts
+// after the core's mapping. Pure, like toDesired.
+
+import type { LoadedConfig, TableConfig } from '../../config/types.js';
+import type { Resource, TableResource } from '../../plan/model.js';
+import { foldIdent, normalizeType } from '../../plan/normalize.js';
+import { schemaEntry } from './config.js';
 import {
   consumerKey,
   type DatashareConsumer,
   type DatashareResource,
   type SortKey,
-} from '../plan/datashare-model.js';
-import type { Resource, TableResource } from '../plan/model.js';
-import { foldIdent, normalizeType } from '../plan/normalize.js';
-import { schemaEntry } from './redshift-config.js';
-import type { LoadedConfig, TableConfig } from './types.js';
+} from './datashare-model.js';
 
 /** Type names as Redshift prints them: its defaults fill what the file leaves out. */
 export function normalizeRedshiftType(raw: string): string {

@@ -1,11 +1,11 @@
 // Points plan diagnostics about buckets (e.g. `bucket-missing`, found only once the live state
 // is read) at the bucket in the file: file, line, column and YAML path. The planner is pure
-// and knows addresses, not positions; this maps one to the other after the plan is built.
-import { readFileSync } from 'node:fs';
-import { bucketConnectionOf } from '../config/bucket-rules.js';
-import { formatPath, type Locator, textLocator } from '../config/load.js';
-import type { LoadedConfig } from '../config/types.js';
-import type { Diagnostic } from '../plan/plan.js';
+// and knows addresses, not positions; this maps one to the other after the plan is built: the
+// S3 engine's locate (engine.ts), run by planConfig.
+import { fileLocator, formatPath } from '../../config/load.js';
+import type { LoadedConfig } from '../../config/types.js';
+import type { Diagnostic } from '../../plan/plan.js';
+import { bucketConnectionOf } from './rules.js';
 
 export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[] {
   const unplaced = diagnostics.filter((d) => d.code.startsWith('bucket-') && d.line === undefined);
@@ -23,13 +23,4 @@ export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagn
     const at = locator?.at(path) ?? { line: 1, col: 1 };
     return { ...d, file: loaded.file, line: at.line, col: at.col, path: formatPath(path) };
   });
-}
-
-/** Positions in the file as it is now; null when it cannot be read any more. */
-export function fileLocator(loaded: LoadedConfig): Locator | undefined | null {
-  try {
-    return textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
-  } catch {
-    return null;
-  }
 }

@@ -1,4 +1,5 @@
-// The Redshift part of a table diff: distribution, sort key and column encodings, and the
+// The Redshift part of a table diff (the engine's diffTable, run by src/plan/diff.ts after the
+// core's table diff): distribution, sort key and column encodings, and the
 // decision between an in-place ALTER and a replace, by the limits the ALTER TABLE reference
 // documents (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html):
 //
@@ -15,24 +16,15 @@
 // marked destructive and explained, as Terraform marks a forced replacement. ADD COLUMN ...
 // NOT NULL without a DEFAULT is refused: Redshift rejects it, and a replace would lose rows
 // for what a default in the file fixes. Pure.
+
+import type { TableDiff, TableRefusal } from '../../plan/diff.js';
+import type { TableResource } from '../../plan/model.js';
 import type { Distribution, SortKey } from './datashare-model.js';
-import type { TableResource } from './model.js';
-import type { FieldChange } from './plan.js';
 
 /** A change Redshift would refuse and no replace should paper over: an error diagnostic. */
-export interface RedshiftRefusal {
-  code: string;
-  /** The column it is about: the diagnostic points at it in the file. */
-  column: string;
-  message: string;
-}
+export type RedshiftRefusal = TableRefusal;
 
-export interface RedshiftTableDiff {
-  fields: FieldChange[];
-  replace: boolean;
-  reasons: string[];
-  refusals?: RedshiftRefusal[];
-}
+export type RedshiftTableDiff = TableDiff;
 
 export const ADD_NOT_NULL_CODE = 'redshift-add-not-null';
 

@@ -1,8 +1,9 @@
 // The readable difference between the live and the planned bucket policy: a unified diff of
 // their canonical JSON, so only changes IAM would notice show up. Pure.
-import { canonicalizePolicy } from './bucket-policy-canonical.js';
-import type { IamPolicy } from './bucket-policy-types.js';
-import { unifiedDiff } from './text-diff.js';
+
+import { unifiedDiff } from '../../../plan/text-diff.js';
+import { canonicalizePolicy } from './canonical.js';
+import type { IamPolicy } from './types.js';
 
 export interface PolicyDiff {
   changed: boolean;

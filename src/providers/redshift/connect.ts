@@ -1,13 +1,14 @@
-// Redshift connections -> a ready provider; connect.ts dispatches here. With connect.ts, the
-// only place the Redshift Data API and control-plane clients are constructed. Region and
+// Redshift connections -> a ready provider: the Redshift engine's open (engine.ts) loads this
+// module on the first connect. The only place the Redshift Data API and control-plane clients
+// are constructed. Region and
 // credentials come from the standard AWS chain (environment, shared config, SSO, instance or
 // container roles); the file never holds them. The SDKs load only when such a connection opens.
-import { resolveEnv } from '../config/env.js';
-import { registerSecret } from '../config/secrets.js';
-import type { ConnectionConfig } from '../config/types.js';
-import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from './aws-errors.js';
-import { ConnectError, type OpenedConnection } from './connect.js';
-import type { DataApiTarget } from './redshift/data-api-transport.js';
+import { resolveEnv } from '../../config/env.js';
+import { registerSecret } from '../../config/secrets.js';
+import type { ConnectionConfig } from '../../config/types.js';
+import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from '../aws-errors.js';
+import { ConnectError, type OpenedConnection } from '../connect.js';
+import type { DataApiTarget } from './data-api-transport.js';
 
 export async function openRedshiftConnection(
   name: string,
@@ -16,9 +17,9 @@ export async function openRedshiftConnection(
   const [{ RedshiftDataClient }, { RedshiftClient }, transportMod, cpMod, providerMod] = await Promise.all([
     import('@aws-sdk/client-redshift-data'),
     import('@aws-sdk/client-redshift'),
-    import('./redshift/data-api-transport.js'),
-    import('./redshift/redshift-control-plane.js'),
-    import('./redshift/redshift-provider.js'),
+    import('./data-api-transport.js'),
+    import('./redshift-control-plane.js'),
+    import('./redshift-provider.js'),
   ]);
   const region = config.region;
   // The transport does its own throttling retries with the same ClientToken: one SDK attempt.

@@ -1,9 +1,12 @@
 // The diff of declared Redshift datashares against live ones: objects added or removed,
 // INCLUDENEW per schema, public accessibility, and each consumer's lifecycle (granted ->
 // authorized -> active). A live datashare the file does not declare is left alone (wharf has
-// no way to mark the shares it created on Redshift), so this differ never drops one.
+// no way to mark the shares it created on Redshift), so this differ never drops one. The
+// Redshift engine's differ for the `datashare` kind (engine.ts), run by src/plan/diff.ts.
 // Pure: no I/O.
-import { address } from './address.js';
+import { address } from '../../plan/address.js';
+import type { Resource } from '../../plan/model.js';
+import type { Change, Diagnostic, FieldChange, UnmanagedObject } from '../../plan/plan.js';
 import {
   type ConsumerStatus,
   consumerKey,
@@ -11,8 +14,6 @@ import {
   type DatashareConsumer,
   type DatashareResource,
 } from './datashare-model.js';
-import type { Resource } from './model.js';
-import type { Change, Diagnostic, FieldChange, UnmanagedObject } from './plan.js';
 
 export interface DatashareDiffResult {
   changes: Change[];

@@ -1,11 +1,13 @@
 // The diff of declared buckets against live ones: field-level changes of the bucket settings,
-// the bucket policy merged by Sid ownership (see bucket-policy-merge), the policy diff and
-// access summary a reviewer reads, and the widening check that needs --allow-widen.
+// the bucket policy merged by Sid ownership (see policy/merge.ts), the policy diff and
+// access summary a reviewer reads, and the widening check that needs --allow-widen. The S3
+// engine's differ for the `bucket` kind (engine.ts), run by src/plan/diff.ts.
 //
 // What wharf never does to a bucket: delete it (a bucket that leaves the file is released),
 // delete objects, or remove a folder marker. A missing bucket without `create: true` is an
 // error diagnostic, not a change. Pure: no I/O.
-import { address } from './address.js';
+import { address } from '../../plan/address.js';
+import type { Change, Diagnostic, FieldChange, PolicyChange, UnmanagedObject } from '../../plan/plan.js';
 import {
   BLOCK_PUBLIC_ACCESS_FLAGS,
   type BlockPublicAccess,
@@ -19,8 +21,7 @@ import {
   mergePolicy,
   policyWidening,
   summarizeAccess,
-} from './bucket-policy.js';
-import type { Change, Diagnostic, FieldChange, PolicyChange, UnmanagedObject } from './plan.js';
+} from './policy/index.js';
 
 export interface BucketDiffResult {
   changes: Change[];

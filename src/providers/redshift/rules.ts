@@ -2,15 +2,17 @@
 // any other connection), how `partition` maps to the sort key, and the datashare lint that
 // needs no live state: a publicly accessible share, an account id given as a namespace (and
 // the reverse), tables with an interleaved sort key (Redshift refuses to share them), and
-// objects that are not declared on the share's connection.
-import { foldIdent } from '../plan/normalize.js';
-import type { Diagnostic, Severity } from '../plan/plan.js';
-import { checkTypeName, unquotedNames } from '../plan/sql-parse.js';
-import type { Locator, YamlPath } from './load.js';
-import { formatPath } from './load.js';
-import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './redshift-config.js';
-import { REDSHIFT_RESERVED_WORDS } from './redshift-reserved.js';
-import type { ConnectionConfig, WharfConfig } from './types.js';
+// objects that are not declared on the share's connection. The Redshift engine's checkRules
+// (engine.ts): src/config/rules.ts runs it with every engine's rules.
+
+import type { Locator, YamlPath } from '../../config/load.js';
+import { formatPath } from '../../config/load.js';
+import { REDSHIFT_RESERVED_WORDS } from '../../config/redshift-reserved.js';
+import type { ConnectionConfig, WharfConfig } from '../../config/types.js';
+import { foldIdent } from '../../plan/normalize.js';
+import type { Diagnostic, Severity } from '../../plan/plan.js';
+import { checkTypeName, unquotedNames } from '../../plan/sql-parse.js';
+import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './config.js';
 
 /**
  * Reserved words checked in a query: all but the ones Redshift also reads as functions without

@@ -1,14 +1,13 @@
 // Points Redshift plan diagnostics found only once the live state is read at the file: a
 // session that is not a superuser at its connection, an ADD COLUMN ... NOT NULL without a
 // default at the column. The planner knows addresses, not positions; this maps one to the
-// other after the plan is built.
-import { formatPath, type YamlPath } from '../config/load.js';
-import type { LoadedConfig } from '../config/types.js';
-import { foldIdent } from '../plan/normalize.js';
-import type { Diagnostic } from '../plan/plan.js';
-import { ADD_NOT_NULL_CODE } from '../plan/redshift-table-diff.js';
-import { SUPERUSER_CODE } from '../providers/redshift/redshift-session.js';
-import { fileLocator } from './bucket-locate.js';
+// other after the plan is built: the Redshift engine's locate (engine.ts), run by planConfig.
+import { fileLocator, formatPath, type YamlPath } from '../../config/load.js';
+import type { LoadedConfig } from '../../config/types.js';
+import { foldIdent } from '../../plan/normalize.js';
+import type { Diagnostic } from '../../plan/plan.js';
+import { SUPERUSER_CODE } from './redshift-session.js';
+import { ADD_NOT_NULL_CODE } from './table-diff.js';
 
 export function locateRedshiftDiagnostics(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[] {
   const codes = [SUPERUSER_CODE, ADD_NOT_NULL_CODE];

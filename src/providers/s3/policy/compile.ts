@@ -19,8 +19,8 @@
 // allowed by a prefix grant: the vendor must list from inside the folder.
 // Wharf owns exactly the Sids of the compiled statements; compiledSids() tells which.
 // Pure: no I/O.
-import { accountPrincipal, canonicalStatement } from './bucket-policy-canonical.js';
-import { globMatch, LISTING_ACTIONS } from './bucket-policy-match.js';
+import { accountPrincipal, canonicalStatement } from './canonical.js';
+import { globMatch, LISTING_ACTIONS } from './match.js';
 import {
   type BucketPolicyConfig,
   BucketPolicyError,
@@ -29,7 +29,7 @@ import {
   type IamCondition,
   type IamStatement,
   type PolicyStatementConfig,
-} from './bucket-policy-types.js';
+} from './types.js';
 
 export const POLICY_VERSION = '2012-10-17';
 

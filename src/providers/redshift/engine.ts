@@ -1,0 +1,28 @@
+// The Redshift engine as the core sees it (src/providers/engine.ts): its privileges and config
+// rules, its part of the desired state (table layout and types, grantee types, datashares), the
+// datashare differ and its part of a table diff. The Data API clients load on connect only.
+import type { Engine } from '../engine.js';
+import { diffDatashares } from './datashare-diff.js';
+import { applyRedshiftDesired } from './desired.js';
+import { locateRedshiftDiagnostics } from './locate.js';
+import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './rules.js';
+import { diffRedshiftTable } from './table-diff.js';
+
+export const redshiftEngine: Engine = {
+  name: 'Redshift',
+  connectionTypes: ['redshift'],
+  holds: 'warehouse',
+  async open(name, config) {
+    const { openRedshiftConnection } = await import('./connect.js');
+    return openRedshiftConnection(name, config);
+  },
+  grantPrivileges: { engine: ' on Redshift', allowed: REDSHIFT_PRIVILEGES },
+  checkRules: checkRedshiftRules,
+  toDesired: applyRedshiftDesired,
+  // Datashares read the connection's tables to expand ALL TABLES IN SCHEMA.
+  differs: { datashare: diffDatashares },
+  // A table on a Redshift connection carries its layout (`redshift`): distribution, sort key,
+  // encodings, and what Redshift cannot alter in place.
+  diffTable: (have, want, base) => (want.redshift ? diffRedshiftTable(have, want, base) : undefined),
+  locate: locateRedshiftDiagnostics,
+};
