@@ -21,8 +21,8 @@ import type { DataApiTransport } from '../src/providers/redshift/data-api-transp
 import { catalogStatements, REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-introspector.js';
 import { RedshiftProvider } from '../src/providers/redshift/redshift-provider.js';
 import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
+import { redshiftLiteral } from '../src/providers/redshift/sync-sql.js';
 import { quoteRedshiftLiteral } from '../src/providers/sql-quote.js';
-import { redshiftLiteral } from '../src/sync/redshift-sql.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 import { startRedshiftHarness } from './support/redshift-harness.js';
 

@@ -1,13 +1,13 @@
 // The statements of a sync inside Redshift, checked as text where the Redshift reference has
 // rules the PostgreSQL stand-in cannot enforce.
 import { describe, expect, it } from 'vitest';
-import type { ColumnInfo } from '../src/sync/catalog.js';
 import {
   fingerprint,
   type RedshiftRunInput,
   redshiftLiteral,
   redshiftRunStatements,
-} from '../src/sync/redshift-sql.js';
+} from '../src/providers/redshift/sync-sql.js';
+import type { ColumnInfo } from '../src/sync/catalog.js';
 import { syncKey } from '../src/sync/state.js';
 
 const col = (name: string, type: string, category: string): ColumnInfo => ({

@@ -8,6 +8,9 @@ import type { ConnectionConfig, LoadedConfig, WharfConfig } from '../config/type
 import type { TableDiff } from '../plan/diff.js';
 import type { Resource, ResourceKind, TableResource } from '../plan/model.js';
 import type { Change, Diagnostic, UnmanagedObject } from '../plan/plan.js';
+import type { RelationInfo } from '../sync/catalog.js';
+import type { SyncConfig } from '../sync/config.js';
+import type { SyncResult, SyncRunOptions } from '../sync/types.js';
 import type { OpenedConnection } from './connect.js';
 
 /** The privileges a grant may name, per object type. */
@@ -71,6 +74,34 @@ export interface Engine {
   diffTable?(have: TableResource, want: TableResource, base: TableDiff): TableDiff | undefined;
   /** Points the plan diagnostics it raised once live state was read at their place in the file. */
   locate?(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[];
+  /**
+   * The syncs it runs on paths of its own. An engine without them is reached through SQL
+   * sessions (`OpenedConnection.connectSql`), and src/sync runs its syncs as PostgreSQL.
+   */
+  readonly sync?: EngineSync;
+}
+
+/** An engine's own sync paths: each runs one sync to its end (state, batches, counts). */
+export interface EngineSync {
+  /** Both sides on the same one of its connections. */
+  runInside(sync: SyncConfig, conn: OpenedConnection, options: SyncRunOptions): Promise<SyncResult>;
+  /** From a connection with SQL sessions (`src`) into one of its connections (`dst`). */
+  loadInto(
+    sync: SyncConfig,
+    src: OpenedConnection,
+    dst: OpenedConnection,
+    options: SyncRunOptions,
+    batchRows: number,
+  ): Promise<SyncResult>;
+  /** From one of its connections (`src`) into a connection with SQL sessions (`dst`). */
+  extractFrom(
+    sync: SyncConfig,
+    src: OpenedConnection,
+    dst: OpenedConnection,
+    options: SyncRunOptions,
+  ): Promise<SyncResult>;
+  /** A table's columns on one of its connections, for the plan's sync checks. */
+  describeTable(conn: OpenedConnection, qualified: string): Promise<RelationInfo>;
 }
 
 let registered: readonly Engine[] | undefined;

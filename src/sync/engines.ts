@@ -1,12 +1,9 @@
-// The syncs an engine runs on paths of its own, and the one place the sync run names an
-// engine. A sync with a Redshift side (reached through the Data API) runs inside Redshift,
-// loads into it, or extracts from it; every other sync runs on PostgreSQL sessions (run.ts).
-// Looking these paths up through the provider contract instead is a change to this file only.
+// The syncs an engine runs on paths of its own (src/providers/engine.ts, `Engine.sync`): inside
+// one of its connections, loading into it, or extracting from it. Every other sync runs on
+// SQL sessions, as PostgreSQL (run.ts). The only place the sync run asks which engine it meets.
 import type { OpenedConnection } from '../providers/connect.js';
+import { type EngineSync, engineFor } from '../providers/engine.js';
 import type { SyncConfig } from './config.js';
-import { runFromRedshift } from './redshift-extract.js';
-import { runIntoRedshift } from './redshift-load.js';
-import { runOnRedshift } from './redshift-run.js';
 import type { SyncResult, SyncRunOptions } from './types.js';
 
 /** Why a sync between these two connections cannot run. */
@@ -23,9 +20,14 @@ export interface SyncSide {
   conn: OpenedConnection;
 }
 
+/** The sync paths of the engine serving a connection, if it has its own. */
+export function engineSync(conn: OpenedConnection): EngineSync | undefined {
+  return engineFor(conn.config.type)?.sync;
+}
+
 /**
- * The run of a sync that an engine's own path takes (one Redshift connection, or Redshift on
- * either side of PostgreSQL), or undefined when the sync runs on PostgreSQL sessions.
+ * The run of a sync that an engine's own path takes (inside one of its connections, or on
+ * either side of a connection with SQL sessions), or undefined when the sync runs on SQL sessions.
  */
 export function engineRun(
   sync: SyncConfig,
@@ -34,9 +36,10 @@ export function engineRun(
   options: SyncRunOptions,
   batchRows: number,
 ): Promise<SyncResult> | undefined {
-  if (dst.conn.dataApi && src.name === dst.name) return runOnRedshift(sync, dst.conn, options);
-  if (dst.conn.dataApi && src.conn.connectSql)
-    return runIntoRedshift(sync, src.conn, dst.conn, options, batchRows);
-  if (src.conn.dataApi && dst.conn.connectSql) return runFromRedshift(sync, src.conn, dst.conn, options);
+  const into = engineSync(dst.conn);
+  const from = engineSync(src.conn);
+  if (into && src.name === dst.name) return into.runInside(sync, dst.conn, options);
+  if (into && src.conn.connectSql) return into.loadInto(sync, src.conn, dst.conn, options, batchRows);
+  if (from && dst.conn.connectSql) return from.extractFrom(sync, src.conn, dst.conn, options);
   return undefined;
 }

@@ -13,8 +13,7 @@ import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQueryUnrun, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredCategory, type SyncIssue } from './check.js';
 import { type SyncConfig, splitTable } from './config.js';
-import { crossEngineMessage } from './engines.js';
-import { describeRedshiftTable } from './redshift-run.js';
+import { crossEngineMessage, engineSync } from './engines.js';
 
 /** A table as the plan leaves it: its declared columns and key, the live table's indexes and size. */
 export function plannedRelation(after: TableResource, live: RelationInfo): RelationInfo {
@@ -60,13 +59,15 @@ export async function checkSyncsForPlan(
   const planned = new Map(changes.filter((c) => c.kind === 'table').map((c) => [c.address, c]));
   /** One side's columns as the plan leaves them: as planned where the plan touches the table, else live. */
   const tableOn = async (conn: string, qualified: string): Promise<RelationInfo> => {
-    const api = connections.get(conn)?.dataApi;
+    const opened = connections.get(conn);
+    const own = opened ? engineSync(opened) : undefined;
     const { schema, name } = splitTable(qualified);
     const change = planned.get(`${conn}.table:${schema}.${name}`);
     if (change?.action === 'delete') return ABSENT;
-    const live = api
-      ? await describeRedshiftTable(api, qualified)
-      : await describeTable((await session(conn))!, schema, name);
+    const live =
+      own && opened
+        ? await own.describeTable(opened, qualified)
+        : await describeTable((await session(conn))!, schema, name);
     return change?.after?.kind === 'table' ? plannedRelation(change.after, live) : live;
   };
   // A query may name tables the plan is about to create: its failure is then
@@ -75,12 +76,12 @@ export async function checkSyncsForPlan(
   /** The source's columns; a failing query is an error, or a warning when it may name tables apply is about to create. */
   const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue | null> => {
     if (sync.from.table) return tableOn(conn, sync.from.table);
-    const api = connections.get(conn)?.dataApi;
     // Plan never runs the file's queries. On PostgreSQL the query is described (Parse and
-    // Describe, no Execute) in a read-only transaction. The Data API has no describe that
-    // does not execute, so on Redshift the query is not sent at all: it was parsed locally
-    // (one SELECT) and its columns are checked when the sync runs.
-    if (api) return null;
+    // Describe, no Execute) in a read-only transaction. An engine with sync paths of its own
+    // (Redshift: the Data API has no describe that does not execute) is not sent the query at
+    // all: it was parsed locally (one SELECT) and its columns are checked when the sync runs.
+    const opened = connections.get(conn);
+    if (opened && engineSync(opened)) return null;
     try {
       return await describeQueryUnrun((await session(conn))!, sync.from.query!);
     } catch (e) {
@@ -99,12 +100,15 @@ export async function checkSyncsForPlan(
       const push = (issue: SyncIssue) => out.push({ index, issue });
       const srcName = sync.from.connection ?? loaded.defaultConnection;
       const dstName = sync.to.connection ?? loaded.defaultConnection;
-      // Where rows can move: PostgreSQL engines among themselves, Redshift inside one
-      // connection, and between PostgreSQL and Redshift.
-      const engine = async (conn: string) =>
-        (await session(conn)) ? 'postgres' : connections.get(conn)?.dataApi ? 'redshift' : undefined;
+      // Where rows can move: among connections with SQL sessions (PostgreSQL), inside one
+      // connection of an engine with sync paths of its own (Redshift), and between the two.
+      const engine = async (conn: string) => {
+        if (await session(conn)) return 'sessions';
+        const opened = connections.get(conn);
+        return opened && engineSync(opened) ? 'own' : undefined;
+      };
       const [from, to] = [await engine(srcName), await engine(dstName)];
-      if (!from || !to || (from === 'redshift' && to === 'redshift' && srcName !== dstName)) {
+      if (!from || !to || (from === 'own' && to === 'own' && srcName !== dstName)) {
         push({ severity: 'error', message: `sync ${sync.name}: ${crossEngineMessage(srcName, dstName)}` });
         continue;
       }

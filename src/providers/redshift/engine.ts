@@ -1,6 +1,8 @@
 // The Redshift engine as the core sees it (src/providers/engine.ts): its privileges and config
 // rules, its part of the desired state (table layout and types, grantee types, datashares), the
-// datashare differ and its part of a table diff. The Data API clients load on connect only.
+// datashare differ and its part of a table diff, and its sync paths (inside Redshift, into it
+// from PostgreSQL, out of it into PostgreSQL). The Data API clients and the sync paths load on
+// first use only.
 import type { Engine } from '../engine.js';
 import { diffDatashares } from './datashare-diff.js';
 import { applyRedshiftDesired } from './desired.js';
@@ -25,4 +27,16 @@ export const redshiftEngine: Engine = {
   // encodings, and what Redshift cannot alter in place.
   diffTable: (have, want, base) => (want.redshift ? diffRedshiftTable(have, want, base) : undefined),
   locate: locateRedshiftDiagnostics,
+  sync: {
+    runInside: async (sync, conn, options) =>
+      (await import('./sync-run.js')).runOnRedshift(sync, conn, options),
+    loadInto: async (sync, src, dst, options, batchRows) =>
+      (await import('./sync-load.js')).runIntoRedshift(sync, src, dst, options, batchRows),
+    extractFrom: async (sync, src, dst, options) =>
+      (await import('./sync-extract.js')).runFromRedshift(sync, src, dst, options),
+    async describeTable(conn, qualified) {
+      if (!conn.dataApi) throw new Error(`connection ${conn.name} is not reached through the Data API`);
+      return (await import('./sync-run.js')).describeRedshiftTable(conn.dataApi, qualified);
+    },
+  },
 };

@@ -8,16 +8,12 @@
 // --dry-run runs the same transaction and rolls it back: exact counts, nothing kept (the
 // destination rows it would write are locked meanwhile).
 import type pg from 'pg';
-import type { OpenedConnection } from '../providers/connect.js';
-import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { applyAndRecord } from './apply.js';
-import { describeTable, type RelationInfo } from './catalog.js';
-import { checkSync } from './check.js';
-import { type SyncConfig, splitTable } from './config.js';
-import { copyIn, copyText } from './copy.js';
-import { shapeOf } from './prepare.js';
-import { describeRedshiftSource } from './redshift-run.js';
-import { redshiftLiteral } from './redshift-sql.js';
+import { applyAndRecord } from '../../sync/apply.js';
+import { describeTable, type RelationInfo } from '../../sync/catalog.js';
+import { checkSync } from '../../sync/check.js';
+import { type SyncConfig, splitTable } from '../../sync/config.js';
+import { copyIn, copyText } from '../../sync/copy.js';
+import { shapeOf } from '../../sync/prepare.js';
 import {
   applyStatement,
   CDC_CUR,
@@ -30,7 +26,7 @@ import {
   readQuery,
   sourceRelation,
   stagingDdl,
-} from './sql.js';
+} from '../../sync/sql.js';
 import {
   clearState,
   ensureStateTable,
@@ -39,8 +35,12 @@ import {
   STATE_TABLE,
   syncKey,
   writeState,
-} from './state.js';
-import { type RowCounts, SyncError, type SyncResult, type SyncRunOptions } from './types.js';
+} from '../../sync/state.js';
+import { type RowCounts, SyncError, type SyncResult, type SyncRunOptions } from '../../sync/types.js';
+import type { OpenedConnection } from '../connect.js';
+import { quoteIdent, quoteQualified } from '../sql-quote.js';
+import { describeRedshiftSource } from './sync-run.js';
+import { redshiftLiteral } from './sync-sql.js';
 
 const STAGE = 'wharf_stage';
 

@@ -5,15 +5,19 @@
 // does not stop a submitted batch: it commits completely or not at all, and the next run
 // starts from whatever it committed.
 import { randomUUID } from 'node:crypto';
-import { killPoint } from '../kill-point.js';
-import type { OpenedConnection } from '../providers/connect.js';
-import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
-import type { DataApiResult, DataApiTransport } from '../providers/redshift/data-api-transport.js';
-import { badOpsError } from './apply.js';
-import type { ColumnInfo, RelationInfo } from './catalog.js';
-import { checkSync, declaredCategory } from './check.js';
-import { type SyncConfig, splitTable } from './config.js';
-import { shapeOf } from './prepare.js';
+import { killPoint } from '../../kill-point.js';
+import { badOpsError } from '../../sync/apply.js';
+import type { ColumnInfo, RelationInfo } from '../../sync/catalog.js';
+import { checkSync, declaredCategory } from '../../sync/check.js';
+import { type SyncConfig, splitTable } from '../../sync/config.js';
+import { shapeOf } from '../../sync/prepare.js';
+import { CDC_CUR, CDC_OP, CDC_SEQ, readNames, sourceRelation } from '../../sync/sql.js';
+import { STATE_SCHEMA, STATE_TABLE, syncKey } from '../../sync/state.js';
+import { SyncError, type SyncResult, type SyncRunOptions } from '../../sync/types.js';
+import { cursorBackwardsError } from '../../sync/watermark.js';
+import type { OpenedConnection } from '../connect.js';
+import { DataApiStatementError } from './data-api-errors.js';
+import type { DataApiResult, DataApiTransport } from './data-api-transport.js';
 import {
   REDSHIFT_STATE_DDL,
   type RedshiftRunInput,
@@ -21,11 +25,7 @@ import {
   redshiftLiteral,
   redshiftRunStatements,
   type StoredState,
-} from './redshift-sql.js';
-import { CDC_CUR, CDC_OP, CDC_SEQ, readNames, sourceRelation } from './sql.js';
-import { STATE_SCHEMA, STATE_TABLE, syncKey } from './state.js';
-import { SyncError, type SyncResult, type SyncRunOptions } from './types.js';
-import { cursorBackwardsError } from './watermark.js';
+} from './sync-sql.js';
 
 /** How many times a run that lost a race with another run of the same sync starts again. */
 const MAX_RACES = 5;

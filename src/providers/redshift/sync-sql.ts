@@ -22,8 +22,8 @@
 // length-prefixed), which also breaks ties between rows with the same key and cursor.
 // A dry run is the same batch with `ok` false and without the lock or any DDL: it reports
 // exactly what the run would write and changes nothing.
-import { quoteIdent, quoteLiteral, quoteQualified } from '../providers/sql-quote.js';
-import type { ColumnInfo } from './catalog.js';
+
+import type { ColumnInfo } from '../../sync/catalog.js';
 import {
   CDC_CUR,
   CDC_OP,
@@ -36,8 +36,9 @@ import {
   readList,
   readQuery,
   type SyncShape,
-} from './sql.js';
-import { STATE_TABLE, type SyncKey } from './state.js';
+} from '../../sync/sql.js';
+import { STATE_TABLE, type SyncKey } from '../../sync/state.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../sql-quote.js';
 
 const q = quoteIdent;
 export const RS_SRC = 'wharf_src';

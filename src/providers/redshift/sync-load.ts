@@ -13,29 +13,29 @@
 // and COPY them.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { killPoint } from '../kill-point.js';
-import type { OpenedConnection } from '../providers/connect.js';
-import { DataApiStatementError } from '../providers/redshift/data-api-errors.js';
-import type { DataApiTransport } from '../providers/redshift/data-api-transport.js';
-import { quoteIdent, quoteQualified } from '../providers/sql-quote.js';
-import { badOpsError } from './apply.js';
-import { type ColumnInfo, estimateRows, type RelationInfo } from './catalog.js';
-import { checkSync } from './check.js';
-import { type SyncConfig, splitTable } from './config.js';
-import { copyFields, copyOut } from './copy.js';
-import { describeSource, shapeOf } from './prepare.js';
-import { type Described, describeOnRedshift, runBatch } from './redshift-run.js';
+import { killPoint } from '../../kill-point.js';
+import { badOpsError } from '../../sync/apply.js';
+import { type ColumnInfo, estimateRows, type RelationInfo } from '../../sync/catalog.js';
+import { checkSync } from '../../sync/check.js';
+import { type SyncConfig, splitTable } from '../../sync/config.js';
+import { copyFields, copyOut } from '../../sync/copy.js';
+import { describeSource, shapeOf } from '../../sync/prepare.js';
+import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from '../../sync/sql.js';
+import { keysTableName, STATE_SCHEMA, syncKey } from '../../sync/state.js';
+import { SyncError, type SyncResult, type SyncRunOptions } from '../../sync/types.js';
+import { cursorBackwardsError } from '../../sync/watermark.js';
+import type { OpenedConnection } from '../connect.js';
+import { quoteIdent, quoteQualified } from '../sql-quote.js';
+import { DataApiStatementError } from './data-api-errors.js';
+import type { DataApiTransport } from './data-api-transport.js';
+import { type Described, describeOnRedshift, runBatch } from './sync-run.js';
 import {
   type RedshiftRunInput,
   RS_SRC,
   redshiftLiteral,
   redshiftRunStatements,
   type StoredState,
-} from './redshift-sql.js';
-import { CDC_CUR, CDC_OP, CDC_SEQ, readList, readNames, readQuery, sourceRelation } from './sql.js';
-import { keysTableName, STATE_SCHEMA, syncKey } from './state.js';
-import { SyncError, type SyncResult, type SyncRunOptions } from './types.js';
-import { cursorBackwardsError } from './watermark.js';
+} from './sync-sql.js';
 
 /** Under the Data API's 100 KB per statement, with room for multi-byte characters. */
 const MAX_INSERT_BYTES = 60_000;
