@@ -7,7 +7,7 @@
 
 import type { Locator, YamlPath } from '../../config/load.js';
 import { formatPath } from '../../config/load.js';
-import { REDSHIFT_RESERVED_WORDS } from '../../config/redshift-reserved.js';
+import { REDSHIFT_RESERVED_WORDS } from './reserved.js';
 import type { ConnectionConfig, WharfConfig } from '../../config/types.js';
 import { foldIdent } from '../../plan/normalize.js';
 import type { Diagnostic, Severity } from '../../plan/plan.js';

@@ -2,7 +2,7 @@
 // snapshot with COPY … TO STDOUT, ordered by the cursor; the rows go to Redshift through the
 // Data API as multi-row INSERTs into a temporary table, and each batch is one
 // BatchExecuteStatement that also applies them (the same statements as a sync inside Redshift,
-// see redshift-sql.ts) and records the watermark: each batch is committed with its watermark.
+// see sync-sql.ts) and records the watermark: each batch is committed with its watermark.
 // Memory stays bounded by one batch (about 1 MB of SQL).
 //
 // `full` loads the rows into a staging table in wharf_state batch after batch (the destination

@@ -1,7 +1,7 @@
 // A sync whose source and destination are on one Redshift connection runs inside Redshift:
 // two Data API round trips (plus polling) whatever the data size. The first reads both sides'
 // columns and the stored state (creating the state table if needed); the second is the whole
-// run as one batch, which Redshift runs as one transaction (see redshift-sql.ts). Killing wharf
+// run as one batch, which Redshift runs as one transaction (see sync-sql.ts). Killing wharf
 // does not stop a submitted batch: it commits completely or not at all, and the next run
 // starts from whatever it committed.
 import { randomUUID } from 'node:crypto';
