@@ -7,12 +7,12 @@
 
 import type { Locator, YamlPath } from '../../config/load.js';
 import { formatPath } from '../../config/load.js';
-import { REDSHIFT_RESERVED_WORDS } from './reserved.js';
 import type { ConnectionConfig, WharfConfig } from '../../config/types.js';
 import { foldIdent } from '../../plan/normalize.js';
 import type { Diagnostic, Severity } from '../../plan/plan.js';
 import { checkTypeName, unquotedNames } from '../../plan/sql-parse.js';
 import { ACCOUNT_ID_RE, NAMESPACE_RE, schemaEntry } from './config.js';
+import { REDSHIFT_RESERVED_WORDS } from './reserved.js';
 
 /**
  * Reserved words checked in a query: all but the ones Redshift also reads as functions without
