@@ -4,7 +4,8 @@
 // watermarks; wharf_meta: locks) are never reported. Grants come from aclexplode() over the
 // catalogs, never from parsing ACL strings.
 import type { PartitionChild, PartitionSpec, Resource, TableResource } from '../../plan/model.js';
-import { DEFAULT_ALL_PRIVILEGES, normalizePrivileges } from '../../plan/normalize.js';
+import { DEFAULT_ALL_PRIVILEGES } from '../../plan/normalize.js';
+import { assembleDefaultPrivileges, assembleGrants } from '../privilege-rows.js';
 import type { LiveSnapshot, ReadScope } from '../provider.js';
 import { assemblePublications } from './postgres-publications.js';
 import { OWNERSHIP_MARKER, roleMarker } from './postgres-sql.js';
@@ -223,49 +224,30 @@ export function assemble(doc: CatalogDoc): Resource[] {
   }
   out.push(...tables.values());
 
-  const grants = new Map<
-    string,
-    { objectType: 'schema' | 'table'; object: string; grantee: string; privs: string[] }
-  >();
-  const addGrant = (objectType: 'schema' | 'table', object: string, grantee: string, priv: string) => {
-    const id = `${objectType}:${object}/${grantee}`;
-    const g = grants.get(id) ?? { objectType, object, grantee, privs: [] };
-    g.privs.push(priv);
-    grants.set(id, g);
-  };
-  for (const [schema, table, grantee, priv] of doc.tableGrants)
-    addGrant('table', `${schema}.${table}`, grantee, priv);
-  for (const [schema, grantee, priv] of doc.schemaGrants) addGrant('schema', schema, grantee, priv);
-  for (const g of grants.values()) {
-    out.push({
-      kind: 'grant',
-      objectType: g.objectType,
-      object: g.object,
-      grantee: g.grantee,
-      privileges: normalizePrivileges(g.privs, []),
-    });
-  }
-  const defaults = new Map<
-    string,
-    { forRole: string; schema: string | null; grantee: string; privs: string[] }
-  >();
-  for (const [forRole, schemaRaw, grantee, priv] of doc.defaultPrivileges) {
-    const schema = schemaRaw === null ? null : unquote(schemaRaw);
-    const id = `${forRole}/${schema ?? '*'}/${grantee}`;
-    const d = defaults.get(id) ?? { forRole, schema, grantee, privs: [] };
-    d.privs.push(priv);
-    defaults.set(id, d);
-  }
-  for (const d of defaults.values()) {
-    out.push({
-      kind: 'default_privileges',
-      forRole: d.forRole,
-      schema: d.schema,
-      objectType: 'tables',
-      grantee: d.grantee,
-      privileges: normalizePrivileges(d.privs, []),
-    });
-  }
+  out.push(
+    ...assembleGrants([
+      ...doc.tableGrants.map(([schema, table, grantee, privilege]) => ({
+        objectType: 'table' as const,
+        object: `${schema}.${table}`,
+        grantee,
+        privilege,
+      })),
+      ...doc.schemaGrants.map(([schema, grantee, privilege]) => ({
+        objectType: 'schema' as const,
+        object: schema,
+        grantee,
+        privilege,
+      })),
+    ]),
+    ...assembleDefaultPrivileges(
+      doc.defaultPrivileges.map(([forRole, schemaRaw, grantee, privilege]) => ({
+        forRole,
+        schema: schemaRaw === null ? null : unquote(schemaRaw),
+        grantee,
+        privilege,
+      })),
+    ),
+  );
   out.push(
     ...assemblePublications(
       doc.publications ?? [],

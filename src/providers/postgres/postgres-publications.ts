@@ -6,9 +6,9 @@
 // publication by its name. This file assembles live publications and compiles changes. Pure.
 
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
+import { qualified } from '../grant-sql.js';
 import type { DatashareResource } from '../redshift/datashare-model.js';
 import { quoteIdent as qi } from '../sql-quote.js';
-import { qualified } from './postgres-sql.js';
 
 /** Publications, their effective tables, and their schemas (TABLES IN SCHEMA), as read. */
 export function assemblePublications(

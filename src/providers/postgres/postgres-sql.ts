@@ -11,6 +11,7 @@ import type {
   TableResource,
 } from '../../plan/model.js';
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
+import { defaultPrivSql, type GrantDialect, grantSql, updatePrivileges } from '../grant-sql.js';
 import { quoteIdent as qi, quoteLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
 import { compilePublication } from './postgres-publications.js';
 
@@ -65,9 +66,9 @@ function create(r: Resource, ctx: CompileContext): Statement[] {
     case 'role':
       return createRole(r, ctx);
     case 'grant':
-      return [grantSql('GRANT', r, r.privileges)];
+      return [grantSql(DIALECT, 'GRANT', r, r.privileges)];
     case 'default_privileges':
-      return [defaultPrivSql('GRANT', r, r.privileges)];
+      return [defaultPrivSql(DIALECT, 'GRANT', r, r.privileges)];
     case 'bucket':
     case 'datashare':
       throw notSql(r.kind);
@@ -86,9 +87,9 @@ function drop(r: Resource): Statement[] {
     case 'role':
       return [s(`DROP ROLE ${qi(r.name)}`)];
     case 'grant':
-      return [grantSql('REVOKE', r, r.privileges)];
+      return [grantSql(DIALECT, 'REVOKE', r, r.privileges)];
     case 'default_privileges':
-      return [defaultPrivSql('REVOKE', r, r.privileges)];
+      return [defaultPrivSql(DIALECT, 'REVOKE', r, r.privileges)];
     case 'bucket':
     case 'datashare':
       throw notSql(r.kind);
@@ -133,33 +134,8 @@ function createRole(r: RoleResource, ctx: CompileContext): Statement[] {
   return out;
 }
 
-export function privList(privs: readonly string[]): string {
-  return privs.map((p) => p.toUpperCase()).join(', ');
-}
-
-function grantSql(verb: 'GRANT' | 'REVOKE', g: GrantResource, privs: readonly string[]): Statement {
-  const obj = g.objectType === 'schema' ? `SCHEMA ${qi(g.object)}` : `TABLE ${qualified(g.object)}`;
-  const prep = verb === 'GRANT' ? 'TO' : 'FROM';
-  return s(`${verb} ${privList(privs)} ON ${obj} ${prep} ${qi(g.grantee)}`);
-}
-
-function defaultPrivSql(
-  verb: 'GRANT' | 'REVOKE',
-  d: DefaultPrivilegeResource,
-  privs: readonly string[],
-): Statement {
-  const inSchema = d.schema ? ` IN SCHEMA ${qi(d.schema)}` : '';
-  const prep = verb === 'GRANT' ? 'TO' : 'FROM';
-  return s(
-    `ALTER DEFAULT PRIVILEGES FOR ROLE ${qi(d.forRole)}${inSchema} ${verb} ${privList(privs)} ON TABLES ${prep} ${qi(d.grantee)}`,
-  );
-}
-
-/** `schema.table` id -> quoted; ids are built from validated identifiers, the dot is the separator. */
-export function qualified(id: string): string {
-  const i = id.indexOf('.');
-  return qq(id.slice(0, i), id.slice(i + 1));
-}
+/** PostgreSQL names grantees as they are, and default privileges FOR ROLE. */
+const DIALECT: GrantDialect = { grantee: (r) => qi(r.grantee), forWhom: 'ROLE' };
 
 function update(before: Resource, after: Resource, fields: FieldChange[]): Statement[] {
   switch (after.kind) {
@@ -170,19 +146,8 @@ function update(before: Resource, after: Resource, fields: FieldChange[]): State
     case 'role':
       return updateRole(before as RoleResource, after);
     case 'grant':
-    case 'default_privileges': {
-      const b = before as GrantResource | DefaultPrivilegeResource;
-      const add = after.privileges.filter((p) => !b.privileges.includes(p));
-      const remove = b.privileges.filter((p) => !after.privileges.includes(p));
-      const out: Statement[] = [];
-      const emit =
-        after.kind === 'grant'
-          ? (v: 'GRANT' | 'REVOKE', p: string[]) => grantSql(v, after, p)
-          : (v: 'GRANT' | 'REVOKE', p: string[]) => defaultPrivSql(v, after, p);
-      if (remove.length) out.push(emit('REVOKE', remove));
-      if (add.length) out.push(emit('GRANT', add));
-      return out;
-    }
+    case 'default_privileges':
+      return updatePrivileges(DIALECT, before as GrantResource | DefaultPrivilegeResource, after);
     case 'bucket':
     case 'datashare':
       throw notSql(after.kind);

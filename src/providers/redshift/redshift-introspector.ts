@@ -7,7 +7,12 @@
 
 import type { Capabilities } from '../../plan/diff.js';
 import type { ColumnSpec, Resource, TableResource } from '../../plan/model.js';
-import { normalizePrivileges } from '../../plan/normalize.js';
+import {
+  assembleDefaultPrivileges,
+  assembleGrants,
+  type DefaultPrivilegeRow,
+  type GrantRow,
+} from '../privilege-rows.js';
 import { quoteRedshiftLiteral } from '../sql-quote.js';
 import type { DataApiResult } from './data-api-transport.js';
 import {
@@ -265,73 +270,44 @@ export function assembleRedshift(
   const schemaOwner = new Map(
     out.flatMap((r) => (r.kind === 'schema' && r.owner ? [[r.name, r.owner] as const] : [])),
   );
-  const grants = new Map<
-    string,
-    { objectType: 'schema' | 'table'; object: string; grantee: string; type: string; privs: string[] }
-  >();
-  const addGrant = (
-    objectType: 'schema' | 'table',
-    object: string,
-    grantee: string,
-    type: string,
-    priv: string,
-  ) => {
-    const k = `${objectType}:${object}/${grantee}`;
-    const g = grants.get(k) ?? { objectType, object, grantee, type, privs: [] };
-    g.privs.push(priv.toLowerCase());
-    grants.set(k, g);
-  };
+  const grantRows: GrantRow[] = [];
   for (const r of rows(8)) {
     const sch = str(r.namespace_name);
     const who = str(r.identity_name);
     if (str(r.identity_type).toLowerCase() === 'public' || schemaOwner.get(sch) === who) continue;
-    addGrant('schema', sch, who, str(r.identity_type), str(r.privilege_type));
+    grantRows.push({
+      objectType: 'schema',
+      object: sch,
+      grantee: who,
+      privilege: str(r.privilege_type),
+      granteeType: granteeType(str(r.identity_type)),
+    });
   }
   for (const r of rows(9)) {
     const id = `${str(r.namespace_name)}.${str(r.relation_name)}`;
     const who = str(r.identity_name);
     if (str(r.identity_type).toLowerCase() === 'public' || tables.get(id)?.owner === who) continue;
-    addGrant('table', id, who, str(r.identity_type), str(r.privilege_type));
-  }
-  for (const g of grants.values()) {
-    out.push({
-      kind: 'grant',
-      objectType: g.objectType,
-      object: g.object,
-      grantee: g.grantee,
-      privileges: normalizePrivileges(g.privs, []),
-      granteeType: granteeType(g.type),
+    grantRows.push({
+      objectType: 'table',
+      object: id,
+      grantee: who,
+      privilege: str(r.privilege_type),
+      granteeType: granteeType(str(r.identity_type)),
     });
   }
-  const defaults = new Map<
-    string,
-    { forRole: string; schema: string | null; grantee: string; type: string; privs: string[] }
-  >();
+  out.push(...assembleGrants(grantRows));
+  const defaultRows: DefaultPrivilegeRow[] = [];
   for (const r of rows(10)) {
     if (str(r.grantee_type).toLowerCase() === 'public') continue;
-    const schema = str(r.schema_name) || null;
-    const k = `${str(r.owner_name)}/${schema ?? '*'}/${str(r.grantee_name)}`;
-    const d = defaults.get(k) ?? {
+    defaultRows.push({
       forRole: str(r.owner_name),
-      schema,
+      schema: str(r.schema_name) || null,
       grantee: str(r.grantee_name),
-      type: str(r.grantee_type),
-      privs: [],
-    };
-    d.privs.push(str(r.privilege_type).toLowerCase());
-    defaults.set(k, d);
-  }
-  for (const d of defaults.values()) {
-    out.push({
-      kind: 'default_privileges',
-      forRole: d.forRole,
-      schema: d.schema,
-      objectType: 'tables',
-      grantee: d.grantee,
-      privileges: normalizePrivileges(d.privs, []),
-      granteeType: granteeType(d.type),
+      privilege: str(r.privilege_type),
+      granteeType: granteeType(str(r.grantee_type)),
     });
   }
+  out.push(...assembleDefaultPrivileges(defaultRows));
 
   // Datashares: objects, INCLUDENEW, consumers, and each account consumer's control-plane status.
   const shares = new Map<string, DatashareResource>();

@@ -14,7 +14,7 @@ import type {
   TableResource,
 } from '../../plan/model.js';
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
-import { privList, qualified } from '../postgres/postgres-sql.js';
+import { defaultPrivSql, type GrantDialect, grantSql, qualified, updatePrivileges } from '../grant-sql.js';
 import { quoteIdent as qi, quoteRedshiftLiteral as ql, quoteQualified as qq } from '../sql-quote.js';
 import {
   type ConsumerStatus,
@@ -68,9 +68,9 @@ function create(r: Resource, ctx: RedshiftCompileContext): Statement[] {
     case 'role':
       return createRole(r, ctx);
     case 'grant':
-      return [grantSql('GRANT', r, r.privileges)];
+      return [grantSql(DIALECT, 'GRANT', r, r.privileges)];
     case 'default_privileges':
-      return [defaultPrivSql('GRANT', r, r.privileges)];
+      return [defaultPrivSql(DIALECT, 'GRANT', r, r.privileges)];
     case 'datashare':
       return createDatashare(r, ctx);
     case 'bucket':
@@ -89,9 +89,9 @@ function drop(r: Resource): Statement[] {
     case 'role':
       return [s(`DROP ${r.login ? 'USER' : r.roleKind === 'role' ? 'ROLE' : 'GROUP'} ${qi(r.name)}`)];
     case 'grant':
-      return [grantSql('REVOKE', r, r.privileges)];
+      return [grantSql(DIALECT, 'REVOKE', r, r.privileges)];
     case 'default_privileges':
-      return [defaultPrivSql('REVOKE', r, r.privileges)];
+      return [defaultPrivSql(DIALECT, 'REVOKE', r, r.privileges)];
     case 'datashare':
       return [s(`DROP DATASHARE ${qi(r.name)}`)];
     case 'bucket':
@@ -254,21 +254,8 @@ function grantee(r: GrantResource | DefaultPrivilegeResource): string {
   return r.granteeType === 'role' ? `ROLE ${qi(r.grantee)}` : qi(r.grantee);
 }
 
-function grantSql(verb: 'GRANT' | 'REVOKE', g: GrantResource, privs: readonly string[]): Statement {
-  const obj = g.objectType === 'schema' ? `SCHEMA ${qi(g.object)}` : `TABLE ${qualified(g.object)}`;
-  return s(`${verb} ${privList(privs)} ON ${obj} ${verb === 'GRANT' ? 'TO' : 'FROM'} ${grantee(g)}`);
-}
-
-function defaultPrivSql(
-  verb: 'GRANT' | 'REVOKE',
-  d: DefaultPrivilegeResource,
-  privs: readonly string[],
-): Statement {
-  const inSchema = d.schema ? ` IN SCHEMA ${qi(d.schema)}` : '';
-  return s(
-    `ALTER DEFAULT PRIVILEGES FOR USER ${qi(d.forRole)}${inSchema} ${verb} ${privList(privs)} ON TABLES ${verb === 'GRANT' ? 'TO' : 'FROM'} ${grantee(d)}`,
-  );
-}
+/** Redshift names groups and roles with their keyword, and default privileges FOR USER. */
+const DIALECT: GrantDialect = { grantee, forWhom: 'USER' };
 
 // ---- datashares --------------------------------------------------------------------------
 
@@ -410,19 +397,8 @@ function update(
     case 'role':
       return updateRole(before as RoleResource, after, ctx);
     case 'grant':
-    case 'default_privileges': {
-      const b = before as GrantResource | DefaultPrivilegeResource;
-      const add = after.privileges.filter((p) => !b.privileges.includes(p));
-      const remove = b.privileges.filter((p) => !after.privileges.includes(p));
-      const emit =
-        after.kind === 'grant'
-          ? (v: 'GRANT' | 'REVOKE', p: string[]) => grantSql(v, after, p)
-          : (v: 'GRANT' | 'REVOKE', p: string[]) => defaultPrivSql(v, after, p);
-      return [
-        ...(remove.length ? [emit('REVOKE', remove)] : []),
-        ...(add.length ? [emit('GRANT', add)] : []),
-      ];
-    }
+    case 'default_privileges':
+      return updatePrivileges(DIALECT, before as GrantResource | DefaultPrivilegeResource, after);
     case 'datashare':
       return updateDatashare(before as DatashareResource, after, fields, ctx);
     case 'bucket':
