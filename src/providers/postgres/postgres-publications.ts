@@ -5,9 +5,9 @@
 // accessibility are Redshift-only (config rules refuse them here); subscribers connect to the
 // publication by its name. This file assembles live publications and compiles changes. Pure.
 
+import type { DatashareResource } from '../../plan/model.js';
 import type { Change, FieldChange, Statement } from '../../plan/plan.js';
 import { qualified } from '../grant-sql.js';
-import type { DatashareResource } from '../redshift/datashare-model.js';
 import { quoteIdent as qi } from '../sql-quote.js';
 
 /** Publications, their effective tables, and their schemas (TABLES IN SCHEMA), as read. */
