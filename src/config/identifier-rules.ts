@@ -3,7 +3,9 @@
 // (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS) and
 // would silently truncate a longer one; Redshift allows 127 bytes
 // (https://docs.aws.amazon.com/redshift/latest/dg/r_names.html). Every name in the file is
-// checked against the engine of the connection it belongs to, at its own YAML position.
+// checked against the engine of the connection it belongs to (`Engine.identifierBytes`), at its
+// own YAML position.
+import { engineFor } from '../providers/engine.js';
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
@@ -11,7 +13,10 @@ import type { ConnectionConfig, WharfConfig } from './types.js';
 
 /** The longest name, in bytes, the connection's engine keeps. */
 export function maxIdentifierBytes(conn: ConnectionConfig | undefined): { bytes: number; engine: string } {
-  return conn?.type === 'redshift' ? { bytes: 127, engine: 'Redshift' } : { bytes: 63, engine: 'PostgreSQL' };
+  const engine = conn ? engineFor(conn.type) : undefined;
+  return engine?.identifierBytes
+    ? { bytes: engine.identifierBytes, engine: engine.name }
+    : { bytes: 63, engine: 'PostgreSQL' };
 }
 
 export function checkIdentifierLengths(

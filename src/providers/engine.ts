@@ -40,6 +40,8 @@ export type KindDiffer = (
 export interface Engine {
   /** For messages and listings, e.g. `Redshift`. */
   readonly name: string;
+  /** The longest name its connections keep, in UTF-8 bytes, when not PostgreSQL's 63. */
+  readonly identifierBytes?: number;
   /** The connection types (`connections.<name>.type`) this engine serves. */
   readonly connectionTypes: readonly string[];
   /** What its connections hold: warehouse objects (schemas, tables, roles) or buckets. */

@@ -13,6 +13,8 @@ import { diffRedshiftTable } from './table-diff.js';
 export const redshiftEngine: Engine = {
   name: 'Redshift',
   connectionTypes: ['redshift'],
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_names.html
+  identifierBytes: 127,
   holds: 'warehouse',
   async open(name, config) {
     const { openRedshiftConnection } = await import('./connect.js');
