@@ -5,9 +5,10 @@
 // (https://docs.aws.amazon.com/redshift/latest/dg/r_names.html). Every name in the file is
 // checked against the engine of the connection it belongs to (`Engine.identifierBytes`), at its
 // own YAML position.
-import { engineFor } from '../providers/engine.js';
+
 import { foldIdent } from '../plan/normalize.js';
 import type { Diagnostic } from '../plan/plan.js';
+import { engineFor } from '../providers/engine.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
 import type { ConnectionConfig, WharfConfig } from './types.js';
 
