@@ -7,7 +7,7 @@ import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
 import { engineFor, engines } from '../providers/engine.js';
 import { checkSyncRules } from '../sync/config.js';
-import { connectionStringProblem, literalSecrets } from './connection-string.js';
+import { literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { checkIdentifierLengths } from './identifier-rules.js';
 import { formatPath, type Locator, type YamlPath } from './load.js';
@@ -54,14 +54,6 @@ export function checkRules(
   // Connections.
   for (const [name, c] of Object.entries(connections)) {
     const p: YamlPath = ['connections', name];
-    if (c.type === 'postgres' && !c.url)
-      err(p, 'connection', `connection ${name}: type postgres needs "url"`);
-    if (c.type === 'local' && c.url)
-      err(
-        [...p, 'url'],
-        'connection',
-        `connection ${name}: type local takes no "url" (it runs an embedded server)`,
-      );
     if (c.type !== 'local' && c.dataDir)
       err([...p, 'dataDir'], 'connection', `connection ${name}: "dataDir" applies to type local only`);
     // A secret is only ever a whole `${env:NAME}`, wherever a connection string can hold one.
@@ -82,10 +74,6 @@ export function checkRules(
           `connection ${name}: ${where} is a literal; write the password as one \${env:NAME} reference, e.g. password=\${env:PGPASSWORD}`,
         );
       checkEnvSyntax(value, [...p, key], err);
-    }
-    if (c.type === 'postgres' && c.url && literalSecrets(c.url).length === 0) {
-      const problem = connectionStringProblem(c.url);
-      if (problem) err([...p, 'url'], 'connection', `connection ${name}: url ${problem}`);
     }
   }
   const connNames = Object.keys(connections);
