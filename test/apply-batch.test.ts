@@ -312,6 +312,45 @@ describe('batched apply on PostgreSQL', () => {
     await client.end();
   });
 
+  it('killed right after its first message committed (a deterministic kill point), apply leaves exactly that message applied', async () => {
+    // 1,200 schemas, each one change (CREATE SCHEMA and its ownership comment): the first message
+    // carries 500 of them. WHARF_TEST_KILL_AT=after-batch:1 (src/kill-point.ts) SIGKILLs the
+    // process as soon as that message has committed.
+    const N = 1200;
+    const lines = ['schemas:'];
+    for (let s = 0; s < N; s++) lines.push(`  - name: d${s}`);
+    const { file, db } = await writeConfig(`${lines.join('\n')}\n`);
+    const killed = await new Promise<NodeJS.Signals | null>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'apply', '-f', file, '--auto-approve'], {
+        env: { ...process.env, WHARF_TEST_KILL_AT: 'after-batch:1' },
+        stdio: 'ignore',
+      });
+      child.on('exit', (_code, signal) => resolve(signal));
+    });
+    expect(killed).toBe('SIGKILL');
+    const c = await pg.client(db);
+    const made = await c.query(
+      `SELECT nspname, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname ~ '^d[0-9]+$'`,
+    );
+    await c.end();
+    // Exactly the first message, each schema whole (with its marker).
+    expect(made.rows).toHaveLength(500);
+    for (const r of made.rows) expect(r.comment, r.nspname).toBe('managed by wharf');
+    const plan = await runCli(['plan', '-f', file, '--json']);
+    const changes = (JSON.parse(plan.stdout) as { changes: { action: string; address: string }[] }).changes;
+    expect(changes).toHaveLength(N - 500);
+    expect(new Set(changes.map((ch) => ch.action))).toEqual(new Set(['create']));
+    // What remains is exactly the schemas the killed run did not make.
+    const madeNames = new Set(made.rows.map((r) => r.nspname as string));
+    const remaining = changes.map((ch) => ch.address.replace(/^warehouse\.schema:/, ''));
+    const all = new Set([...madeNames, ...remaining]);
+    expect(all).toEqual(new Set(Array.from({ length: N }, (_, s) => `d${s}`)));
+    expect(all.size).toBe(madeNames.size + remaining.length);
+    const again = await runCli(['apply', '-f', file, '--auto-approve']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`Apply complete: ${N - 500} done, 0 failed, 0 not run.`);
+  }, 120_000);
+
   it('SIGKILL in the middle of a batched apply leaves every change whole or absent; the next apply converges', async () => {
     const N = 2000;
     const lines = ['schemas:'];

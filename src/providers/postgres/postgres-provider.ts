@@ -6,6 +6,7 @@
 // whose holder is named via application_name.
 import type pg from 'pg';
 import { ENV_REF_RE } from '../../config/env.js';
+import { killPoint } from '../../kill-point.js';
 import type { Change, Statement } from '../../plan/plan.js';
 import { scramSha256Verifier } from '../password-verifier.js';
 import {
@@ -113,6 +114,7 @@ export class PostgresProvider implements WarehouseProvider {
       if (alone > 0) alone--;
       if (r.committed > 0) commit(i + r.committed);
       if (!r.failed) {
+        killPoint('after-batch');
         i += batch.length;
         continue;
       }
