@@ -23,16 +23,24 @@ export interface DefaultPrivilegeRow {
   granteeType?: GranteeType;
 }
 
+/** Rows grouped by `key`, in the order first seen: each group's first row and its privileges, lower case. */
+function group<R extends { privilege: string }>(
+  rows: Iterable<R>,
+  key: (r: R) => string,
+): { first: R; privs: string[] }[] {
+  const groups = new Map<string, { first: R; privs: string[] }>();
+  for (const r of rows) {
+    const k = key(r);
+    const g = groups.get(k) ?? { first: r, privs: [] };
+    g.privs.push(r.privilege.toLowerCase());
+    groups.set(k, g);
+  }
+  return [...groups.values()];
+}
+
 /** The rows grouped into one grant per (object, grantee), in the order first seen. */
 export function assembleGrants(rows: Iterable<GrantRow>): GrantResource[] {
-  const groups = new Map<string, { first: GrantRow; privs: string[] }>();
-  for (const r of rows) {
-    const id = `${r.objectType}:${r.object}/${r.grantee}`;
-    const g = groups.get(id) ?? { first: r, privs: [] };
-    g.privs.push(r.privilege.toLowerCase());
-    groups.set(id, g);
-  }
-  return [...groups.values()].map(({ first, privs }) => ({
+  return group(rows, (r) => `${r.objectType}:${r.object}/${r.grantee}`).map(({ first, privs }) => ({
     kind: 'grant',
     objectType: first.objectType,
     object: first.object,
@@ -44,14 +52,7 @@ export function assembleGrants(rows: Iterable<GrantRow>): GrantResource[] {
 
 /** The rows grouped into one default privilege per (owner, schema, grantee), in the order first seen. */
 export function assembleDefaultPrivileges(rows: Iterable<DefaultPrivilegeRow>): DefaultPrivilegeResource[] {
-  const groups = new Map<string, { first: DefaultPrivilegeRow; privs: string[] }>();
-  for (const r of rows) {
-    const id = `${r.forRole}/${r.schema ?? '*'}/${r.grantee}`;
-    const d = groups.get(id) ?? { first: r, privs: [] };
-    d.privs.push(r.privilege.toLowerCase());
-    groups.set(id, d);
-  }
-  return [...groups.values()].map(({ first, privs }) => ({
+  return group(rows, (r) => `${r.forRole}/${r.schema ?? '*'}/${r.grantee}`).map(({ first, privs }) => ({
     kind: 'default_privileges',
     forRole: first.forRole,
     schema: first.schema,
