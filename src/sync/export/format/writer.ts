@@ -1,0 +1,14 @@
+// The byte-level contract between the file writers and the runner that uploads their bytes.
+
+/** Where bytes go; the runner implements it (S3 multipart upload, or a local file). May be async (backpressure). */
+export interface ByteSink {
+  write(chunk: Uint8Array): void | Promise<void>;
+}
+
+export interface RowFileWriter {
+  /** Appends rows; for parquet each call makes (at least) one row group. Values are PostgreSQL TEXT output
+   *  (as read by COPY ... TO STDOUT in text format, already unescaped): string, or null for NULL. */
+  write(rows: readonly (readonly (string | null)[])[]): Promise<void>;
+  /** Ends the file (parquet footer, gzip trailer), flushes everything to the sink. */
+  finish(): Promise<{ rows: number; bytes: number }>;
+}
