@@ -14,6 +14,9 @@
 //   meta.content_length (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html);
 // - UNLOAD fails on a prefix that already holds files unless ALLOWOVERWRITE (or CLEANPATH,
 //   exclusive with it); MAXFILESIZE is 5 MB to 6.2 GB; PARQUET takes no GZIP/BZIP2/ZSTD.
+// Backslashes: a backslash left single in the UNLOAD literal is read as an escape (`\b` became a
+// backspace in https://github.com/aws/amazon-redshift-jdbc-driver/issues/124; unescaped
+// backslashes broke UNLOAD in https://github.com/databricks/spark-redshift/issues/215).
 // File names follow the examples (https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD_command_examples.html):
 // `<prefix>0000_part_00.parquet`, one or more per slice.
 import fs from 'node:fs';
@@ -365,6 +368,29 @@ line two', '2024-06-02'),
     expect(bodies.join('')).toContain('"it\'s ""quoted"", with a comma"');
     expect(manifest.rows).toBe((await expected(['id'])).length);
   }, 60_000);
+
+  it('keeps a backslash in the query: a quoted name holding \\b is not read as a backspace', async () => {
+    const to = prefix();
+    const select = 'SELECT "id" AS "a\\b", "note" AS "it\'s" FROM "public"."events" WHERE "id" = 2';
+    const d = await run(unloadSql(spec(to, { select, format: 'csv', header: true })));
+    expect(d.Status).toBe('FINISHED');
+    const manifest = parseUnloadManifest(await text(`${to}manifest`));
+    expect(manifest.rows).toBe(1);
+    const body = await text(manifest.entries[0]!.url.slice(`s3://${BUCKET}/`.length));
+    expect(body.split('\n')[0]).toBe("a\\b,it's");
+  });
+
+  it('an UNLOAD of no rows writes no data file and a manifest with no entries', async () => {
+    const to = prefix();
+    const d = await run(
+      unloadSql(
+        spec(to, { select: `${SELECT.replace(' ORDER BY "id"', '')} AND false`, partitionBy: ['day'] }),
+      ),
+    );
+    expect(d.Status).toBe('FINISHED');
+    expect(parseUnloadManifest(await text(`${to}manifest`))).toEqual({ entries: [], rows: 0 });
+    expect(await keys(to)).toEqual([`${to}manifest`]);
+  });
 
   describe('refusals, with the error Redshift reports', () => {
     const sqlFor = (to: string) => unloadSql(spec(to));
