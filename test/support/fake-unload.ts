@@ -37,7 +37,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { loadModule, parseSync } from 'libpg-query';
 import type pg from 'pg';
 import { s3ClientFor } from './s3.js';
@@ -578,6 +577,8 @@ const dq = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 async function parquet(columns: ResultColumn[], rows: (string | null)[][]): Promise<Buffer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-unload-'));
+  // Loaded on first use: most users of the fake never UNLOAD to parquet.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   try {
