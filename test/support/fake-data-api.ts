@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { isUnload, runUnload } from './fake-unload.js';
 
 /** A Field of GetStatementResult, as it travels in JSON (blobs are base64). */
 export type WireField =
@@ -91,6 +92,8 @@ export interface FakeDataApiOptions {
    * `inBatch`: the statement is a sub-statement of a BatchExecuteStatement (a transaction block).
    */
   rewrite?: (sql: string, ctx: { inBatch: boolean }) => string;
+  /** The S3 server an UNLOAD writes its files to (support/fake-unload.ts); UNLOAD fails without it. */
+  s3Endpoint?: string;
 }
 
 /** A statement held before it settles (a batch before its COMMIT), until released. */
@@ -324,6 +327,16 @@ export async function startFakeDataApi(opts: FakeDataApiOptions): Promise<FakeDa
       );
       sub.hasResultSet = true;
       sub.resultRows = sub.records.length;
+    } else if (isUnload(text)) {
+      // UNLOAD writes files to S3 and answers no result set (support/fake-unload.ts).
+      api.executions.push({ statementId, sql: sub.sql, source: 'postgres' });
+      const rewrite = opts.rewrite;
+      await runUnload(client, text, {
+        ...(opts.s3Endpoint ? { s3Endpoint: opts.s3Endpoint } : {}),
+        ...(rewrite ? { rewrite: (q: string) => rewrite(q, { inBatch }) } : {}),
+      });
+      sub.hasResultSet = false;
+      sub.resultRows = 0;
     } else {
       api.executions.push({ statementId, sql: sub.sql, source: 'postgres' });
       const res = await client.query({
