@@ -9,11 +9,19 @@
 //                                  (watermark, counts) or reported it
 //   between-sql-and-control-plane  apply: the SQL before a control-plane call committed, the call
 //                                  (AuthorizeDataShare, ...) not made
+//   export-after-file              a bucket export finished uploading a file (not yet committed)
+//   export-before-commit           every file of an export run is uploaded, the state not committed
+//   export-after-commit            the export run committed; its signal and clean-up not done
+//   export-after-signal            the signal file is written, not yet recorded
 export type KillPoint =
   | 'after-submit'
   | 'after-batch'
   | 'after-commit-before-state'
-  | 'between-sql-and-control-plane';
+  | 'between-sql-and-control-plane'
+  | 'export-after-file'
+  | 'export-before-commit'
+  | 'export-after-commit'
+  | 'export-after-signal';
 
 const reached = new Map<KillPoint, number>();
 

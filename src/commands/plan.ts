@@ -9,6 +9,7 @@ import type { Plan } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { engines } from '../providers/engine.js';
 import type { ReadScope } from '../providers/provider.js';
+import type { ExportPlan } from '../sync/export/plan.js';
 import { locateConnectingRoleDiagnostics } from './connecting-role-locate.js';
 
 export interface PlanRun {
@@ -77,7 +78,9 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
   if (loaded.config.syncs?.length) {
     try {
       const { checkSyncsForPlan } = await import('../sync/plan-check.js');
-      plan.diagnostics.push(...(await checkSyncsForPlan(loaded, connections, plan.changes, open)));
+      const exports: ExportPlan[] = [];
+      plan.diagnostics.push(...(await checkSyncsForPlan(loaded, connections, plan.changes, open, exports)));
+      if (exports.length) plan.exports = exports;
     } catch (e) {
       await close();
       throw e;

@@ -121,8 +121,10 @@ export function checkIdentifierLengths(
 
   (config.syncs ?? []).forEach((s, i) => {
     const p: YamlPath = ['syncs', i];
-    const to = connOf(s.to?.connection);
-    check(s.to?.table, [...p, 'to', 'table'], to, true);
+    const target = s.to as { connection?: string; table?: string; partition?: { by?: string } } | undefined;
+    const to = connOf(target?.connection);
+    check(target?.table, [...p, 'to', 'table'], to, true);
+    check(target?.partition?.by, [...p, 'to', 'partition', 'by'], connOf(s.from?.connection));
     check(s.from?.table, [...p, 'from', 'table'], connOf(s.from?.connection), true);
     each(s.primaryKey, [...p, 'primaryKey'], to);
     check(s.cursor?.column, [...p, 'cursor', 'column'], to);

@@ -7,6 +7,7 @@ import type { Diagnostic } from '../plan/plan.js';
 import { checkExpression, checkTypeName } from '../plan/sql-parse.js';
 import { engineFor, engines } from '../providers/engine.js';
 import { checkSyncRules } from '../sync/config.js';
+import { bucketsByName } from '../sync/export/buckets.js';
 import { literalSecrets } from './connection-string.js';
 import { ENV_REF_RE, ENV_REF_WHOLE_RE } from './env.js';
 import { checkIdentifierLengths } from './identifier-rules.js';
@@ -280,7 +281,13 @@ export function checkRules(
   });
 
   // Syncs.
-  checkSyncRules(config.syncs ?? [], connNames, defaultConnection, err);
+  checkSyncRules(
+    config.syncs ?? [],
+    connNames,
+    defaultConnection,
+    bucketsByName(config.buckets, connections),
+    err,
+  );
 
   // Each engine's rules: buckets and bucket connections (S3); Redshift connections, table
   // layout keys and datashares.

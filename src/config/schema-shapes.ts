@@ -5,7 +5,7 @@
 // schema-shapes test walks the schema and fails when its objects differ from these lists.
 // Nothing at run time reads this file.
 
-import type { SyncConfig } from '../sync/config.js';
+import type { ExportSyncConfig, SyncConfig } from '../sync/config.js';
 import type {
   BlockPublicAccessConfig,
   BucketConfig,
@@ -149,7 +149,8 @@ export const SCHEMA_SHAPES: Record<string, Record<string, Presence>> = {
     cursor: 'optional',
     cdc: 'optional',
     batchRows: 'optional',
-  } satisfies Shape<SyncConfig>,
+    ready: 'optional',
+  } satisfies Shape<SyncConfig & Pick<ExportSyncConfig, 'ready'>>,
   'sync.from': {
     connection: 'optional',
     table: 'optional',
@@ -157,8 +158,26 @@ export const SCHEMA_SHAPES: Record<string, Record<string, Presence>> = {
   } satisfies Shape<SyncConfig['from']>,
   'sync.to': {
     connection: 'optional',
-    table: 'required',
-  } satisfies Shape<SyncConfig['to']>,
+    table: 'optional',
+    bucket: 'optional',
+    prefix: 'optional',
+    format: 'optional',
+    compression: 'optional',
+    partition: 'optional',
+    conventions: 'optional',
+    fileRows: 'optional',
+  } satisfies Shape<Partial<SyncConfig['to']> & Partial<ExportSyncConfig['to']>>,
+  'sync.to.partition': {
+    by: 'required',
+    granularity: 'optional',
+    timeZone: 'optional',
+    style: 'optional',
+  } satisfies Shape<Obj<ExportSyncConfig['to']['partition']>>,
+  'sync.ready': {
+    prefix: 'required',
+    column: 'optional',
+    after: 'optional',
+  } satisfies Shape<Obj<ExportSyncConfig['ready']>>,
   'sync.cursor': {
     column: 'required',
     lookback: 'optional',

@@ -4,7 +4,7 @@
 
 import type { ObjectOwnership } from '../plan/model.js';
 import type { Diagnostic } from '../plan/plan.js';
-import type { SyncConfig } from '../sync/config.js';
+import type { AnySyncConfig } from '../sync/config.js';
 
 export type ConnectionType = 'local' | 'postgres' | 's3' | 'local-bucket' | 'redshift';
 
@@ -96,7 +96,7 @@ export interface WharfConfig {
   grants?: GrantConfig[];
   defaultPrivileges?: DefaultPrivilegeConfig[];
   /** Incremental loads run by `wharf sync` (src/sync/config.ts). */
-  syncs?: SyncConfig[];
+  syncs?: AnySyncConfig[];
   buckets?: BucketConfig[];
   /** Redshift datashares (src/providers/redshift). */
   datashares?: DatashareConfig[];

@@ -1,8 +1,10 @@
 // The plan contract: versioned JSON that every renderer (text, markdown, json, ink) reads and
 // that `wharf apply plan.json` executes. Changing a field's meaning means bumping PLAN_VERSION.
+import type { ExportPlan } from '../sync/export/plan.js';
 import type { Resource } from './model.js';
 
 export const PLAN_FORMAT = 'wharf-plan';
+
 export const PLAN_VERSION = 1;
 
 export type Action = 'create' | 'update' | 'replace' | 'delete';
@@ -133,6 +135,8 @@ export interface Plan {
   summary: Summary;
   /** Approvals the plan needs before apply may run it. */
   decisions: { destroy: boolean; widen?: boolean };
+  /** The bucket exports `wharf sync` runs, as they stand (not changes: apply never runs them). */
+  exports?: ExportPlan[];
 }
 
 export function summarize(changes: readonly Change[]): Summary {

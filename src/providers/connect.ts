@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { ConnectionConfig } from '../config/types.js';
 import { engineFor } from './engine.js';
+import type { ObjectStore } from './object-store.js';
 import type { WarehouseProvider } from './provider.js';
 import type { DataApiTransport } from './redshift/data-api-transport.js';
 
@@ -23,6 +24,8 @@ export interface OpenedConnection {
    * does not pay for a second login. The caller ends it; `provider` is unusable afterwards.
    */
   takeSession?: () => pg.Client | undefined;
+  /** Bucket engines: the objects in its buckets (bucket exports write through it). */
+  objects?: ObjectStore;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,8 @@ import type { TableDiff } from '../plan/diff.js';
 import type { Resource, ResourceKind, TableResource } from '../plan/model.js';
 import type { Change, Diagnostic, UnmanagedObject } from '../plan/plan.js';
 import type { RelationInfo } from '../sync/catalog.js';
-import type { SyncConfig } from '../sync/config.js';
+import type { ExportSyncConfig, SyncConfig } from '../sync/config.js';
+import type { ExportDestination } from '../sync/export/run.js';
 import type { SyncResult, SyncRunOptions } from '../sync/types.js';
 import type { OpenedConnection } from './connect.js';
 
@@ -74,6 +75,11 @@ export interface Engine {
    * its physical layout); undefined when the table is not its concern.
    */
   diffTable?(have: TableResource, want: TableResource, base: TableDiff): TableDiff | undefined;
+  /**
+   * Bucket engines: who the file's policy of `bucket` lets read every object under `prefix`
+   * (principals, with their conditions), for the plan of an export; undefined for an unknown bucket.
+   */
+  exportReaders?(loaded: LoadedConfig, bucket: string, prefix: string): string[] | undefined;
   /** Points the plan diagnostics it raised once live state was read at their place in the file. */
   locate?(loaded: LoadedConfig, diagnostics: Diagnostic[]): Diagnostic[];
   /**
@@ -104,6 +110,13 @@ export interface EngineSync {
   ): Promise<SyncResult>;
   /** A table's columns on one of its connections, for the plan's sync checks. */
   describeTable(conn: OpenedConnection, qualified: string): Promise<RelationInfo>;
+  /** A bucket export from one of its connections, on its own path (e.g. Redshift's UNLOAD). */
+  exportFrom?(
+    sync: ExportSyncConfig,
+    src: OpenedConnection,
+    out: ExportDestination,
+    options: SyncRunOptions,
+  ): Promise<SyncResult>;
 }
 
 let registered: readonly Engine[] | undefined;

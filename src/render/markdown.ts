@@ -3,7 +3,7 @@
 import { type Change, type Plan, syncProblems } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
 import { escapeControlKeepLayout } from './safe-text.js';
-import { summaryLine, syncNote } from './text.js';
+import { exportLines, summaryLine, syncNote } from './text.js';
 
 const ICON: Record<Change['action'], string> = { create: '➕', update: '✏️', replace: '♻️', delete: '🗑️' };
 
@@ -25,6 +25,17 @@ function markdownOf(plan: Plan): string {
     if (syncs > 0) out.push('>', `> ${syncNote(syncs)}`);
     out.push('');
   }
+  if (plan.exports?.length)
+    out.push(
+      '<details><summary>Exports (written by wharf sync)</summary>',
+      '',
+      '```',
+      ...exportLines(plan),
+      '```',
+      '',
+      '</details>',
+      '',
+    );
   if (plan.changes.length === 0) {
     out.push('No changes. The live state matches the file.', '');
     return out.join('\n');

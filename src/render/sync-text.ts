@@ -39,6 +39,7 @@ export function resultLine(r: SyncResult, style: Style): string {
   switch (r.status) {
     case 'ok': {
       if (r.dryRun) return `sync ${r.name} (${r.mode}): dry run, ${wouldLine(r)}`;
+      if (r.export) return exportLine(r, style);
       const { inserted, updated, deleted } = r.rows;
       return `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(inserted)} inserted, ${fmt(updated)} updated, ${fmt(deleted)} deleted (${fmt(r.read)} read) in ${formatDuration(r.durationMs)}${keptLine(r, style)}`;
     }
@@ -68,8 +69,42 @@ function keptLine(r: SyncResult, style: Style): string {
   return `\n  ${style.yellow('warning')}: kept ${fmt(n)} destination row${n === 1 ? '' : 's'} whose source cop${n === 1 ? 'y has' : 'ies have'} an older cursor than the destination's${keys}: the source's cursor went backwards for ${n === 1 ? 'it' : 'them'} (a late commit?); see "Rows kept" in the README (lookback, --full-refresh)`;
 }
 
+/** A bucket export's result: files and rows written, signals, late rows, clean-up. */
+function exportLine(r: SyncResult, style: Style): string {
+  const e = r.export!;
+  const files = e.files.length;
+  const bytes = e.files.reduce((n, f) => n + f.bytes, 0);
+  const lines = [
+    `sync ${r.name} (${r.mode}): ${style.green('ok')}, ${fmt(r.rows.inserted)} rows in ${fmt(files)} ${e.format} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) under ${e.bucket}/${e.prefix} in ${formatDuration(r.durationMs)}`,
+  ];
+  if (e.signalled?.length)
+    lines.push(
+      `  signalled ${e.signalled.length === 1 ? e.signalled[0] : `${e.signalled[0]} to ${e.signalled.at(-1)} (${e.signalled.length} days)`} as finished`,
+    );
+  if (e.late)
+    lines.push(
+      `  ${style.yellow('warning')}: ${fmt(e.late.rows)} late row${e.late.rows === 1 ? '' : 's'} for day${e.late.days.length === 1 ? '' : 's'} already signalled (${e.late.days.join(', ')}): written as new files in ${e.late.days.length === 1 ? 'that day' : 'those days'}; a vendor that loaded ${e.late.days.length === 1 ? 'it' : 'them'} must load the new files too`,
+    );
+  if (e.removed)
+    lines.push(`  removed ${fmt(e.removed)} file${e.removed === 1 ? '' : 's'} of the previous snapshot`);
+  if (e.cleaned)
+    lines.push(`  deleted ${fmt(e.cleaned)} file${e.cleaned === 1 ? '' : 's'} an interrupted run had left`);
+  for (const i of r.issues ?? []) lines.push(`  ${style.yellow(i.severity)}: ${i.message}`);
+  return lines.join('\n');
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /** What a dry run found: `would insert 10, update 3, delete 0 (reads 14 rows)`. */
 export function wouldLine(r: SyncResult): string {
+  if (r.export) {
+    const n = r.export.files.length;
+    return `would write ${fmt(r.rows.inserted)} rows in ${fmt(n)} file${n === 1 ? '' : 's'} under ${r.export.bucket}/${r.export.prefix}`;
+  }
   const { inserted, updated, deleted } = r.rows;
   if (r.dryRun?.counted === false)
     return `would read ${fmt(r.read)} rows (what it would write is counted only as it runs)`;
@@ -79,7 +114,8 @@ export function wouldLine(r: SyncResult): string {
 export function renderDryRun(r: SyncResult): string {
   if (!r.dryRun) return '';
   const head = `-- sync ${r.name} (${r.mode}), watermark ${r.watermark ?? '(none: first run)'}; ${wouldLine(r)}`;
-  return `${head}\n${r.dryRun.statements.map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n\n')}\n\n`;
+  const files = r.export ? r.export.files.map((f) => `--   ${f.key} (${fmt(f.rows)} rows)\n`).join('') : '';
+  return `${head}\n${files}${r.dryRun.statements.map((s) => (s.startsWith('--') ? s : `${s};`)).join('\n\n')}\n\n`;
 }
 
 export function renderSyncSummary(res: SyncRunResult, style: Style): string {
@@ -104,6 +140,8 @@ export function syncJson(res: SyncRunResult): unknown {
       ...(s.kept ? { kept: s.kept } : {}),
       ...(s.error ? { error: s.error } : {}),
       ...(s.dryRun ? { dryRun: s.dryRun } : {}),
+      ...(s.export ? { export: s.export } : {}),
+      ...(s.issues?.length && s.status === 'ok' ? { warnings: s.issues.map((i) => i.message) } : {}),
     })),
   };
 }

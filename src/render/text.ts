@@ -58,6 +58,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     out.push('', opts.title ?? 'wharf will make these changes, in this order:', '');
     for (const c of plan.changes) out.push(...renderChange(c, opts));
   }
+  if (plan.exports?.length) out.push('', ...exportLines(plan, st));
   if (opts.verbose && plan.unmanaged.length > 0) {
     out.push('', st.dim(`Unmanaged (left alone, ${plan.unmanaged.length}):`));
     for (const u of plan.unmanaged) out.push(st.dim(`  ${u.address}  (${u.reason})`));
@@ -75,6 +76,32 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The bucket exports `wharf sync` runs: where, how, which types, how many rows, who can read them. */
+export function exportLines(plan: Plan, st: Style = PLAIN): string[] {
+  const out = ['Exports (written by wharf sync, not by apply):'];
+  for (const e of plan.exports ?? []) {
+    const rows =
+      e.estimatedRows !== undefined
+        ? `, ~${e.estimatedRows.toLocaleString('en-US')} rows on the next run (estimate)`
+        : '';
+    out.push(
+      `  ${st.bold(safe(e.sync))}: ${safe(e.source)} -> ${safe(`${e.bucket}/${e.prefix}`)} (${e.connection}), ${e.mode}, ${e.format}${e.compression !== 'none' ? ` + ${e.compression}` : ''}${rows}`,
+    );
+    if (e.partition) out.push(`      partitioned by ${safe(e.partition)}`);
+    if (e.watermark !== undefined)
+      out.push(`      watermark: ${safe(e.watermark ?? '(none: the first run writes every row)')}`);
+    if (e.ready) out.push(`      readiness signal: ${safe(e.ready)}`);
+    if (e.readers)
+      out.push(
+        `      readable by: ${e.readers.length ? safe(e.readers.join(', ')) : st.yellow('nobody in the bucket policy (see the warning above)')}`,
+      );
+    out.push(
+      `      columns: ${e.columns.map((c) => `${safe(c.name)} ${safe(c.type)} -> ${c.fileType}`).join(', ')}`,
+    );
+  }
+  return out;
 }
 
 export function summaryLine(plan: Plan, st: Style = PLAIN): string {

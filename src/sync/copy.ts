@@ -235,7 +235,7 @@ export function copyFields(line: Buffer): (string | null)[] {
     .map((raw) => (raw === '\\N' ? null : unescapeCopy(raw)));
 }
 
-function unescapeCopy(raw: string): string {
+export function unescapeCopy(raw: string): string {
   if (!raw.includes('\\')) return raw;
   return raw.replace(/\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)/g, (_, c: string) => {
     if (/^[0-7]/.test(c)) return String.fromCharCode(Number.parseInt(c, 8));

@@ -12,8 +12,9 @@ import { type Change, type Diagnostic, SYNC_CHECK } from '../plan/plan.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { describeQueryUnrun, describeTable, type RelationInfo } from './catalog.js';
 import { checkSync, declaredCategory, type SyncIssue } from './check.js';
-import { type SyncConfig, splitTable } from './config.js';
+import { isExport, type SyncConfig, splitTable } from './config.js';
 import { crossEngineMessage, engineSync } from './engines.js';
+import { type ExportPlan, planExport } from './export/plan.js';
 
 /** A table as the plan leaves it: its declared columns and key, the live table's indexes and size. */
 export function plannedRelation(after: TableResource, live: RelationInfo): RelationInfo {
@@ -41,6 +42,8 @@ export async function checkSyncsForPlan(
   /** The plan's changes: the tables they create, change or drop are checked as planned. */
   changes: readonly Change[],
   open: typeof openConnection = openConnection,
+  /** Filled with what each bucket export will write (the plan's exports section). */
+  exports: ExportPlan[] = [],
 ): Promise<Diagnostic[]> {
   const syncs = loaded.config.syncs ?? [];
   if (syncs.length === 0) return [];
@@ -74,7 +77,10 @@ export async function checkSyncsForPlan(
   // only a warning, checked again when the sync runs.
   const pendingTables = changes.some((c) => c.kind === 'table' || c.kind === 'schema');
   /** The source's columns; a failing query is an error, or a warning when it may name tables apply is about to create. */
-  const sourceOn = async (conn: string, sync: SyncConfig): Promise<RelationInfo | SyncIssue | null> => {
+  const sourceOn = async (
+    conn: string,
+    sync: Pick<SyncConfig, 'from' | 'name'>,
+  ): Promise<RelationInfo | SyncIssue | null> => {
     if (sync.from.table) return tableOn(conn, sync.from.table);
     // Plan never runs the file's queries. On PostgreSQL the query is described (Parse and
     // Describe, no Execute) in a read-only transaction. An engine with sync paths of its own
@@ -98,6 +104,18 @@ export async function checkSyncsForPlan(
   try {
     for (const [index, sync] of syncs.entries()) {
       const push = (issue: SyncIssue) => out.push({ index, issue });
+      if (isExport(sync)) {
+        const srcName = sync.from.connection ?? loaded.defaultConnection;
+        const srcInfo = await sourceOn(srcName, sync);
+        if (srcInfo !== null && 'severity' in srcInfo) push(srcInfo);
+        const info = srcInfo === null || 'severity' in srcInfo ? null : srcInfo;
+        const s = await (info ? planExport(loaded, sync, info, srcName, await session(srcName)) : undefined);
+        if (s) {
+          exports.push(s.entry);
+          for (const issue of s.issues) push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });
+        }
+        continue;
+      }
       const srcName = sync.from.connection ?? loaded.defaultConnection;
       const dstName = sync.to.connection ?? loaded.defaultConnection;
       // Where rows can move: among connections with SQL sessions (PostgreSQL), inside one

@@ -78,7 +78,7 @@ export async function describe(
 /** The source's columns on a PostgreSQL engine: its table, or its query planned with LIMIT 0. */
 export async function describeSource(
   client: pg.Client,
-  sync: SyncConfig,
+  sync: Pick<SyncConfig, 'from' | 'name'>,
   relation: string,
 ): Promise<RelationInfo> {
   if (sync.from.table) {

@@ -14,9 +14,10 @@
 import type pg from 'pg';
 import type { LoadedConfig } from '../config/types.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
-import type { SyncConfig } from './config.js';
+import { type AnySyncConfig, isExport } from './config.js';
 import { dryRun } from './dry-run.js';
 import { crossEngineMessage, engineRun } from './engines.js';
+import { runExport } from './export/index.js';
 import { runFull } from './full.js';
 import { adoptLegacyKeysTable, describe, type RunCtx } from './prepare.js';
 import { runSameEngine } from './same-engine.js';
@@ -107,11 +108,12 @@ export async function runSyncs(loaded: LoadedConfig, options: SyncRunOptions = {
 }
 
 async function runOne(
-  sync: SyncConfig,
+  sync: AnySyncConfig,
   loaded: LoadedConfig,
   connection: (name: string) => Promise<OpenedConnection>,
   options: SyncRunOptions,
 ): Promise<SyncResult> {
+  if (isExport(sync)) return runExport(sync, loaded, connection, options);
   const srcName = sync.from.connection ?? loaded.defaultConnection;
   const dstName = sync.to.connection ?? loaded.defaultConnection;
   const dstConn = await connection(dstName);

@@ -4,6 +4,7 @@
 import type { openConnection } from '../providers/connect.js';
 import type { SyncIssue } from './check.js';
 import type { SyncMode } from './config.js';
+import type { ExportSummary } from './export/run.js';
 
 export interface RowCounts {
   inserted: number;
@@ -36,6 +37,8 @@ export interface SyncResult {
    * (and `watermark` the one it starts from). `statements`: what would run; `rows`: the rows
    * it would read (as `read`; kept for earlier readers); `watermark`: the one it would store.
    */
+  /** Bucket exports: the files written (or, with --dry-run, that would be), late rows, signals. */
+  export?: ExportSummary;
   dryRun?: {
     statements: string[];
     rows: number;

@@ -7,6 +7,7 @@ import type { ConnectionConfig } from '../../config/types.js';
 import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from '../aws-errors.js';
 import type { OpenedConnection } from '../connect.js';
 import { LocalBucketProvider } from '../local-bucket/local-bucket-provider.js';
+import { LocalObjectStore } from '../local-bucket/objects.js';
 
 export async function openBucketConnection(
   name: string,
@@ -20,6 +21,7 @@ export async function openBucketConnection(
       name,
       config,
       provider,
+      objects: new LocalObjectStore(dir),
       description: `local buckets in ${path.relative(process.cwd(), dir) || '.'} (settings recorded, not enforced)`,
       close: () => provider.close(),
     };
@@ -27,10 +29,12 @@ export async function openBucketConnection(
   // The SDK warns on every run under Node 20 that its releases after January 2027 will need
   // Node 22: news for whoever upgrades wharf's dependencies, not for someone running a plan.
   if (!process.env.WHARF_DEBUG) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const [{ S3Client }, { S3Provider }] = await Promise.all([
+  const [sdk, { S3Provider }, { S3ObjectStore }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('./s3-provider.js'),
+    import('./objects.js'),
   ]);
+  const { S3Client } = sdk;
   const client = new S3Client({
     ...(config.region ? { region: config.region } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -53,6 +57,7 @@ export async function openBucketConnection(
     name,
     config,
     provider,
+    objects: new S3ObjectStore(client, sdk),
     description: server,
     close: async () => {
       client.destroy();

@@ -7,6 +7,7 @@ import { diffBuckets } from './bucket-diff.js';
 import { BUCKET_CONNECTION_TYPES, bucketPatternMessage } from './config.js';
 import { bucketsToDesired } from './desired.js';
 import { locateBucketDiagnostics } from './locate.js';
+import { compilePolicy, readersOf } from './policy/index.js';
 import { checkBucketRules } from './rules.js';
 
 const isBucket = (r: Resource): r is BucketResource => r.kind === 'bucket';
@@ -38,4 +39,9 @@ export const s3Engine: Engine = {
       diffBuckets(connection, desired.filter(isBucket), live.filter(isBucket)),
   },
   locate: locateBucketDiagnostics,
+  exportReaders(loaded, bucket, prefix) {
+    const b = (loaded.config.buckets ?? []).find((x) => x.name === bucket);
+    if (!b) return undefined;
+    return readersOf(b.policy ? compilePolicy(b.name, b.policy) : null, bucket, prefix);
+  },
 };

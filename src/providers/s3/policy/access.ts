@@ -213,3 +213,21 @@ function conditionText(c: CanonicalCondition | undefined): string {
   );
   return parts.length === 0 ? '' : ` when ${parts.join(' and ')}`;
 }
+
+/**
+ * Who the policy lets read every object under `prefix` (s3:GetObject on `bucket/prefix*`): the
+ * principals of Allow statements that cover it, each with ` (when …)` if a condition narrows
+ * it. Empty when nobody but the bucket owner's own IAM principals can, or when an unconditional
+ * Deny for everyone covers it.
+ */
+export function readersOf(policy: IamPolicy | null, bucket: string, prefix: string): string[] {
+  const target = `arn:aws:s3:::${bucket}/${prefix}*`;
+  const grants = expandPolicy(policy).flatMap((e) => e.grants ?? []);
+  const reads = (g: Grant) =>
+    globCovers(g.action, 's3:GetObject', true) && globCovers(g.resource, target, false);
+  if (grants.some((g) => g.effect === 'Deny' && g.principal === '*' && !g.condition && reads(g))) return [];
+  const out = new Set<string>();
+  for (const g of grants)
+    if (g.effect === 'Allow' && reads(g)) out.add(`${g.principal}${conditionText(g.condition)}`);
+  return [...out].sort();
+}

@@ -6,6 +6,7 @@
 export {
   isPolicyWidening,
   policyWidening,
+  readersOf,
   summarizeAccess,
   type WideningResult,
 } from './access.js';
