@@ -357,4 +357,16 @@ describe('csv and jsonl text', () => {
       '{"s":"a\\nb","n":9223372036854775807,"x":123456789012345678901234567890.5}\n',
     );
   });
+
+  it('a timestamptz printed with an offset (a session not in UTC) is written in UTC', async () => {
+    const out: Buffer[] = [];
+    const w = openRowFile('jsonl', 'none', [{ name: 't', type: 'timestamp with time zone' }], {
+      write: (c: Uint8Array) => void out.push(Buffer.from(c)),
+    });
+    await w.write([['2026-03-08 01:59:59.5-08'], ['2026-03-08 15:30:00+05:30']]);
+    await w.finish();
+    expect(Buffer.concat(out).toString()).toBe(
+      '{"t":"2026-03-08T09:59:59.5Z"}\n{"t":"2026-03-08T10:00:00Z"}\n',
+    );
+  });
 });
