@@ -187,6 +187,22 @@ describe('every format and compression reads back in DuckDB equal to the Postgre
     await w.write(source.slice(2));
     const result = await w.finish();
     expect(result).toEqual({ rows: 4, bytes: fs.statSync(file).size });
+    if (format === 'parquet') {
+      const codecs = await duckRows(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
+      expect(codecs.map((r) => r.compression)).toEqual([
+        compression === 'none' ? 'UNCOMPRESSED' : compression.toUpperCase(),
+      ]);
+      const groups = await duckRows(`SELECT DISTINCT row_group_id FROM parquet_metadata('${file}')`);
+      expect(groups).toHaveLength(2);
+    } else {
+      // gzip's magic number, or plain text.
+      expect(
+        fs
+          .readFileSync(file)
+          .subarray(0, 2)
+          .equals(Buffer.from([0x1f, 0x8b])),
+      ).toBe(compression === 'gzip');
+    }
 
     const select = columns.map((c) => `${duckSelect(c, format)} AS "${c.name}"`).join(', ');
     const got = await duckRows(`SELECT ${select} FROM ${reader(format, file)} ORDER BY "id"`);
@@ -294,6 +310,28 @@ describe('parquet file types', () => {
       `SELECT count(*)::INTEGER AS n, sum(n)::VARCHAR AS s FROM read_parquet('${file}')`,
     );
     expect(agg).toEqual({ n: 10_000, s: String((9999 * 10000) / 2) });
+  });
+});
+
+describe('a file with no rows', () => {
+  it.each(CASES)('%s / %s reads back empty, with its columns', async (format, compression) => {
+    const file = path.join(dir, `empty-${compression}${fileExtension(format, compression)}`);
+    const w = openRowFile(format, compression, columns, new FileSink(file));
+    expect(await w.finish()).toEqual({ rows: 0, bytes: fs.statSync(file).size });
+    const raw = fs.readFileSync(file);
+    const text = (compression === 'gzip' ? zlib.gunzipSync(raw) : raw).toString('utf8');
+    if (format === 'jsonl') {
+      expect(text).toBe('');
+      return;
+    }
+    // csv: the header row alone.
+    if (format === 'csv') expect(text).toBe(`${columns.map((c) => c.name).join(',')}\r\n`);
+    const [n] = await duckRows(`SELECT count(*)::INTEGER AS n FROM ${reader(format, file)}`);
+    expect(n!.n).toBe(0);
+    const names = (await duckRows(`DESCRIBE SELECT * FROM ${reader(format, file)}`)).map(
+      (r) => r.column_name,
+    );
+    expect(names).toEqual(columns.map((c) => c.name));
   });
 });
 
