@@ -187,6 +187,22 @@ describe('every format and compression reads back in DuckDB equal to the Postgre
     await w.write(source.slice(2));
     const result = await w.finish();
     expect(result).toEqual({ rows: 4, bytes: fs.statSync(file).size });
+    if (format === 'parquet') {
+      const codecs = await duckRows(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
+      expect(codecs.map((r) => r.compression)).toEqual([
+        compression === 'none' ? 'UNCOMPRESSED' : compression.toUpperCase(),
+      ]);
+      const groups = await duckRows(`SELECT DISTINCT row_group_id FROM parquet_metadata('${file}')`);
+      expect(groups).toHaveLength(2);
+    } else {
+      // gzip's magic number, or plain text.
+      expect(
+        fs
+          .readFileSync(file)
+          .subarray(0, 2)
+          .equals(Buffer.from([0x1f, 0x8b])),
+      ).toBe(compression === 'gzip');
+    }
 
     const select = columns.map((c) => `${duckSelect(c, format)} AS "${c.name}"`).join(', ');
     const got = await duckRows(`SELECT ${select} FROM ${reader(format, file)} ORDER BY "id"`);
@@ -297,6 +313,28 @@ describe('parquet file types', () => {
   });
 });
 
+describe('a file with no rows', () => {
+  it.each(CASES)('%s / %s reads back empty, with its columns', async (format, compression) => {
+    const file = path.join(dir, `empty-${compression}${fileExtension(format, compression)}`);
+    const w = openRowFile(format, compression, columns, new FileSink(file));
+    expect(await w.finish()).toEqual({ rows: 0, bytes: fs.statSync(file).size });
+    const raw = fs.readFileSync(file);
+    const text = (compression === 'gzip' ? zlib.gunzipSync(raw) : raw).toString('utf8');
+    if (format === 'jsonl') {
+      expect(text).toBe('');
+      return;
+    }
+    // csv: the header row alone.
+    if (format === 'csv') expect(text).toBe(`${columns.map((c) => c.name).join(',')}\r\n`);
+    const [n] = await duckRows(`SELECT count(*)::INTEGER AS n FROM ${reader(format, file)}`);
+    expect(n!.n).toBe(0);
+    const names = (await duckRows(`DESCRIBE SELECT * FROM ${reader(format, file)}`)).map(
+      (r) => r.column_name,
+    );
+    expect(names).toEqual(columns.map((c) => c.name));
+  });
+});
+
 describe('refusals name the column and what to do', () => {
   it('types no file type fits', () => {
     expect(() => fileTypes('parquet', [{ name: 'p', type: 'point' }])).toThrow(ExportTypeError);
@@ -355,6 +393,18 @@ describe('csv and jsonl text', () => {
     await jsonl.finish();
     expect(Buffer.concat(out).toString()).toBe(
       '{"s":"a\\nb","n":9223372036854775807,"x":123456789012345678901234567890.5}\n',
+    );
+  });
+
+  it('a timestamptz printed with an offset (a session not in UTC) is written in UTC', async () => {
+    const out: Buffer[] = [];
+    const w = openRowFile('jsonl', 'none', [{ name: 't', type: 'timestamp with time zone' }], {
+      write: (c: Uint8Array) => void out.push(Buffer.from(c)),
+    });
+    await w.write([['2026-03-08 01:59:59.5-08'], ['2026-03-08 15:30:00+05:30']]);
+    await w.finish();
+    expect(Buffer.concat(out).toString()).toBe(
+      '{"t":"2026-03-08T09:59:59.5Z"}\n{"t":"2026-03-08T10:00:00Z"}\n',
     );
   });
 });
