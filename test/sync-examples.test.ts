@@ -55,12 +55,22 @@ describe('quickstart on the embedded warehouse', () => {
       'sample-users:ok',
       'events:ok',
       'users:ok',
+      'events-to-files:ok',
     ]);
     expect(a.syncs[2].rows.inserted).toBe(5);
+    // The events land as parquet files in the local bucket, one folder per Pacific day.
+    expect(a.syncs[4].rows.inserted).toBe(5);
+    const files = a.syncs[4].export.files.map((f: { key: string }) => f.key);
+    expect(files.length).toBeGreaterThan(0);
+    for (const k of files) {
+      expect(k).toMatch(/^events\/\d{4}-\d{2}-\d{2}\/events-to-files-r000001-0001\.parquet$/);
+      expect(fs.existsSync(path.join(work, '.wharf', 'buckets', 'acme-vendor-drop', k))).toBe(true);
+    }
     const second = await wharf('sync', '-f', 'quickstart.yaml');
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/sync events \(append\): ok, 5 inserted, 0 updated, 0 deleted/);
-    expect(second.stdout).toContain('Sync complete: 4 ok, 0 failed.');
+    expect(second.stdout).toMatch(/sync events-to-files \(append\): ok, 5 rows in \d+ parquet files? /);
+    expect(second.stdout).toContain('Sync complete: 5 ok, 0 failed.');
     // The destination equals the source, read back through the embedded server.
     const dir = path.join(work, '.wharf', 'local');
     const { acquireLocalServer } = await import('../src/providers/local/local-server.js');
