@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { readParquet } from './support/export.js';
@@ -97,8 +97,14 @@ const EXAMPLES: Example[] = [
 function variant(ex: Example, db: string, bucketConnection: string): string {
   return fs
     .readFileSync(path.join(ROOT, 'examples', ex.file), 'utf8')
-    .replace(/warehouse:\n {4}type: local[^\n]*/, `warehouse:\n    type: postgres\n    url: "${server.urlFor(db)}"`)
-    .replace(`${ex.connection}:\n    type: s3\n    region: ${ex.region}`, `${ex.connection}:\n    ${bucketConnection}`);
+    .replace(
+      /warehouse:\n {4}type: local[^\n]*/,
+      `warehouse:\n    type: postgres\n    url: "${server.urlFor(db)}"`,
+    )
+    .replace(
+      `${ex.connection}:\n    type: s3\n    region: ${ex.region}`,
+      `${ex.connection}:\n    ${bucketConnection}`,
+    );
 }
 
 async function sortedRows(c: pg.Client, sql: string): Promise<string[]> {
@@ -160,15 +166,19 @@ describe.each(EXAMPLES)('examples/$file', (ex) => {
     const local = path.join(dir, `local-${ex.file}`);
     fs.writeFileSync(local, variant(ex, db, 'type: local-bucket'));
     expect((await runCli(['apply', '-f', local, '--auto-approve', '--allow-widen'])).code).toBe(0);
-    const bucket = `${ex.bucket}-${path.basename(dir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63);
+    const bucket = `${ex.bucket}-${path
+      .basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')}`.slice(0, 63);
     await s3.client.send(new CreateBucketCommand({ Bucket: bucket }));
     const file = path.join(dir, ex.file);
     fs.writeFileSync(
       file,
-      variant(ex, db, `type: s3\n    region: us-east-1\n    endpoint: "${s3.endpoint}"\n    forcePathStyle: true`).replaceAll(
-        ex.bucket,
-        bucket,
-      ),
+      variant(
+        ex,
+        db,
+        `type: s3\n    region: us-east-1\n    endpoint: "${s3.endpoint}"\n    forcePathStyle: true`,
+      ).replaceAll(ex.bucket, bucket),
     );
     const c = await server.client(db);
     try {
