@@ -325,4 +325,24 @@ ${rest.filter((l) => !l.includes('compression')).join('\n')}`);
       await f.close();
     }
   });
+
+  it('refuses hostile prefixes and time zones at their position before anything reaches an engine', async () => {
+    const f = await exportFixture(server);
+    try {
+      f.write(`  - name: a
+    from: { table: raw.events }
+    to: { bucket: ${f.bucket}, prefix: "events/../../etc/", partition: { by: timestamp, timeZone: "UTC'; DROP TABLE raw.events; --" } }
+    mode: full`);
+      const r = await runCli(['sync', '-f', f.file]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /wharf\.yaml:\d+:\d+.*prefix "events\/\.\.\/\.\.\/etc\/" has an empty, "\." or "\.\." folder/,
+      );
+      expect(r.stderr).toMatch(/wharf\.yaml:\d+:\d+.*is not an IANA time zone/);
+      expect((await f.src.query("SELECT to_regclass('raw.events') IS NOT NULL AS ok")).rows[0].ok).toBe(true);
+      expect(await f.keys()).toEqual([]);
+    } finally {
+      await f.close();
+    }
+  });
 });

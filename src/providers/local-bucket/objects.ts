@@ -109,7 +109,9 @@ export class LocalObjectStore implements ObjectStore {
   async copy(bucket: string, from: string, to: string): Promise<void> {
     const target = this.file(bucket, to);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.copyFile(this.file(bucket, from), target);
+    const temp = path.join(path.dirname(target), `${TEMP}copy`);
+    await fs.copyFile(this.file(bucket, from), temp);
+    await fs.rename(temp, target);
   }
 
   describe(bucket: string, key = ''): string {

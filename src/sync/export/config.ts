@@ -153,6 +153,8 @@ export function checkExportRules(
       'sync',
       `sync ${name}: a bucket export needs "prefix", the folder its files go under (e.g. events/)`,
     );
+  else checkPrefix(to.prefix, [...p, 'to', 'prefix'], name, err);
+  if (s.ready) checkPrefix(s.ready.prefix, [...p, 'ready', 'prefix'], name, err);
   const b = buckets.get(to.bucket);
   if (!b)
     err(
@@ -226,6 +228,17 @@ export function checkExportRules(
         `sync ${name}: the signal prefix ${ready.prefix} overlaps the data prefix ${to.prefix}; a reader of either would see the other's files (e.g. use signals/ and events/)`,
       );
   }
+}
+
+/** A prefix is a folder path: no empty, `.` or `..` segment (S3 keeps them literally; a folder would not). */
+function checkPrefix(prefix: string, path: YamlPath, name: string, err: Report): void {
+  const segments = prefix.slice(0, -1).split('/');
+  if (segments.some((x) => x === '' || x === '.' || x === '..'))
+    err(
+      path,
+      'sync',
+      `sync ${name}: prefix ${JSON.stringify(prefix)} has an empty, "." or ".." folder; write a plain path such as events/ or vendor/events/`,
+    );
 }
 
 /** Two exports writing into overlapping prefixes of one bucket would remove each other's files. */
