@@ -82,7 +82,7 @@ log(`source: ${ROWS.toLocaleString()} event rows over ${DAYS} days (PostgreSQL $
       "user_id" bigint NOT NULL, "account_id" bigint NOT NULL, "event_name" text NOT NULL,
       "timestamp" timestamp NOT NULL, "updated_at" timestamp NOT NULL, "event_properties" jsonb);
     INSERT INTO "raw"."events"
-    SELECT 1000000000000 + (g * 7919) % 5000000, 1000 + g % 20000,
+    SELECT 1000000000000 + (g::bigint * 7919) % 5000000, 1000 + g % 20000,
            (ARRAY['Payment_Initiated','Trial_Ended','page_view','signup','feature_used'])[1 + g % 5],
            '2026-01-01'::timestamp + ((g - 1)::float8 / ${ROWS} * ${DAYS}) * interval '1 day' + (g % 1000) * interval '1 us',
            '2026-02-01'::timestamp + g * interval '1 ms',
@@ -171,10 +171,12 @@ async function wharf(args) {
     cpuMs: Number(/CPU (\d+)/.exec(err)?.[1] ?? 0),
   };
 }
-// BENCH_CPU_PROF=<folder> profiles wharf's child processes (node --cpu-prof).
+// BENCH_CPU_PROF=<folder> profiles wharf's child processes (node --cpu-prof); BENCH_NODE_FLAGS
+// passes more flags to them (e.g. --max-old-space-size=128 to see how much of the RSS is live).
 function nodeFlags() {
   const p = process.env.BENCH_CPU_PROF;
-  return p ? ['--cpu-prof', `--cpu-prof-dir=${p}`] : [];
+  const more = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...(p ? ['--cpu-prof', `--cpu-prof-dir=${p}`] : []), ...more];
 }
 
 const psqlConn = [
@@ -322,7 +324,7 @@ function mb(folder) {
     const s = r.json.syncs[0];
     if (s.status !== 'ok' || s.rows.inserted !== 0 || s.export.files.length !== 0)
       throw new Error(`second run found something: ${JSON.stringify(s).slice(0, 500)}`);
-    runs.push({ wall: r.ms, duration: s.durationMs });
+    runs.push({ wall: r.ms, duration: s.durationMs, rss: r.rssMb });
   }
   const d = await wharf(['sync', '-f', file, '--json', '--dry-run', `events-${codec}`]);
   const sql = /^COPY \((.*)\) TO STDOUT$/s.exec(d.json.syncs[0].dryRun.statements[0])[1];
@@ -336,6 +338,7 @@ function mb(folder) {
   results.nothingNew = {
     durationMsMedian: median(runs.map((r) => r.duration)),
     wallMsMedian: Math.round(median(runs.map((r) => r.wall))),
+    peakRssMb: median(runs.map((r) => r.rss)),
     engineMsMedian: +median(engine).toFixed(2),
     planningMs: +plan['Planning Time'].toFixed(2),
     cursorByIndex: /Index (Only )?Scan|Bitmap Index Scan/.test(text) && !/"Node Type":"Seq Scan"/.test(text),
@@ -343,7 +346,7 @@ function mb(folder) {
   };
   const n = results.nothingNew;
   log(
-    `nothing new (${codec}, 5 runs): engine ${n.engineMsMedian} ms (+${n.planningMs} ms planning), cursor by index: ${n.cursorByIndex}; sync's durationMs ${n.durationMsMedian} ms, whole child ${n.wallMsMedian} ms (medians)`,
+    `nothing new (${codec}, 5 runs): engine ${n.engineMsMedian} ms (+${n.planningMs} ms planning), cursor by index: ${n.cursorByIndex}; sync's durationMs ${n.durationMsMedian} ms, whole child ${n.wallMsMedian} ms, peak RSS ${n.peakRssMb} MB (medians)`,
   );
 }
 
