@@ -263,6 +263,77 @@ describe('full export', () => {
   });
 });
 
+describe('append export, again from the start', () => {
+  it('--dry-run before any run (no state tables yet) names the first run\'s files and creates nothing', async () => {
+    const f = await exportFixture(server);
+    try {
+      f.write(EVENTS_SYNC().replace('$BUCKET', f.bucket));
+      await f.apply();
+      await f.src.query(BOUNDARY_ROWS);
+      const r = await runCli(['sync', '-f', f.file, '--dry-run']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('would write 7 rows in 5 files under');
+      expect(r.stdout).toContain('events/2026-03-06/statsig-events-r000001-0001.parquet (1 rows)');
+      expect(await f.keys()).toEqual([]);
+      expect((await f.src.query("SELECT to_regclass('wharf_state.export_state') AS t")).rows[0].t).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('--full-refresh writes every row as new files, then removes the old ones; signals stay', async () => {
+    const f = await exportFixture(server);
+    try {
+      f.write(EVENTS_SYNC().replace('$BUCKET', f.bucket));
+      await f.apply();
+      await f.src.query(BOUNDARY_ROWS);
+      await sync(f);
+      const signals = await signalledDays(f);
+      const r = await sync(f, '--full-refresh');
+      expect(r.syncs[0]!.rows.inserted).toBe(7);
+      expect(r.syncs[0]!.export.removed).toBe(5);
+      const keys = await f.keys('events/');
+      expect(keys.every((k) => k.includes('-r000002-'))).toBe(true);
+      await expectExactlyOnce(f);
+      expect(await signalledDays(f)).toEqual(signals);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('large files on S3', () => {
+  it('a file larger than one 8 MiB part goes up as a multipart upload and reads back whole', async () => {
+    const f = await exportFixture(server, { s3 });
+    try {
+      f.write(`  - name: big
+    from: { table: raw.events }
+    to: { bucket: ${f.bucket}, prefix: big/, format: csv }
+    mode: full`);
+      // ~12 MB of csv: 40,000 rows of ~300 bytes, incompressible enough to stay large.
+      await f.src.query(`INSERT INTO raw.events
+        SELECT g, g * 7, md5(g::text) || repeat(md5((g * 13)::text), 8), '2026-01-01'::timestamp + g * interval '1 second',
+               '2026-01-01'::timestamp, g / 100.0, NULL
+          FROM generate_series(1, 40000) g`);
+      const r = await sync(f);
+      const file = r.syncs[0]!.export.files[0]!;
+      expect(file.bytes).toBeGreaterThan(8 * 1024 * 1024);
+      const local = await f.localCopy(file.key);
+      const { duck } = await import('./support/export.js');
+      const d = await duck();
+      const rows = (
+        await d.runAndReadAll(
+          `SELECT count(*)::VARCHAR AS n, sum(event_id)::VARCHAR AS s FROM read_csv('${local}', header = true, allow_quoted_nulls = false)`,
+        )
+      ).getRowObjectsJson();
+      expect(rows).toEqual([{ n: '40000', s: String((40000 * 40001) / 2) }]);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('export rules', () => {
   const cases: [string, string, RegExp][] = [
     [

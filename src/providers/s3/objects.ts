@@ -146,8 +146,9 @@ export class S3ObjectStore implements ObjectStore {
       const r = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await r.Body!.transformToByteArray());
     } catch (e) {
-      const name = (e as { name?: string }).name;
-      if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+      // The client's errors arrive as AwsError (aws-errors.ts) with the service's code.
+      const { name, code } = e as { name?: string; code?: string };
+      if ([name, code].some((c) => c === 'NoSuchKey' || c === 'NotFound')) return undefined;
       throw new ObjectStoreError(
         `s3:GetObject on ${this.describe(bucket, key)} failed: ${name}: ${(e as Error).message}`,
       );

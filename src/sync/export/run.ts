@@ -410,12 +410,17 @@ async function writeFiles(
   try {
     for await (const batch of copyOut(client, `COPY (${select}) TO STDOUT`, rowGroup)) {
       for (const chunk of batch.chunks) {
-        let at = 0;
-        while (at < chunk.length) {
-          let end = chunk.indexOf(10, at);
-          if (end < 0) end = chunk.length;
-          const fields = splitLine(chunk, at, end);
-          at = end + 1;
+        // One string per chunk (a slab of whole lines), split by V8: far cheaper than a
+        // string per field cut from the bytes.
+        const lines = chunk.toString('utf8').split('\n');
+        const n = lines.length - (lines[lines.length - 1] === '' ? 1 : 0);
+        for (let li = 0; li < n; li++) {
+          const fields: (string | null)[] = lines[li]!.split('\t');
+          for (let k = 0; k < fields.length; k++) {
+            const raw = fields[k]!;
+            if (raw.length > 0 && raw.charCodeAt(0) === 92 && raw === '\\N') fields[k] = null;
+            else if (raw.includes('\\')) fields[k] = unescapeCopy(raw);
+          }
           const period = partIndex >= 0 ? fields[partIndex]! : null;
           if (!open || open.period !== period || open.rows >= shape.spec.fileRows) {
             await close();
@@ -454,21 +459,6 @@ const CONTENT_TYPE: Record<string, string> = {
   csv: 'text/csv',
   jsonl: 'application/x-ndjson',
 };
-
-/** The fields of one text-format COPY line (bytes `start`..`end` of `chunk`), unescaped. */
-function splitLine(chunk: Buffer, start: number, end: number): (string | null)[] {
-  const out: (string | null)[] = [];
-  let from = start;
-  for (;;) {
-    let tab = chunk.indexOf(9, from);
-    if (tab < 0 || tab > end) tab = end;
-    const hasEscape = chunk.indexOf(92, from);
-    const raw = chunk.toString('utf8', from, tab);
-    out.push(raw === '\\N' ? null : hasEscape >= 0 && hasEscape < tab ? unescapeCopy(raw) : raw);
-    if (tab >= end) return out;
-    from = tab + 1;
-  }
-}
 
 /** greatest(stored watermark, highest cursor in the snapshot at or above the lower bound). */
 async function newWatermark(

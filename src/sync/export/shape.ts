@@ -11,9 +11,8 @@ import { type ResolvedExport, resolveExport } from './config.js';
 import { checkConventions, describeConvention } from './conventions.js';
 import { ExportTypeError, fileExtension, fileTypes } from './format/index.js';
 
-/** The hidden columns the read adds after the source's: partition, cursor as text, row hash. */
+/** The hidden column the read adds after the source's: the period a row belongs to. */
 export const PART_COL = 'wharf_part';
-export const CURSOR_COL = 'wharf_cursor';
 
 export interface ExportShape {
   sync: ExportSyncConfig;
@@ -43,7 +42,7 @@ export function exportShape(sync: ExportSyncConfig, src: RelationInfo): ExportSh
   const byName = new Map(columns.map((c) => [c.name, c]));
   if (!src.exists && sync.from.table) error(`source table ${sync.from.table} does not exist`);
   for (const c of columns)
-    if (c.name === PART_COL || c.name === CURSOR_COL)
+    if (c.name === PART_COL)
       error(
         `the source has a column named ${c.name}, a name wharf keeps for itself: rename it in the sync's query`,
       );
@@ -182,7 +181,6 @@ export function exportSelect(shape: ExportShape, watermark: string | null): stri
   const cols = shape.columns.map((c) => `s.${q(c.name)}`);
   const extra = [
     ...(shape.partition ? [`${partitionExpr(shape)} AS ${q(PART_COL)}`] : []),
-    ...(shape.cursor ? [`s.${q(shape.cursor.column)}::text AS ${q(CURSOR_COL)}`] : []),
   ];
   const list = [...cols, ...extra].join(', ');
   const order = shape.partition ? `\n ORDER BY ${q(PART_COL)}` : '';
