@@ -385,10 +385,19 @@ function killedRun(
   });
 }
 
+/** How long the last complete run took: random kills land within that much of a start. */
+const lastRun = new Map<ExportFixture, number>();
+
 async function completeRun(f: ExportFixture): Promise<void> {
+  const t0 = performance.now();
   const r = await runCli(['sync', '-f', f.file, '--lock-timeout', '20s']);
   if (r.code !== 0) throw new Error(`sync failed (${r.code}): ${r.stderr}${r.stdout}`);
+  lastRun.set(f, performance.now() - t0);
 }
+
+/** A random moment within a run as long as the last complete one (so it lands mid-run whatever the machine's speed). */
+const randomDelay = (f: ExportFixture, rand: () => number) =>
+  Math.floor(rand() * Math.max(60, 0.9 * (lastRun.get(f) ?? 600)));
 
 type Trial = { killAt: string } | { random: true };
 const points = (...p: string[]): Trial[] => p.map((killAt) => ({ killAt }));
@@ -435,7 +444,7 @@ describe.each([
       for (const [trial, t] of trials.entries()) {
         if (trial > 0) await w.round(1200, 24, 20, 3);
         const before = new Set(await dataKeys(f, 'events/'));
-        const delay = 'random' in t ? Math.floor(rand() * (onS3 ? 1200 : 900)) : undefined;
+        const delay = 'random' in t ? randomDelay(f, rand) : undefined;
         const label = { trial, ...('killAt' in t ? { killAt: t.killAt } : { delay }) };
         const how = 'killAt' in t ? { killAt: t.killAt } : { afterMs: delay! };
         const end = await killedRun(f, how);
@@ -497,7 +506,7 @@ describe.each([
           snapshot = { run: 1, rows: await expectFullComplete(f, { trial, at: 'first run' }) };
         }
         await w.round(400, 10, 20, 3);
-        const delay = 'random' in t ? Math.floor(rand() * 700) : undefined;
+        const delay = 'random' in t ? randomDelay(f, rand) : undefined;
         const label = { trial, ...('killAt' in t ? { killAt: t.killAt } : { delay }) };
         const end = await killedRun(f, 'killAt' in t ? { killAt: t.killAt } : { afterMs: delay! });
         if ('killAt' in t) expect({ ...label, end }).toEqual({ ...label, end: 'killed' });

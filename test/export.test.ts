@@ -264,7 +264,7 @@ describe('full export', () => {
 });
 
 describe('append export, again from the start', () => {
-  it('--dry-run before any run (no state tables yet) names the first run\'s files and creates nothing', async () => {
+  it("--dry-run before any run (no state tables yet) names the first run's files and creates nothing", async () => {
     const f = await exportFixture(server);
     try {
       f.write(EVENTS_SYNC().replace('$BUCKET', f.bucket));
