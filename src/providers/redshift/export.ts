@@ -197,9 +197,12 @@ export async function runExportOnRedshift(
         `sync ${sync.name}: another run of this export committed while this one ran; this run committed nothing (run it again)`,
       );
     state = next;
+    const periods = [stored.firstPeriod, ...files.map((f) => f.period)].filter(
+      (p): p is string => p !== null,
+    );
     stored = {
       state,
-      firstPeriod: stored.firstPeriod,
+      firstPeriod: periods.sort()[0] ?? null,
       files: refresh
         ? [...stored.files, ...files.map((f) => ({ key: f.key, run, rows: f.rows }))]
         : stored.files,

@@ -147,7 +147,9 @@ export class S3ObjectStore implements ObjectStore {
       return Buffer.from(await r.Body!.transformToByteArray());
     } catch (e) {
       const name = (e as { name?: string }).name;
-      if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+      // The connection's error middleware wraps service errors (AwsError, its code kept).
+      const code = (e as { code?: string }).code;
+      if ([name, code].some((n) => n === 'NoSuchKey' || n === 'NotFound')) return undefined;
       throw new ObjectStoreError(
         `s3:GetObject on ${this.describe(bucket, key)} failed: ${name}: ${(e as Error).message}`,
       );
