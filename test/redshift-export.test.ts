@@ -81,6 +81,11 @@ function syncs(extra: string[] = []): string {
     snap('snapshot', 'snap/'),
     ...extra.map((e) => {
       const [kind, name] = e.split(':') as [string, string];
+      if (kind === 'csv')
+        return `  - name: ${name}
+    from: { table: raw.snap }
+    to: { bucket: ${BUCKET}, prefix: ${name}/, format: csv }
+    mode: full`;
       return kind === 'append' ? events(name, `${name}/`, `${name}-signals/`) : snap(name, `${name}/`);
     }),
   ].join('\n');
@@ -390,6 +395,20 @@ describe('bucket export from Redshift through UNLOAD', () => {
   });
 });
 
+describe('what an export from Redshift refuses', () => {
+  it('csv (UNLOAD writes Parquet here) fails with a clear error and writes nothing', async () => {
+    writeFile(['csv:ascsv']);
+    const before = harness.fake.executions.length;
+    const r = await wharf(['sync', '-f', file, '--json', 'ascsv']);
+    expect(r.code).not.toBe(0);
+    const s = (JSON.parse(r.stdout) as { syncs: { error: string }[] }).syncs[0]!;
+    expect(s.error).toContain('format csv is not offered from Redshift (use format: parquet)');
+    expect(harness.fake.executions.slice(before).some((e) => /^\s*unload/i.test(e.sql))).toBe(false);
+    expect(await keys('ascsv/')).toEqual([]);
+    writeFile();
+  });
+});
+
 /**
  * A prefix's keys with the sync's name (and prefix) and the run number replaced, to compare with
  * a reference run's: a full export killed after its commit makes its snapshot again as run 2.
@@ -405,15 +424,39 @@ function normalised(list: string[], name: string): string[] {
     .sort();
 }
 
+let seed = 20261130;
+function randomMs(): number {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return 700 + (seed % 1500);
+}
+
+/** Each signalled day under `signals` has all its source rows in its folder under `prefix`. */
+async function expectSignalledDaysComplete(prefix: string, signals: string, trial: string): Promise<void> {
+  const days = await signalledDays(signals);
+  if (days.length === 0) return;
+  const want = await sourceEvents();
+  const got = await fileEvents(prefix);
+  for (const day of days) {
+    const need = [...want.entries()]
+      .filter(([, w]) => w.day === day)
+      .map(([id]) => id)
+      .sort();
+    const have = [...new Set(got.filter((g) => g.day === day).map((g) => String(g.row.event_id)))].sort();
+    expect({ trial, day, rows: have }).toEqual({ trial, day, rows: need });
+  }
+}
+
 describe('SIGKILL of the real executable during an export', () => {
   const points = ['export-after-file', 'export-before-commit', 'export-after-commit', 'export-after-signal'];
   const trials: { kind: 'append' | 'full'; killAt?: string; afterMs?: number }[] = [
     ...points.map((p) => ({ kind: 'append' as const, killAt: p })),
     { kind: 'append', killAt: 'export-after-file:2' },
     ...points.slice(0, 3).map((p) => ({ kind: 'full' as const, killAt: p })),
-    { kind: 'append', afterMs: 900 },
-    { kind: 'append', afterMs: 1500 },
-    { kind: 'full', afterMs: 1200 },
+    // Random moments (seeded, so a failure can be replayed): between start-up and the end of a run.
+    ...[0, 1, 2].map((k) => ({
+      kind: k === 2 ? ('full' as const) : ('append' as const),
+      afterMs: randomMs(),
+    })),
   ];
 
   it(`${trials.length} killed runs, each followed by a complete run, leave the prefix as one uninterrupted run does`, async () => {
@@ -434,6 +477,8 @@ describe('SIGKILL of the real executable during an export', () => {
       if (r.killed) killed++;
       else expect(r.code, r.stderr).toBe(0);
       if (t.killAt) expect({ trial: name, killed: r.killed }).toEqual({ trial: name, killed: true });
+      // Before any clean-up: no signal names a day whose files are incomplete.
+      if (t.kind === 'append') await expectSignalledDaysComplete(`${name}/`, `${name}-signals/`, name);
       await sync(name);
       const got =
         t.kind === 'append'

@@ -86,6 +86,11 @@ export async function runExportOnRedshift(
       severity: 'error',
       message: `UNLOAD compresses Parquet with Snappy only; remove "compression: ${sync.to.compression}" or write compression: snappy`,
     });
+  if (sync.to.fileRows !== undefined)
+    errors.push({
+      severity: 'error',
+      message: `"fileRows" is not offered from Redshift: UNLOAD splits its files by slice and size; remove it`,
+    });
   const iamRole = conn.config.iamRole;
   if (!iamRole)
     errors.push({
