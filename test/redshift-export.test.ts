@@ -447,11 +447,17 @@ async function expectSignalledDaysComplete(prefix: string, signals: string, tria
 }
 
 describe('SIGKILL of the real executable during an export', () => {
-  const points = ['export-after-file', 'export-before-commit', 'export-after-commit', 'export-after-signal'];
+  const points = [
+    'export-after-unload',
+    'export-after-file',
+    'export-before-commit',
+    'export-after-commit',
+    'export-after-signal',
+  ];
   const trials: { kind: 'append' | 'full'; killAt?: string; afterMs?: number }[] = [
     ...points.map((p) => ({ kind: 'append' as const, killAt: p })),
     { kind: 'append', killAt: 'export-after-file:2' },
-    ...points.slice(0, 3).map((p) => ({ kind: 'full' as const, killAt: p })),
+    ...points.slice(0, 4).map((p) => ({ kind: 'full' as const, killAt: p })),
     // Random moments (seeded, so a failure can be replayed): between start-up and the end of a run.
     ...[0, 1, 2].map((k) => ({
       kind: k === 2 ? ('full' as const) : ('append' as const),

@@ -122,6 +122,7 @@ export async function runExportOnRedshift(
   const unload = unloadStatement(shape, relation, from, state.run, bucket, staging, iamRole!);
   const batch = unloadBatch(shape, relation, unload, from, state.run);
   const results = await api.batchQuery(batch.sqls);
+  killPoint('export-after-unload');
   const w = batch.resultIndex >= 0 ? results[batch.resultIndex]?.rows[0]?.watermark : null;
   const watermark = shape.cursor ? (w === null || w === undefined ? from : String(w)) : null;
 
@@ -489,6 +490,7 @@ async function dryRun(
   // Without the state tables no identity was recorded, so the count reads no export_seen.
   const select = unloadSelect(shape, relation, from, state?.run ?? 0);
   const { rows } = await api.query(dryRunCount(shape, select));
+  // One file per period is shown: UNLOAD writes one or more per slice holding rows of it.
   const files: ExportSummary['files'] = [];
   let total = 0;
   for (const r of rows) {
