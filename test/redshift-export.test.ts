@@ -501,4 +501,36 @@ describe('SIGKILL of the real executable during an export', () => {
     }
     expect(killed).toBeGreaterThanOrEqual(trials.length - 3);
   }, 300_000);
+
+  const second = [...points.map((p) => ({ killAt: p })), { afterMs: randomMs() }, { afterMs: randomMs() }];
+  it(`${second.length} killed incremental runs (late and tie rows), each followed by a complete run, end as uninterrupted runs do`, async () => {
+    writeFile(['append:refi', ...second.map((_, i) => `append:i${i}`)]);
+    // The first run of every one of them, uninterrupted.
+    await sync('refi', ...second.map((_, i) => `i${i}`));
+    await data.query(`INSERT INTO raw.events VALUES
+      -- late (its cursor inside the lookback) into a day not signalled yet: 11 March in Los Angeles
+      (11, 50, 'late again', '2026-03-11 09:00:00', '2026-03-11 11:30:00', 1),
+      (12, 51, 'tie again', '2026-03-11 14:00:00', '2026-03-11 12:00:00', 2),
+      (13, 52, 'next day', '2026-03-12 12:00:00', '2026-03-12 12:00:00', 3)`);
+    const [r] = await sync('refi');
+    expect(r!.rows.inserted).toBe(3);
+    const ref = normalised([...(await keys('refi/')), ...(await keys('refi-signals/'))], 'refi');
+    let killed = 0;
+    for (const [i, t] of second.entries()) {
+      const name = `i${i}`;
+      const k = await wharf(['sync', '-f', file, name], {
+        ...('killAt' in t ? { killAt: t.killAt } : {}),
+        ...('afterMs' in t ? { killAfterMs: t.afterMs } : {}),
+      });
+      if (k.killed) killed++;
+      else expect(k.code, k.stderr).toBe(0);
+      await expectSignalledDaysComplete(`${name}/`, `${name}-signals/`, name);
+      await sync(name);
+      const got = normalised([...(await keys(`${name}/`)), ...(await keys(`${name}-signals/`))], name);
+      expect({ trial: name, keys: got }).toEqual({ trial: name, keys: ref });
+      await expectExactlyOnce(`${name}/`);
+      expect(await signalledDays(`${name}-signals/`)).toEqual(await signalledDays('refi-signals/'));
+    }
+    expect(killed).toBeGreaterThanOrEqual(points.length);
+  }, 300_000);
 });
