@@ -13,6 +13,8 @@
 //   export-before-commit           every file of an export run is uploaded, the state not committed
 //   export-after-commit            the export run committed; its signal and clean-up not done
 //   export-after-signal            the signal file is written, not yet recorded
+//   export-after-unload            Redshift: the UNLOAD batch committed (staging files and the
+//                                  run's identities written), nothing copied to its name yet
 export type KillPoint =
   | 'after-submit'
   | 'after-batch'
@@ -21,7 +23,8 @@ export type KillPoint =
   | 'export-after-file'
   | 'export-before-commit'
   | 'export-after-commit'
-  | 'export-after-signal';
+  | 'export-after-signal'
+  | 'export-after-unload';
 
 const reached = new Map<KillPoint, number>();
 

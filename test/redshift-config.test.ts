@@ -73,6 +73,39 @@ defaultConnection: a
     ]);
   });
 
+  // UNLOAD writes to S3 as an IAM role given by its ARN
+  // (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html).
+  it('iamRole is a role ARN, required when a bucket export reads from the connection, and Redshift-only', () => {
+    const file = (rs: string, other = '') => `
+version: 1
+connections:
+  rs: { type: redshift, cluster: analytics, database: dev, dbUser: admin${rs} }
+  files: { type: s3, region: us-east-1${other} }
+defaultConnection: rs
+buckets: [{ name: exports-bucket, connection: files }]
+syncs:
+  - name: ev
+    from: { table: raw.events }
+    to: { bucket: exports-bucket, prefix: events/ }
+    mode: full
+`;
+    expect(problems(file(''))).toEqual([
+      'error syncs[0].from sync ev: a bucket export from Redshift is written by UNLOAD, which needs "iamRole" on connection rs (the IAM role ARN Redshift assumes to write to the bucket)',
+    ]);
+    expect(problems(file(', iamRole: "arn:aws:iam::123456789012:user/me"'))).toEqual([
+      'error connections.rs.iamRole connection rs: iamRole "arn:aws:iam::123456789012:user/me" is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)',
+    ]);
+    expect(problems(file(', iamRole: "arn:aws:iam::123456789012:role/wharf-unload"'))).toEqual([]);
+    expect(
+      problems(
+        file(
+          ', iamRole: "arn:aws:iam::123456789012:role/wharf-unload"',
+          ', iamRole: "arn:aws:iam::123456789012:role/x"',
+        ),
+      ),
+    ).toEqual(['error connections.files.iamRole connection files: "iamRole" applies to type redshift only']);
+  });
+
   it('a Redshift connection may name its region', () => {
     expect(
       problems(`

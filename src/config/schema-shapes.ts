@@ -79,6 +79,7 @@ export const SCHEMA_SHAPES: Record<string, Record<string, Presence>> = {
     workgroup: 'optional',
     secretArn: 'optional',
     dbUser: 'optional',
+    iamRole: 'optional',
   } satisfies Shape<ConnectionConfig>,
   schema: {
     name: 'required',

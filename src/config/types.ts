@@ -33,6 +33,8 @@ export interface ConnectionConfig {
   secretArn?: string;
   /** redshift, provisioned only: database user for temporary credentials. */
   dbUser?: string;
+  /** redshift: the IAM role ARN Redshift assumes to UNLOAD bucket exports read from this connection. */
+  iamRole?: string;
 }
 
 export interface SchemaConfig {

@@ -155,9 +155,21 @@ export interface RedshiftEmulator {
   grants: Map<string, Set<string>>;
 }
 
+// ---- CONVERT_TIMEZONE (bucket exports partition by a period in a time zone) ----------------
+// https://docs.aws.amazon.com/redshift/latest/dg/CONVERT_TIMEZONE.html: CONVERT_TIMEZONE(
+// ['source_timezone',] 'target_timezone', 'timestamp') returns a TIMESTAMP; the source
+// defaults to UTC; IANA names follow daylight saving time.
+const CONVERT_TIMEZONE_SETUP = `
+CREATE OR REPLACE FUNCTION rsemu.convert_timezone(src text, tgt text, ts timestamp) RETURNS timestamp
+  LANGUAGE sql IMMUTABLE AS $$ SELECT (ts AT TIME ZONE src) AT TIME ZONE tgt $$;
+CREATE OR REPLACE FUNCTION rsemu.convert_timezone(tgt text, ts timestamptz) RETURNS timestamp
+  LANGUAGE sql IMMUTABLE AS $$ SELECT ts AT TIME ZONE tgt $$;
+`;
+
 /** Installs the views and bookkeeping into the database `db` is connected to, and sets its search_path. */
 export async function installRedshiftEmulator(db: pg.Client): Promise<RedshiftEmulator> {
   await db.query(SETUP);
+  await db.query(CONVERT_TIMEZONE_SETUP);
   await db.query(STRICT_SETUP);
   // rsemu before pg_catalog, so its pg_group shadows the catalog's.
   await db.query('SET search_path = rsemu, pg_catalog, public');

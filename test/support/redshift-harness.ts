@@ -42,6 +42,8 @@ export interface HarnessOptions {
   pageSize?: number;
   /** Datashares per page of DescribeDataSharesForProducer. */
   controlPageSize?: number;
+  /** The S3 server UNLOAD writes into (bucket exports); without it UNLOAD fails. */
+  s3Endpoint?: string;
 }
 
 export async function startRedshiftHarness(
@@ -53,6 +55,7 @@ export async function startRedshiftHarness(
     pg: db,
     rewrite: emulator.rewrite,
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}),
   });
   const data = new RedshiftDataClient({
     endpoint: fake.endpoint,

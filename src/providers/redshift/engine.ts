@@ -36,6 +36,8 @@ export const redshiftEngine: Engine = {
       (await import('./sync-load.js')).runIntoRedshift(sync, src, dst, options, batchRows),
     extractFrom: async (sync, src, dst, options) =>
       (await import('./sync-extract.js')).runFromRedshift(sync, src, dst, options),
+    exportFrom: async (sync, src, out, options) =>
+      (await import('./export.js')).runExportOnRedshift(sync, src, out, options),
     async describeTable(conn, qualified) {
       if (!conn.dataApi) throw new Error(`connection ${conn.name} is not reached through the Data API`);
       return (await import('./sync-run.js')).describeRedshiftTable(conn.dataApi, qualified);

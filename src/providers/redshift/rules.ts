@@ -22,7 +22,10 @@ const RESERVED_AS_NAMES: ReadonlySet<string> = new Set(
   [...REDSHIFT_RESERVED_WORDS].filter((w) => w !== 'sysdate' && w !== 'current_user_id'),
 );
 
-const REDSHIFT_CONNECTION_KEYS = ['cluster', 'workgroup', 'secretArn', 'dbUser'] as const;
+const REDSHIFT_CONNECTION_KEYS = ['cluster', 'workgroup', 'secretArn', 'dbUser', 'iamRole'] as const;
+
+/** An IAM role ARN, as UNLOAD's IAM_ROLE takes it (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html). */
+export const IAM_ROLE_RE = /^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 /**
  * The privileges a Redshift statement accepts, by where they are written (`all` included):
@@ -71,6 +74,12 @@ export function checkRedshiftRules(
         [...p, 'dbUser'],
         'connection',
         `connection ${name}: "dbUser" works with a provisioned cluster only; use "secretArn" with a workgroup`,
+      );
+    if (c.iamRole !== undefined && !IAM_ROLE_RE.test(c.iamRole))
+      err(
+        [...p, 'iamRole'],
+        'connection',
+        `connection ${name}: iamRole ${JSON.stringify(c.iamRole)} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
       );
     if (c.url)
       err(
@@ -240,6 +249,18 @@ export function checkRedshiftRules(
         'reserved-word',
         `sync ${sy.name}: "${word}" is a Redshift reserved word; as a name in the query write it quoted, "${word}" (at character ${offset + 1})`,
       );
+  });
+
+  // Bucket exports from Redshift run UNLOAD, which writes to S3 as the connection's IAM role.
+  (config.syncs ?? []).forEach((sy, i) => {
+    if (typeof (sy.to as { bucket?: unknown } | undefined)?.bucket !== 'string') return;
+    const conn = connOf(sy.from?.connection);
+    if (!isRedshift(conn) || connections[conn]!.iamRole !== undefined) return;
+    err(
+      ['syncs', i, 'from'],
+      'connection',
+      `sync ${sy.name}: a bucket export from Redshift is written by UNLOAD, which needs "iamRole" on connection ${conn} (the IAM role ARN Redshift assumes to write to the bucket)`,
+    );
   });
 
   // Datashares.

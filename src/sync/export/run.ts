@@ -79,20 +79,27 @@ export interface ExportDestination {
 const SESSION_SETTINGS =
   "SET DateStyle = ISO, MDY; SET TimeZone = 'UTC'; SET IntervalStyle = postgres; SET extra_float_digits = 1";
 
-function fileName(shape: ExportShape, run: number, period: string | null, n: number): string {
+export function fileName(shape: ExportShape, run: number, period: string | null, n: number): string {
   const r = String(run).padStart(6, '0');
   const i = String(n).padStart(4, '0');
   return `${shape.spec.prefix}${partitionPath(shape, period)}${shape.sync.name}-r${r}-${i}${shape.extension}`;
 }
 
-function signalName(shape: ExportShape, run: number): string {
+export function signalName(shape: ExportShape, run: number): string {
   return `${shape.spec.ready!.prefix}${shape.sync.name}-r${String(run).padStart(6, '0')}${shape.extension}`;
 }
 
-const MARKER = '_SUCCESS';
+export const MARKER = '_SUCCESS';
+
+/**
+ * Where an engine that writes through a staging area (Redshift's UNLOAD) puts its files before
+ * they are copied to their names: under the prefix, in a folder whose leading `_` makes Hive,
+ * Spark and the vendors' loaders skip it. No run here writes or deletes anything in it.
+ */
+export const STAGING_FOLDER = '_wharf_staging/';
 
 /** The run number a file name of this export carries, or undefined for anyone else's object. */
-function runOf(shape: ExportShape, key: string): number | undefined {
+export function runOf(shape: ExportShape, key: string): number | undefined {
   const base = key.slice(key.lastIndexOf('/') + 1);
   const head = `${shape.sync.name}-r`;
   if (!base.startsWith(head)) return undefined;
@@ -225,6 +232,7 @@ async function cleanUp(
   const stale: string[] = [];
   for (const p of prefixes)
     for (const o of await store.list(bucket, p)) {
+      if (o.key.startsWith(`${shape.spec.prefix}${STAGING_FOLDER}`)) continue;
       const r = runOf(shape, o.key);
       if (r !== undefined && r > committed) stale.push(o.key);
     }
@@ -309,7 +317,7 @@ async function writeMarker(
 }
 
 /** Writes one small file whole (a signal). */
-async function writeWhole(
+export async function writeWhole(
   store: ObjectStore,
   bucket: string,
   key: string,
@@ -533,13 +541,13 @@ async function firstDay(
   return all[0] ?? null;
 }
 
-function nextDay(day: string): string {
+export function nextDay(day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + 1);
   return d.toISOString().slice(0, 10);
 }
 
-function daysBetween(from: string, to: string): string[] {
+export function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
   for (let d = from; d <= to && out.length < 100_000; d = nextDay(d)) out.push(d);
   return out;
