@@ -179,9 +179,7 @@ export const SEEN_TABLE = 'wharf_state.export_seen';
 export function exportSelect(shape: ExportShape, watermark: string | null): string {
   const rel = exportRelation(shape.sync);
   const cols = shape.columns.map((c) => `s.${q(c.name)}`);
-  const extra = [
-    ...(shape.partition ? [`${partitionExpr(shape)} AS ${q(PART_COL)}`] : []),
-  ];
+  const extra = [...(shape.partition ? [`${partitionExpr(shape)} AS ${q(PART_COL)}`] : [])];
   const list = [...cols, ...extra].join(', ');
   const order = shape.partition ? `\n ORDER BY ${q(PART_COL)}` : '';
   if (!shape.cursor) return `SELECT ${list}\n  FROM ${rel} s${order}`;

@@ -77,7 +77,9 @@ CREATE TABLE IF NOT EXISTS ${EXPORT_SEEN} (
 /** The stored state, or an empty one (also when the tables do not exist yet). */
 export async function readExportState(client: pg.Client, target: string, name: string): Promise<ExportState> {
   // Checked first: a failed query would abort the caller's transaction (a dry run's).
-  const exists = await client.query<{ ok: boolean }>(`SELECT to_regclass('${EXPORT_STATE}') IS NOT NULL AS ok`);
+  const exists = await client.query<{ ok: boolean }>(
+    `SELECT to_regclass('${EXPORT_STATE}') IS NOT NULL AS ok`,
+  );
   if (!exists.rows[0]?.ok) return { ...EMPTY };
   const { rows } = await client
     .query<{
