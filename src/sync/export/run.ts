@@ -52,7 +52,8 @@ import {
   writeExportState,
 } from './state.js';
 
-const ROW_GROUP_ROWS = 50_000;
+/** Rows per parquet row group (and per COPY batch): bounds what one file writer holds. */
+const ROW_GROUP_ROWS = 10_000;
 
 /** What an export run wrote, for the run's output and --json. */
 export interface ExportSummary {

@@ -69,6 +69,8 @@ const micros = (frac: string | undefined) => (frac ? BigInt(frac.padEnd(6, '0'))
 
 /** Microseconds since the epoch (UTC for timestamptz; wall clock for timestamp). */
 export function readTimestamp(column: ExportColumn, value: string, utc: boolean): bigint {
+  const fast = fastTimestamp(value, utc);
+  if (fast !== undefined) return BigInt(fast);
   const m = TIMESTAMP.exec(value);
   if (!m || m[1] === '0000') return rangeCheck(column, value);
   if ((m[8] !== undefined) !== utc) {
@@ -87,6 +89,46 @@ export function readTimestamp(column: ExportColumn, value: string, utc: boolean)
     us -= m[8] === '+' ? off : -off;
   }
   return us;
+}
+
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * The common shapes, `YYYY-MM-DD HH:MM:SS[.f{1,6}]` (plus `+00` for timestamptz, which a UTC
+ * session prints), read without a regular expression or BigInt arithmetic: microseconds as an
+ * exact Number (years 1970 ± 285 stay below 2^53). Undefined for anything else, which the
+ * general reader handles (and refuses when it must).
+ */
+function fastTimestamp(v: string, utc: boolean): number | undefined {
+  let end = v.length;
+  if (utc) {
+    if (end < 22 || v.charCodeAt(end - 3) !== 43 || v.charCodeAt(end - 2) !== 48 || v.charCodeAt(end - 1) !== 48)
+      return undefined;
+    end -= 3;
+  }
+  if (end < 19 || end > 26 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 32)
+    return undefined;
+  if (v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
+  const y = two(v, 0) * 100 + two(v, 2);
+  if (!(y >= 1700 && y <= 2250)) return undefined;
+  const mo = two(v, 5);
+  const d = two(v, 8);
+  const h = two(v, 11);
+  const mi = two(v, 14);
+  const sec = two(v, 17);
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59)) return undefined;
+  let us = 0;
+  if (end > 19) {
+    if (v.charCodeAt(19) !== 46 || end === 20) return undefined;
+    let scale = 100_000;
+    for (let i = 20; i < end; i++, scale /= 10) {
+      const c = digit(v, i);
+      if (!(c >= 0 && c <= 9)) return undefined;
+      us += c * scale;
+    }
+  }
+  return (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000 + us;
 }
 
 /** Microseconds since midnight of a `time` value (24:00:00 allowed, as PostgreSQL does). */
