@@ -186,7 +186,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wharf sync [-f FILE] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]',
       '           [--lock-timeout 30s] [--batch-rows N]',
     ],
-    description: "Runs the file's syncs, or the named ones, in file order. See the README's Syncs section.",
+    description:
+      "Runs the file's syncs, or the named ones, in file order: into tables, and into files under bucket prefixes (exports). See docs/syncs.md and docs/exports.md.",
     options: [
       FILE,
       ['dry-run', 'print the SQL and the rows it would write; change nothing'],

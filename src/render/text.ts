@@ -97,9 +97,11 @@ export function exportLines(plan: Plan, st: Style = PLAIN): string[] {
       out.push(
         `      readable by: ${e.readers.length ? safe(e.readers.join(', ')) : st.yellow('nobody in the bucket policy (see the warning above)')}`,
       );
-    out.push(
-      `      columns: ${e.columns.map((c) => `${safe(c.name)} ${safe(c.type)} -> ${c.fileType}`).join(', ')}`,
-    );
+    if (e.note) out.push(`      ${st.dim(safe(e.note))}`);
+    else
+      out.push(
+        `      columns: ${e.columns.map((c) => `${safe(c.name)} ${safe(c.type)} -> ${c.fileType}`).join(', ')}`,
+      );
   }
   return out;
 }

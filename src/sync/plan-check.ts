@@ -109,7 +109,7 @@ export async function checkSyncsForPlan(
         const srcInfo = await sourceOn(srcName, sync);
         if (srcInfo !== null && 'severity' in srcInfo) push(srcInfo);
         const info = srcInfo === null || 'severity' in srcInfo ? null : srcInfo;
-        const s = await (info ? planExport(loaded, sync, info, srcName, await session(srcName)) : undefined);
+        const s = await planExport(loaded, sync, info, srcName, info ? await session(srcName) : null);
         if (s) {
           exports.push(s.entry);
           for (const issue of s.issues) push({ ...issue, message: `sync ${sync.name}: ${issue.message}` });

@@ -13,6 +13,8 @@ import { bucketsByName } from './buckets.js';
 import { exportSelect, exportShape } from './shape.js';
 import { readExportState } from './state.js';
 
+const UNKNOWN: RelationInfo = { exists: true, columns: [], indexLeads: [], primaryKey: [], estimatedRows: 0 };
+
 /** One export in the plan contract (`plan.exports`). */
 export interface ExportPlan {
   sync: string;
@@ -25,7 +27,9 @@ export interface ExportPlan {
   compression: string;
   /** e.g. `day of "timestamp" in America/Los_Angeles: events/2026-11-30/`; absent when not partitioned. */
   partition?: string;
+  /** Empty when the columns are known only when the sync runs (see `note`). */
   columns: { name: string; type: string; fileType: string }[];
+  note?: string;
   mode: string;
   /** The stored watermark (null before the first run). */
   watermark?: string | null;
@@ -40,11 +44,13 @@ export interface ExportPlan {
 export async function planExport(
   loaded: LoadedConfig,
   sync: ExportSyncConfig,
-  info: RelationInfo,
+  /** The source's columns; null when they are known only at sync time (a query on Redshift). */
+  info: RelationInfo | null,
   sourceConnection: string,
   session: pg.Client | null,
 ): Promise<{ entry: ExportPlan; issues: SyncIssue[] }> {
-  const shape = exportShape(sync, info);
+  const shape = exportShape(sync, info ?? UNKNOWN);
+  if (!info) shape.issues.length = 0;
   const spec = shape.spec;
   const bucket = bucketsByName(loaded.config.buckets, loaded.connections).get(spec.bucket);
   const issues = [...shape.issues];
@@ -63,6 +69,9 @@ export async function planExport(
       fileType: shape.fileTypes.find((t) => t.column === c.name)?.type ?? '?',
     })),
   };
+  if (!info)
+    entry.note =
+      'the source query is not sent to this engine at plan time: its columns and file types are checked when the sync runs';
   if (spec.partition)
     entry.partition = `${spec.partition.granularity} of ${spec.partition.by} in ${spec.partition.timeZone}: ${spec.prefix}${examplePath(spec.partition)}`;
   if (spec.ready)

@@ -103,7 +103,12 @@ const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
 function fastTimestamp(v: string, utc: boolean): number | undefined {
   let end = v.length;
   if (utc) {
-    if (end < 22 || v.charCodeAt(end - 3) !== 43 || v.charCodeAt(end - 2) !== 48 || v.charCodeAt(end - 1) !== 48)
+    if (
+      end < 22 ||
+      v.charCodeAt(end - 3) !== 43 ||
+      v.charCodeAt(end - 2) !== 48 ||
+      v.charCodeAt(end - 1) !== 48
+    )
       return undefined;
     end -= 3;
   }
