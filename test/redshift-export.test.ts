@@ -454,13 +454,16 @@ describe('SIGKILL of the real executable during an export', () => {
     'export-after-commit',
     'export-after-signal',
   ];
+  // Every point on append; on full the two that split its UNLOAD from its commit. The suite's
+  // time is shared: the PostgreSQL runner's kill trials (test/export-crash.test.ts) cover
+  // the same runner steps 24 more times.
   const trials: { kind: 'append' | 'full'; killAt?: string; afterMs?: number }[] = [
     ...points.map((p) => ({ kind: 'append' as const, killAt: p })),
-    { kind: 'append', killAt: 'export-after-file:2' },
-    ...points.slice(0, 4).map((p) => ({ kind: 'full' as const, killAt: p })),
+    { kind: 'full', killAt: 'export-after-unload' },
+    { kind: 'full', killAt: 'export-before-commit' },
     // Random moments (seeded, so a failure can be replayed): between start-up and the end of a run.
-    ...[0, 1, 2].map((k) => ({
-      kind: k === 2 ? ('full' as const) : ('append' as const),
+    ...[0, 1].map((k) => ({
+      kind: k === 1 ? ('full' as const) : ('append' as const),
       afterMs: randomMs(),
     })),
   ];
@@ -502,7 +505,10 @@ describe('SIGKILL of the real executable during an export', () => {
     expect(killed).toBeGreaterThanOrEqual(trials.length - 3);
   }, 300_000);
 
-  const second = [...points.map((p) => ({ killAt: p })), { afterMs: randomMs() }, { afterMs: randomMs() }];
+  const second = [
+    ...['export-after-unload', 'export-before-commit', 'export-after-signal'].map((p) => ({ killAt: p })),
+    { afterMs: randomMs() },
+  ];
   it(`${second.length} killed incremental runs (late and tie rows), each followed by a complete run, end as uninterrupted runs do`, async () => {
     writeFile(['append:refi', ...second.map((_, i) => `append:i${i}`)]);
     // The first run of every one of them, uninterrupted.
@@ -531,6 +537,6 @@ describe('SIGKILL of the real executable during an export', () => {
       await expectExactlyOnce(`${name}/`);
       expect(await signalledDays(`${name}-signals/`)).toEqual(await signalledDays('refi-signals/'));
     }
-    expect(killed).toBeGreaterThanOrEqual(points.length);
+    expect(killed).toBeGreaterThanOrEqual(second.length - 1);
   }, 300_000);
 });
