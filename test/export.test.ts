@@ -397,6 +397,30 @@ ${rest.filter((l) => !l.includes('compression')).join('\n')}`);
     }
   });
 
+  it('takes a prefix without its trailing slash as the same folder, and words a bad one as a prefix', async () => {
+    const f = await exportFixture(server);
+    try {
+      f.write(`  - name: a
+    from: { table: raw.events }
+    to: { bucket: ${f.bucket}, prefix: vendor/events }
+    mode: full`);
+      await f.apply();
+      await f.src.query(BOUNDARY_ROWS);
+      await sync(f);
+      expect(await f.keys()).toEqual(['vendor/events/_SUCCESS', 'vendor/events/a-r000001-0001.parquet']);
+      f.write(`  - name: a
+    from: { table: raw.events }
+    to: { bucket: ${f.bucket}, prefix: "vendor events/" }
+    mode: full`);
+      const r = await runCli(['validate', '-f', f.file]);
+      expect(r.stderr).toMatch(
+        /wharf\.yaml:\d+:\d+ +syncs\[0\]\.to\.prefix +error: invalid prefix "vendor events\/": a folder path/,
+      );
+    } finally {
+      await f.close();
+    }
+  });
+
   it('refuses hostile prefixes and time zones at their position before anything reaches an engine', async () => {
     const f = await exportFixture(server);
     try {

@@ -622,6 +622,10 @@ function mapAjvErrors(errors: ErrorObject[], loc: Locator, file: string): Diagno
           message = `invalid column type ${JSON.stringify(e.data)}: expected a type name such as bigint, varchar(64) or timestamp with time zone`;
         else if (last === 'from' && parent === 'partition')
           message = `invalid date ${JSON.stringify(e.data)}: expected YYYY-MM-DD`;
+        else if (p[0] === 'syncs' && last === 'prefix')
+          message = `invalid prefix ${JSON.stringify(e.data)}: a folder path of letters, digits and ! _ . * ' ( ) - = separated by /, such as events/ or vendor/events/`;
+        else if (p[0] === 'syncs' && last === 'bucket')
+          message = `invalid bucket name ${JSON.stringify(e.data)}: 3-63 lower-case letters, digits, dots and hyphens, as declared under buckets`;
         else
           message = engineMessage(p, e.data) ?? `invalid identifier ${JSON.stringify(e.data)}: ${IDENT_HELP}`;
         break;

@@ -11,6 +11,7 @@ import {
   checkExportRules,
   type ExportReady,
   type ExportTarget,
+  folderPrefix,
 } from './export/config.js';
 
 export type SyncMode = 'append' | 'merge' | 'cdc' | 'full';
@@ -93,7 +94,7 @@ export function checkSyncRules(
           index: i,
           name,
           bucket: s.to.bucket,
-          prefixes: [s.to.prefix, ...(s.ready ? [s.ready.prefix] : [])],
+          prefixes: [folderPrefix(s.to.prefix), ...(s.ready ? [folderPrefix(s.ready.prefix)] : [])],
         });
     } else if ((s.to as { table?: string }).table === undefined) {
       const extra = Object.keys(s.to).find((k) => k !== 'connection');

@@ -70,11 +70,16 @@ export interface ResolvedExport {
   ready?: { prefix: string; column: string; afterSeconds: number };
 }
 
+/** `events` and `events/` are the same folder. */
+export function folderPrefix(prefix: string): string {
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
 export function resolveExport(to: ExportTarget, ready: ExportReady | undefined): ResolvedExport {
   const format = to.format ?? 'parquet';
   return {
     bucket: to.bucket,
-    prefix: to.prefix,
+    prefix: folderPrefix(to.prefix),
     format,
     compression: to.compression ?? FORMAT_COMPRESSION[format][0]!,
     ...(to.partition
@@ -92,7 +97,7 @@ export function resolveExport(to: ExportTarget, ready: ExportReady | undefined):
     ...(ready
       ? {
           ready: {
-            prefix: ready.prefix,
+            prefix: folderPrefix(ready.prefix),
             column: foldIdent(ready.column ?? DEFAULT_READY_COLUMN),
             afterSeconds: (parseDuration(ready.after ?? '0') ?? 0) / 1000,
           },
@@ -221,7 +226,9 @@ export function checkExportRules(
       );
     if (ready.after !== undefined && parseDuration(ready.after) === undefined)
       err([...p, 'ready', 'after'], 'sync', `sync ${name}: after ${durationProblem(ready.after)}`);
-    if (to.prefix !== undefined && (ready.prefix.startsWith(to.prefix) || to.prefix.startsWith(ready.prefix)))
+    const data = to.prefix !== undefined ? folderPrefix(to.prefix) : undefined;
+    const signals = folderPrefix(ready.prefix);
+    if (data !== undefined && (signals.startsWith(data) || data.startsWith(signals)))
       err(
         [...p, 'ready', 'prefix'],
         'sync',
@@ -232,7 +239,7 @@ export function checkExportRules(
 
 /** A prefix is a folder path: no empty, `.` or `..` segment (S3 keeps them literally; a folder would not). */
 function checkPrefix(prefix: string, path: YamlPath, name: string, err: Report): void {
-  const segments = prefix.slice(0, -1).split('/');
+  const segments = folderPrefix(prefix).slice(0, -1).split('/');
   if (segments.some((x) => x === '' || x === '.' || x === '..'))
     err(
       path,
