@@ -38,44 +38,57 @@ function serverLog(): string {
   return files.map((f) => fs.readFileSync(path.join(server.dir, f), 'utf8')).join('\n');
 }
 
-it('a sync query that sleeps and exports a file is described, never run, and leaves no trace', async () => {
-  const exported = path.join(work, 'exported-by-the-query');
-  const marker = `wharf_marker_${process.pid}`;
-  const file = path.join(work, 'wharf.yaml');
-  fs.writeFileSync(
-    file,
-    `version: 1
+// The same query as the source of a table sync and of a bucket export (whose plan also lists
+// the rows it would write: estimated for a table source, never for a query).
+it.each([
+  ['a table sync', 'to: { table: app.t }', ''],
+  [
+    'a bucket export',
+    'to: { bucket: plan-nothing, prefix: out/ }',
+    '  files: { type: local-bucket }\nbuckets:\n  - name: plan-nothing\n    create: true\n',
+  ],
+])(
+  'the query of %s, which sleeps and exports a file, is described, never run, and leaves no trace',
+  async (_label, to, more) => {
+    const exported = path.join(work, 'exported-by-the-query');
+    const marker = `wharf_marker_${process.pid}`;
+    const file = path.join(work, 'wharf.yaml');
+    fs.writeFileSync(
+      file,
+      `version: 1
 connections:
   wh: { type: postgres, url: "${server.urlFor(db)}" }
+${more}defaultConnection: wh
 syncs:
   - name: s
     from:
       query: "SELECT 1::bigint AS id, (pg_sleep(5)::text || lo_export(lo_create(0), '${exported}')::text || '${marker}') AS payload"
-    to: { table: app.t }
+    ${to}
     mode: full
 `,
-  );
-  const logBefore = serverLog().length;
-  const los = async () =>
-    (await admin.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0].n;
-  const losBefore = await los();
-  const started = Date.now();
-  const plan = await runCli(['plan', '-f', file]);
-  const elapsed = Date.now() - started;
-  expect(plan.code, plan.stderr).toBe(0);
-  // pg_sleep(5) would take five seconds; described, the plan takes a fraction of one.
-  expect(elapsed).toBeLessThan(3000);
-  expect(fs.existsSync(exported)).toBe(false);
-  expect(await los()).toBe(losBefore);
-  const active = await admin.query(
-    `SELECT pid, state, query FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'`,
-    [marker],
-  );
-  expect(active.rows).toEqual([]);
-  // Let the logger flush, then read what the server logged during the plan.
-  await admin.query('SELECT 1');
-  await new Promise((r) => setTimeout(r, 300));
-  const log = serverLog().slice(logBefore);
-  expect(log).toMatch(/statement: (BEGIN READ ONLY|SELECT)/);
-  expect(log).not.toMatch(/pg_sleep|lo_export/);
-});
+    );
+    const logBefore = serverLog().length;
+    const los = async () =>
+      (await admin.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0].n;
+    const losBefore = await los();
+    const started = Date.now();
+    const plan = await runCli(['plan', '-f', file]);
+    const elapsed = Date.now() - started;
+    expect(plan.code, plan.stderr).toBe(0);
+    // pg_sleep(5) would take five seconds; described, the plan takes a fraction of one.
+    expect(elapsed).toBeLessThan(3000);
+    expect(fs.existsSync(exported)).toBe(false);
+    expect(await los()).toBe(losBefore);
+    const active = await admin.query(
+      `SELECT pid, state, query FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'`,
+      [marker],
+    );
+    expect(active.rows).toEqual([]);
+    // Let the logger flush, then read what the server logged during the plan.
+    await admin.query('SELECT 1');
+    await new Promise((r) => setTimeout(r, 300));
+    const log = serverLog().slice(logBefore);
+    expect(log).toMatch(/statement: (BEGIN READ ONLY|SELECT)/);
+    expect(log).not.toMatch(/pg_sleep|lo_export/);
+  },
+);

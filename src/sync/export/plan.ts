@@ -1,6 +1,6 @@
 // What the plan says about a bucket export, before any file is written: where the files go and
 // in which format and layout, each column's type in the files, roughly how many rows the next
-// run writes (the planner's estimate: nothing is run), the readiness signal, and who the
+// run writes (the planner's estimate for a table source: nothing is run), the readiness signal, and who the
 // bucket's policy lets read the prefix. An export nobody but the owner can read is a warning.
 import type pg from 'pg';
 import type { LoadedConfig } from '../../config/types.js';
@@ -91,11 +91,13 @@ export async function planExport(
     const state = await readExportState(session, shape.target, sync.name).catch(() => undefined);
     if (state) {
       if (shape.cursor) entry.watermark = state.watermark;
-      const n = await estimateRows(
-        session,
-        exportSelect(shape, sync.mode === 'full' ? null : state.watermark),
-      );
-      if (n !== undefined) entry.estimatedRows = n;
+      // Only a table source is estimated (EXPLAIN of the SELECT wharf builds over it): a
+      // query from the file is described at plan time, never planned or run (docs/plan.md).
+      if (sync.from.table) {
+        const select = exportSelect(shape, sync.mode === 'full' ? null : state.watermark);
+        const n = await estimateRows(session, select);
+        if (n !== undefined) entry.estimatedRows = n;
+      }
     }
   }
   return { entry, issues };
