@@ -4,7 +4,7 @@
 import type { openConnection } from '../providers/connect.js';
 import type { SyncIssue } from './check.js';
 import type { SyncMode } from './config.js';
-import type { ExportSummary } from './export/run.js';
+import type { ExportSummary } from './export/follow-ups.js';
 
 export interface RowCounts {
   inserted: number;

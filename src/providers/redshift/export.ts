@@ -21,19 +21,15 @@
 import { killPoint } from '../../kill-point.js';
 import type { ExportSyncConfig, SyncConfig } from '../../sync/config.js';
 import {
-  daysBetween,
-  type ExportDestination,
+  type ExportStateStore,
   type ExportSummary,
-  fileName,
+  finishFollowUps,
   MARKER,
-  nextDay,
-  runOf,
-  STAGING_FOLDER,
-  signalName,
-  writeWhole,
-} from '../../sync/export/run.js';
+  nextExportState,
+} from '../../sync/export/follow-ups.js';
+import { type ExportDestination, fileName, runOf, STAGING_FOLDER } from '../../sync/export/run.js';
 import { type ExportShape, exportRelation, exportShape, periodDate } from '../../sync/export/shape.js';
-import { EXPORT_FILES, EXPORT_STATE, type ExportState } from '../../sync/export/state.js';
+import { EMPTY_EXPORT_STATE, EXPORT_FILES, EXPORT_STATE, type ExportState } from '../../sync/export/state.js';
 import { SyncError, type SyncResult, type SyncRunOptions } from '../../sync/types.js';
 import type { OpenedConnection } from '../connect.js';
 import type { ObjectStore } from '../object-store.js';
@@ -106,11 +102,12 @@ export async function runExportOnRedshift(
   const refresh = options.fullRefresh === true || sync.mode === 'full';
   let stored = await readState(shape, api, refresh, true);
   let state = stored.state;
+  const db = redshiftStateStore(shape, api, () => stored);
   const summary: ExportSummary = { bucket, prefix: shape.spec.prefix, format: 'parquet', files: [] };
   // 1. What a killed run left.
   const cleaned = await cleanUp(shape, store, bucket, state.run);
   if (cleaned) summary.cleaned = cleaned;
-  state = await followUps(shape, api, store, bucket, stored, state, summary);
+  state = await finishFollowUps(shape, db, store, bucket, state, summary);
   if (state !== stored.state) stored = await readState(shape, api, refresh, false);
 
   // 2. The UNLOAD.
@@ -167,34 +164,14 @@ export async function runExportOnRedshift(
   killPoint('export-before-commit');
 
   const rows = files.reduce((n, f) => n + f.rows, 0);
-  const next: ExportState = {
-    ...state,
+  const { next, changed } = nextExportState(shape, state, {
+    run,
+    files,
     watermark,
-    rowsWritten: (refresh ? 0 : state.rowsWritten) + rows,
-  };
-  if (shape.spec.ready && watermark !== null) {
-    const through = finishedThrough(shape, watermark);
-    const first = [stored.firstPeriod, ...files.map((f) => f.period)]
-      .filter((p): p is string => p !== null)
-      .map(periodDate)
-      .sort()[0];
-    const since = state.signalledThrough ?? (files.length || state.run ? (first ?? null) : null);
-    if (
-      through &&
-      since &&
-      through >= since &&
-      (state.signalledThrough === null || through > state.signalledThrough)
-    )
-      next.signalPending = through;
-  }
-  const changed =
-    files.length > 0 ||
-    next.watermark !== state.watermark ||
-    next.signalPending !== state.signalPending ||
-    refresh;
+    firstPeriod: stored.firstPeriod,
+    refresh,
+  });
   if (changed) {
-    next.run = run;
-    next.supersedePending = refresh && run > 1;
     const commit = commitBatch(shape, state.run, next, files);
     const r = await api.batchQuery(commit.sqls);
     const ok = r[commit.resultIndex]?.rows[0]?.ok;
@@ -217,7 +194,7 @@ export async function runExportOnRedshift(
   killPoint('export-after-commit');
   options.hooks?.onProgress?.(sync.name, rows);
   // 4. Signals, superseded files, the snapshot marker.
-  state = await followUps(shape, api, store, bucket, stored, state, summary);
+  state = await finishFollowUps(shape, db, store, bucket, state, summary);
   return {
     name: sync.name,
     mode: sync.mode,
@@ -292,6 +269,31 @@ function manifestFiles(
   );
 }
 
+/** The export's state on Redshift for the shared steps: files as read with the state, writes as batches. */
+function redshiftStateStore(
+  shape: ExportShape,
+  api: DataApiTransport,
+  stored: () => Stored,
+): ExportStateStore {
+  return {
+    firstPeriod: async () => stored().firstPeriod,
+    filesBefore: async (run) =>
+      stored()
+        .files.filter((f) => f.run < run)
+        .map((f) => f.key),
+    filesFrom: async (run) => stored().files.filter((f) => f.run >= run),
+    async save(state, opts = {}) {
+      await api.batch([
+        `LOCK ${EXPORT_STATE}`,
+        ...(opts.forgetBefore !== undefined
+          ? [`DELETE FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND "run" < ${opts.forgetBefore}`]
+          : []),
+        ...stateRowStatements(shape, state),
+      ]);
+    },
+  };
+}
+
 /** Reads the state (making the tables on the first run when `create`). */
 async function readState(
   shape: ExportShape,
@@ -324,14 +326,7 @@ async function readState(
         supersedePending: row.supersede_pending === true || row.supersede_pending === 't',
         rowsWritten: Number(row.rows_written),
       }
-    : {
-        run: 0,
-        watermark: null,
-        signalledThrough: null,
-        signalPending: null,
-        supersedePending: false,
-        rowsWritten: 0,
-      };
+    : { ...EMPTY_EXPORT_STATE };
   return {
     state,
     firstPeriod: str(r[1]?.rows[0]?.p),
@@ -360,113 +355,6 @@ async function cleanUp(
     }
   if (stale.length) await store.remove(bucket, stale);
   return stale.filter((k) => !k.startsWith(staging)).length;
-}
-
-/** The signal owed and the files a snapshot superseded (run.ts's finishFollowUps, on Redshift). */
-async function followUps(
-  shape: ExportShape,
-  api: DataApiTransport,
-  store: ObjectStore,
-  bucket: string,
-  stored: Stored,
-  state: ExportState,
-  summary: ExportSummary,
-): Promise<ExportState> {
-  let s = state;
-  const ready = shape.spec.ready;
-  if (s.signalPending && ready) {
-    const from = s.signalledThrough
-      ? nextDay(s.signalledThrough)
-      : (stored.firstPeriod?.slice(0, 10) ?? s.signalPending);
-    const days = daysBetween(from, s.signalPending);
-    if (days.length) {
-      await writeWhole(
-        store,
-        bucket,
-        signalName(shape, s.run),
-        shape,
-        [{ name: ready.column, type: 'date' }],
-        days.map((d) => [d]),
-      );
-      killPoint('export-after-signal');
-      summary.signalled = [...(summary.signalled ?? []), ...days];
-    }
-    s = { ...s, signalledThrough: s.signalPending, signalPending: null };
-    await api.batch([`LOCK ${EXPORT_STATE}`, ...stateRowStatements(shape, s)]);
-  }
-  if (s.supersedePending) {
-    const old = stored.files.filter((f) => f.run < s.run).map((f) => f.key);
-    await store.remove(bucket, old);
-    summary.removed = (summary.removed ?? 0) + old.length;
-    s = { ...s, supersedePending: false };
-    const current = stored.files.filter((f) => f.run >= s.run);
-    if (shape.sync.mode === 'full') await writeMarker(shape, store, bucket, s.run, current);
-    await api.batch([
-      `LOCK ${EXPORT_STATE}`,
-      `DELETE FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND "run" < ${s.run}`,
-      ...stateRowStatements(shape, s),
-    ]);
-  } else if (shape.sync.mode === 'full' && s.run > 0) {
-    if (!(await store.get(bucket, `${shape.spec.prefix}${MARKER}`)))
-      await writeMarker(
-        shape,
-        store,
-        bucket,
-        s.run,
-        stored.files.filter((f) => f.run >= s.run),
-      );
-  }
-  return s;
-}
-
-async function writeMarker(
-  shape: ExportShape,
-  store: ObjectStore,
-  bucket: string,
-  run: number,
-  files: { key: string; rows: number }[],
-): Promise<void> {
-  const sorted = [...files].sort((a, b) => (a.key < b.key ? -1 : 1));
-  const marker = {
-    sync: shape.sync.name,
-    run,
-    rows: sorted.reduce((n, f) => n + f.rows, 0),
-    files: sorted.map((f) => f.key),
-  };
-  await store.put(
-    bucket,
-    `${shape.spec.prefix}${MARKER}`,
-    `${JSON.stringify(marker, null, 2)}\n`,
-    'application/json',
-  );
-}
-
-/**
- * The last day (in the partition's time zone) whose end plus `after` the watermark has passed:
- * the watermark as an instant (a timestamp or date read as UTC), minus `after`, its date there,
- * minus one day. The same day run.ts's finishedThrough asks PostgreSQL for.
- */
-export function finishedThrough(shape: ExportShape, watermark: string): string | null {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?))?([+-]\d{2}(?::?\d{2})?)?$/.exec(
-    watermark.trim(),
-  );
-  if (!m) return null;
-  const time = (m[2] ?? '00:00:00').replace(/(\.\d{3})\d+$/, '$1');
-  let zone = m[3] ?? 'Z';
-  if (/^[+-]\d{2}$/.test(zone)) zone = `${zone}:00`;
-  else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  const instant = Date.parse(`${m[1]}T${time}${zone}`);
-  if (Number.isNaN(instant)) return null;
-  const at = new Date(instant - shape.spec.ready!.afterSeconds * 1000);
-  const day = new Intl.DateTimeFormat('en-CA', {
-    timeZone: shape.spec.partition!.timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
 }
 
 /** --dry-run: rows per period in one SELECT (no UNLOAD, nothing written or created). */

@@ -26,6 +26,13 @@ import { copyOut, unescapeCopy } from '../copy.js';
 import { describeSource } from '../prepare.js';
 import { lockSync } from '../state.js';
 import { SyncError, type SyncResult, type SyncRunOptions } from '../types.js';
+import {
+  type ExportStateStore,
+  type ExportSummary,
+  finishFollowUps,
+  MARKER,
+  nextExportState,
+} from './follow-ups.js';
 import { openRowFile } from './format/index.js';
 import {
   type ExportShape,
@@ -46,7 +53,7 @@ import {
   type FileRecord,
   filesBefore,
   firstPeriod,
-  forgetFiles,
+  forgetFilesBefore,
   readExportState,
   recordFiles,
   writeExportState,
@@ -54,22 +61,6 @@ import {
 
 /** Rows per parquet row group (and per COPY batch): bounds what one file writer holds. */
 const ROW_GROUP_ROWS = 10_000;
-
-/** What an export run wrote, for the run's output and --json. */
-export interface ExportSummary {
-  bucket: string;
-  prefix: string;
-  format: string;
-  files: { key: string; rows: number; bytes: number }[];
-  /** Rows written into days already signalled before this run. */
-  late?: { rows: number; days: string[] };
-  /** Days signalled by this run. */
-  signalled?: string[];
-  /** Files of the previous snapshot removed (mode full, --full-refresh). */
-  removed?: number;
-  /** Files a killed run had left and this run deleted. */
-  cleaned?: number;
-}
 
 export interface ExportDestination {
   store: ObjectStore;
@@ -86,12 +77,6 @@ export function fileName(shape: ExportShape, run: number, period: string | null,
   return `${shape.spec.prefix}${partitionPath(shape, period)}${shape.sync.name}-r${r}-${i}${shape.extension}`;
 }
 
-export function signalName(shape: ExportShape, run: number): string {
-  return `${shape.spec.ready!.prefix}${shape.sync.name}-r${String(run).padStart(6, '0')}${shape.extension}`;
-}
-
-export const MARKER = '_SUCCESS';
-
 /**
  * Where an engine that writes through a staging area (Redshift's UNLOAD) puts its files before
  * they are copied to their names: under the prefix, in a folder whose leading `_` makes Hive,
@@ -106,6 +91,27 @@ export function runOf(shape: ExportShape, key: string): number | undefined {
   if (!base.startsWith(head)) return undefined;
   const m = /^(\d{6,})(?:-\d{4,})?\./.exec(base.slice(head.length));
   return m ? Number(m[1]) : undefined;
+}
+
+/** The export's state in wharf_state on a PostgreSQL source, for the shared steps. */
+function postgresStateStore(client: pg.Client, shape: ExportShape): ExportStateStore {
+  const { target } = shape;
+  const { name, mode } = shape.sync;
+  return {
+    firstPeriod: () => firstPeriod(client, target, name),
+    filesBefore: (run) => filesBefore(client, target, name, run),
+    async filesFrom(run) {
+      const { rows } = await client.query<{ key: string; rows: string }>(
+        `SELECT key, rows FROM ${EXPORT_FILES} WHERE target = $1 AND name = $2 AND run >= $3`,
+        [target, name, run],
+      );
+      return rows.map((r) => ({ key: r.key, rows: Number(r.rows) }));
+    },
+    async save(state, opts = {}) {
+      if (opts.forgetBefore !== undefined) await forgetFilesBefore(client, target, name, opts.forgetBefore);
+      await writeExportState(client, target, name, mode, state);
+    },
+  };
 }
 
 export async function describeExport(client: pg.Client, sync: ExportSyncConfig): Promise<ExportShape> {
@@ -131,6 +137,7 @@ export async function runExportOnPostgres(
   const unlock = await lockSync(client, key, options.lockTimeoutMs ?? 0, { ensureState: true });
   try {
     await ensureExportTables(client);
+    const db = postgresStateStore(client, shape);
     let state = await readExportState(client, shape.target, sync.name);
     const summary: ExportSummary = {
       bucket,
@@ -141,7 +148,7 @@ export async function runExportOnPostgres(
     // 1. What a killed run left.
     const cleaned = await cleanUp(shape, store, bucket, state.run);
     if (cleaned) summary.cleaned = cleaned;
-    state = await finishFollowUps(shape, client, store, bucket, state, summary);
+    state = await finishFollowUps(shape, db, store, bucket, state, summary);
 
     // 2. Read and write.
     const run = state.run + 1;
@@ -164,45 +171,31 @@ export async function runExportOnPostgres(
       );
       killPoint('export-before-commit');
       // 3. Record and commit.
-      const next: ExportState = { ...state };
       let watermark = refresh ? null : state.watermark;
       if (shape.cursor) {
         watermark = await newWatermark(shape, client, watermark);
         await recordSeen(shape, client, watermark);
       }
-      next.watermark = shape.cursor ? watermark : null;
-      const rows = files.reduce((n, f) => n + f.rows, 0);
-      next.rowsWritten = (refresh ? 0 : state.rowsWritten) + rows;
-      if (shape.spec.ready && watermark !== null) {
-        const through = await finishedThrough(shape, client, watermark);
-        const from =
-          state.signalledThrough ?? (files.length || state.run ? await firstDay(shape, client, files) : null);
-        if (
-          through &&
-          from &&
-          through >= from &&
-          (state.signalledThrough === null || through > state.signalledThrough)
-        )
-          next.signalPending = through;
-      }
-      const changed =
-        files.length > 0 ||
-        next.watermark !== state.watermark ||
-        next.signalPending !== state.signalPending ||
-        refresh;
+      const firstPeriod = shape.spec.ready && state.signalledThrough === null ? await db.firstPeriod() : null;
+      const { next, changed } = nextExportState(shape, state, {
+        run,
+        files,
+        watermark,
+        firstPeriod,
+        refresh,
+      });
       if (changed) {
-        next.run = run;
-        next.supersedePending = refresh && run > 1;
         await recordFiles(client, shape.target, sync.name, run, files);
-        await writeExportState(client, shape.target, sync.name, sync.mode, next);
+        await db.save(next);
       }
       await client.query('COMMIT');
       committed = true;
       state = changed ? next : state;
       killPoint('export-after-commit');
+      const rows = files.reduce((n, f) => n + f.rows, 0);
       options.hooks?.onProgress?.(sync.name, rows);
       // 4. Signals, superseded files, the snapshot marker.
-      state = await finishFollowUps(shape, client, store, bucket, state, summary);
+      state = await finishFollowUps(shape, db, store, bucket, state, summary);
       return {
         name: sync.name,
         mode: sync.mode,
@@ -239,103 +232,6 @@ async function cleanUp(
     }
   if (stale.length) await store.remove(bucket, stale);
   return stale.length;
-}
-
-/**
- * Work a committed run owes: the signal of newly finished days, and the removal of the files a
- * new snapshot superseded (then the snapshot marker). Each step is idempotent and recorded.
- */
-async function finishFollowUps(
-  shape: ExportShape,
-  client: pg.Client,
-  store: ObjectStore,
-  bucket: string,
-  state: ExportState,
-  summary: ExportSummary,
-): Promise<ExportState> {
-  let s = state;
-  const ready = shape.spec.ready;
-  if (s.signalPending && ready) {
-    const from = s.signalledThrough
-      ? nextDay(s.signalledThrough)
-      : ((await firstPeriod(client, shape.target, shape.sync.name))?.slice(0, 10) ?? s.signalPending);
-    const days = daysBetween(from, s.signalPending);
-    if (days.length) {
-      await writeWhole(
-        store,
-        bucket,
-        signalName(shape, s.run),
-        shape,
-        [{ name: ready.column, type: 'date' }],
-        days.map((d) => [d]),
-      );
-      killPoint('export-after-signal');
-      summary.signalled = [...(summary.signalled ?? []), ...days];
-    }
-    s = { ...s, signalledThrough: s.signalPending, signalPending: null };
-    await writeExportState(client, shape.target, shape.sync.name, shape.sync.mode, s);
-  }
-  if (s.supersedePending) {
-    const old = await filesBefore(client, shape.target, shape.sync.name, s.run);
-    await store.remove(bucket, old);
-    await forgetFiles(client, shape.target, shape.sync.name, old);
-    summary.removed = (summary.removed ?? 0) + old.length;
-    s = { ...s, supersedePending: false };
-    if (shape.sync.mode === 'full') await writeMarker(shape, client, store, bucket, s.run);
-    await writeExportState(client, shape.target, shape.sync.name, shape.sync.mode, s);
-  } else if (shape.sync.mode === 'full' && s.run > 0) {
-    // The first snapshot supersedes nothing; its marker is still owed.
-    if (!(await store.get(bucket, `${shape.spec.prefix}${MARKER}`)))
-      await writeMarker(shape, client, store, bucket, s.run);
-  }
-  return s;
-}
-
-/** `_SUCCESS`: the complete snapshot's run, row count and files, written once it is the only one. */
-async function writeMarker(
-  shape: ExportShape,
-  client: pg.Client,
-  store: ObjectStore,
-  bucket: string,
-  run: number,
-): Promise<void> {
-  const { rows } = await client.query<{ key: string; rows: string }>(
-    `SELECT key, rows FROM ${EXPORT_FILES} WHERE target = $1 AND name = $2 ORDER BY key`,
-    [shape.target, shape.sync.name],
-  );
-  const marker = {
-    sync: shape.sync.name,
-    run,
-    rows: rows.reduce((n, r) => n + Number(r.rows), 0),
-    files: rows.map((r) => r.key),
-  };
-  await store.put(
-    bucket,
-    `${shape.spec.prefix}${MARKER}`,
-    `${JSON.stringify(marker, null, 2)}\n`,
-    'application/json',
-  );
-}
-
-/** Writes one small file whole (a signal). */
-export async function writeWhole(
-  store: ObjectStore,
-  bucket: string,
-  key: string,
-  shape: ExportShape,
-  columns: { name: string; type: string }[],
-  rows: (string | null)[][],
-): Promise<void> {
-  const up = store.upload(bucket, key);
-  try {
-    const w = openRowFile(shape.spec.format, shape.spec.compression, columns, up);
-    await w.write(rows);
-    await w.finish();
-    await up.finish();
-  } catch (e) {
-    await up.abort();
-    throw e;
-  }
 }
 
 /** Streams the rows into files; returns the files written (uploaded, not yet committed). */
@@ -500,58 +396,6 @@ async function recordSeen(shape: ExportShape, client: pg.Client, watermark: stri
      ) x GROUP BY h`,
     [shape.target, shape.sync.name],
   );
-}
-
-/** The last day (in the partition's time zone) whose end plus `after` the watermark has passed. */
-async function finishedThrough(
-  shape: ExportShape,
-  client: pg.Client,
-  watermark: string,
-): Promise<string | null> {
-  const type = shape.cursor!.type;
-  const tz = quoteLiteral(shape.spec.partition!.timeZone);
-  const w = `${quoteLiteral(watermark)}::${type}`;
-  const instant =
-    type === 'timestamp with time zone'
-      ? w
-      : type === 'date'
-        ? `(${w}::timestamp AT TIME ZONE 'UTC')`
-        : `(${w} AT TIME ZONE 'UTC')`;
-  const { rows } = await client.query<{ d: string | null }>(
-    `SELECT to_char(((${instant} - interval '${shape.spec.ready!.afterSeconds} seconds') AT TIME ZONE ${tz})::date - 1, 'YYYY-MM-DD') AS d`,
-  );
-  return rows[0]?.d ?? null;
-}
-
-/** The first day this export has files for (this run's included). */
-async function firstDay(
-  shape: ExportShape,
-  client: pg.Client,
-  files: readonly FileRecord[],
-): Promise<string | null> {
-  const stored = await firstPeriod(client, shape.target, shape.sync.name);
-  const here =
-    files
-      .map((f) => f.period)
-      .filter((p): p is string => p !== null)
-      .sort()[0] ?? null;
-  const all = [stored, here]
-    .filter((p): p is string => p !== null)
-    .map(periodDate)
-    .sort();
-  return all[0] ?? null;
-}
-
-export function nextDay(day: string): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
-export function daysBetween(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = from; d <= to && out.length < 100_000; d = nextDay(d)) out.push(d);
-  return out;
 }
 
 /** --dry-run: the files and rows a run would write, per period; nothing is written or locked. */

@@ -24,7 +24,7 @@ export interface ExportState {
   rowsWritten: number;
 }
 
-const EMPTY: ExportState = {
+export const EMPTY_EXPORT_STATE: ExportState = {
   run: 0,
   watermark: null,
   signalledThrough: null,
@@ -80,7 +80,7 @@ export async function readExportState(client: pg.Client, target: string, name: s
   const exists = await client.query<{ ok: boolean }>(
     `SELECT to_regclass('${EXPORT_STATE}') IS NOT NULL AS ok`,
   );
-  if (!exists.rows[0]?.ok) return { ...EMPTY };
+  if (!exists.rows[0]?.ok) return { ...EMPTY_EXPORT_STATE };
   const { rows } = await client
     .query<{
       run: string;
@@ -99,7 +99,7 @@ export async function readExportState(client: pg.Client, target: string, name: s
       throw e;
     });
   const r = rows[0];
-  if (!r) return { ...EMPTY };
+  if (!r) return { ...EMPTY_EXPORT_STATE };
   return {
     run: Number(r.run),
     watermark: r.watermark,
@@ -189,17 +189,17 @@ export async function filesBefore(
   return rows.map((r) => r.key);
 }
 
-export async function forgetFiles(
+export async function forgetFilesBefore(
   client: pg.Client,
   target: string,
   name: string,
-  keys: readonly string[],
+  run: number,
 ): Promise<void> {
-  if (keys.length)
-    await client.query(
-      `DELETE FROM ${EXPORT_FILES} WHERE target = $1 AND name = $2 AND key = ANY($3::text[])`,
-      [target, name, keys],
-    );
+  await client.query(`DELETE FROM ${EXPORT_FILES} WHERE target = $1 AND name = $2 AND run < $3`, [
+    target,
+    name,
+    run,
+  ]);
 }
 
 /** The first period any committed file holds, or null. */
