@@ -15,9 +15,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { duck, type ExportFixture, exportFixture } from './support/export.js';
-import { startTestServer, type TestServer } from './support/pg.js';
-import { startS3Server, type TestS3Server } from './support/s3.js';
+import { duck, type ExportFixture, exportFixture, startExportServers } from './support/export.js';
+import type { TestServer } from './support/pg.js';
+import type { TestS3Server } from './support/s3.js';
 import { rng } from './support/sync-data.js';
 
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'wharf.js');
@@ -26,10 +26,7 @@ const TZ = 'America/Los_Angeles';
 let server: TestServer;
 let s3: TestS3Server;
 beforeAll(async () => {
-  [server, s3] = await Promise.all([startTestServer(), startS3Server()]);
-  // The S3 test server's credentials, for the SDK's default chain (the child inherits them).
-  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  ({ server, s3 } = await startExportServers());
 }, 60_000);
 afterAll(async () => {
   await Promise.all([server?.stop(), s3?.stop()]);

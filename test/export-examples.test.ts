@@ -9,9 +9,9 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aw
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { readParquet } from './support/export.js';
-import { startTestServer, type TestServer } from './support/pg.js';
-import { startS3Server, type TestS3Server } from './support/s3.js';
+import { readParquet, startExportServers } from './support/export.js';
+import type { TestServer } from './support/pg.js';
+import type { TestS3Server } from './support/s3.js';
 
 const ROOT = path.join(import.meta.dirname, '..');
 
@@ -19,9 +19,7 @@ let server: TestServer;
 let s3: TestS3Server;
 let work: string;
 beforeAll(async () => {
-  [server, s3] = await Promise.all([startTestServer(), startS3Server()]);
-  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  ({ server, s3 } = await startExportServers());
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-export-examples-'));
 }, 60_000);
 afterAll(async () => {

@@ -4,17 +4,14 @@
 // DuckDB, an independent reader, and compared with the source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { type ExportFixture, exportFixture, readParquet } from './support/export.js';
-import { startTestServer, type TestServer } from './support/pg.js';
-import { startS3Server, type TestS3Server } from './support/s3.js';
+import { type ExportFixture, exportFixture, readParquet, startExportServers } from './support/export.js';
+import type { TestServer } from './support/pg.js';
+import type { TestS3Server } from './support/s3.js';
 
 let server: TestServer;
 let s3: TestS3Server;
 beforeAll(async () => {
-  [server, s3] = await Promise.all([startTestServer(), startS3Server()]);
-  // The S3 test server's credentials, for the SDK's default chain that wharf uses.
-  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  ({ server, s3 } = await startExportServers());
 }, 60_000);
 afterAll(async () => {
   await Promise.all([server?.stop(), s3?.stop()]);

@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { runCli } from './cli.js';
-import type { TestServer } from './pg.js';
+import { startTestServer, type TestServer } from './pg.js';
+import { startS3Server, type TestS3Server } from './s3.js';
 
 export const EVENTS_DDL = `
 CREATE SCHEMA raw;
@@ -155,4 +156,15 @@ export async function readParquet(
   const d = await duck();
   const r = await d.runAndReadAll(`SELECT ${select} FROM read_parquet([${files.map(lit).join(', ')}])`);
   return r.getRowObjectsJson();
+}
+
+/**
+ * A PostgreSQL server and the S3 test server for an export test file, with the S3 server's
+ * credentials in the environment (the SDK's default chain that wharf and its children use).
+ */
+export async function startExportServers(): Promise<{ server: TestServer; s3: TestS3Server }> {
+  const [server, s3] = await Promise.all([startTestServer(), startS3Server()]);
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  return { server, s3 };
 }

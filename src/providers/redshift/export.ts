@@ -23,6 +23,7 @@ import type { ExportSyncConfig, SyncConfig } from '../../sync/config.js';
 import {
   type ExportStateStore,
   type ExportSummary,
+  exportResult,
   finishFollowUps,
   MARKER,
   nextExportState,
@@ -195,17 +196,7 @@ export async function runExportOnRedshift(
   options.hooks?.onProgress?.(sync.name, rows);
   // 4. Signals, superseded files, the snapshot marker.
   state = await finishFollowUps(shape, db, store, bucket, state, summary);
-  return {
-    name: sync.name,
-    mode: sync.mode,
-    status: 'ok',
-    rows: { inserted: rows, updated: 0, deleted: 0 },
-    read: rows,
-    durationMs: 0,
-    ...(shape.cursor ? { watermark: state.watermark } : {}),
-    ...(warnings.length ? { issues: warnings } : {}),
-    export: summary,
-  };
+  return exportResult(shape, rows, state, warnings, summary);
 }
 
 /** `<prefix>_wharf_staging/<sync>-r<run>/`: where the run's UNLOAD writes. */

@@ -5,6 +5,8 @@
 // the state in their own SQL; they hand these steps an ExportStateStore over it.
 import { killPoint } from '../../kill-point.js';
 import type { ObjectStore } from '../../providers/object-store.js';
+import type { SyncIssue } from '../check.js';
+import type { SyncResult } from '../types.js';
 import { openRowFile } from './format/index.js';
 import { type ExportShape, periodDate } from './shape.js';
 import type { ExportState } from './state.js';
@@ -225,4 +227,25 @@ export async function writeWhole(
     await up.abort();
     throw e;
   }
+}
+
+/** A run's result: the rows written, the watermark it left, its warnings and what it wrote. */
+export function exportResult(
+  shape: ExportShape,
+  rows: number,
+  state: ExportState,
+  warnings: readonly SyncIssue[],
+  summary: ExportSummary,
+): SyncResult {
+  return {
+    name: shape.sync.name,
+    mode: shape.sync.mode,
+    status: 'ok',
+    rows: { inserted: rows, updated: 0, deleted: 0 },
+    read: rows,
+    durationMs: 0,
+    ...(shape.cursor ? { watermark: state.watermark } : {}),
+    ...(warnings.length ? { issues: [...warnings] } : {}),
+    export: summary,
+  };
 }

@@ -29,6 +29,7 @@ import { SyncError, type SyncResult, type SyncRunOptions } from '../types.js';
 import {
   type ExportStateStore,
   type ExportSummary,
+  exportResult,
   finishFollowUps,
   MARKER,
   nextExportState,
@@ -196,17 +197,7 @@ export async function runExportOnPostgres(
       options.hooks?.onProgress?.(sync.name, rows);
       // 4. Signals, superseded files, the snapshot marker.
       state = await finishFollowUps(shape, db, store, bucket, state, summary);
-      return {
-        name: sync.name,
-        mode: sync.mode,
-        status: 'ok',
-        rows: { inserted: rows, updated: 0, deleted: 0 },
-        read: rows,
-        durationMs: 0,
-        ...(shape.cursor ? { watermark: state.watermark } : {}),
-        ...(warnings.length ? { issues: warnings } : {}),
-        export: summary,
-      };
+      return exportResult(shape, rows, state, warnings, summary);
     } finally {
       if (!committed) await client.query('ROLLBACK').catch(() => {});
     }
