@@ -380,14 +380,12 @@ async function dryRun(
     files.push({ key: fileName(shape, run, p, 1), rows: n, bytes: 0 });
   }
   return {
-    name: shape.sync.name,
-    mode: shape.sync.mode,
-    status: 'ok',
-    rows: { inserted: total, updated: 0, deleted: 0 },
-    read: total,
-    durationMs: 0,
-    ...(shape.cursor ? { watermark: state?.watermark ?? null } : {}),
-    ...(warnings?.length ? { issues: warnings } : {}),
+    ...exportResult(shape, total, state ?? EMPTY_EXPORT_STATE, warnings ?? [], {
+      bucket: shape.spec.bucket,
+      prefix: shape.spec.prefix,
+      format: 'parquet',
+      files,
+    }),
     dryRun: {
       statements: [
         unloadStatement(
@@ -403,6 +401,5 @@ async function dryRun(
       rows: total,
       watermark: state?.watermark ?? null,
     },
-    export: { bucket: shape.spec.bucket, prefix: shape.spec.prefix, format: 'parquet', files },
   };
 }

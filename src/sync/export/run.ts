@@ -419,21 +419,13 @@ async function dryRunExport(
         });
     }
     return {
-      name: shape.sync.name,
-      mode: shape.sync.mode,
-      status: 'ok',
-      rows: { inserted: total, updated: 0, deleted: 0 },
-      read: total,
-      durationMs: 0,
-      ...(shape.cursor ? { watermark: state.watermark } : {}),
-      ...(warnings?.length ? { issues: warnings } : {}),
-      dryRun: { statements: [`COPY (${select}) TO STDOUT`], rows: total, watermark: state.watermark },
-      export: {
+      ...exportResult(shape, total, state, warnings ?? [], {
         bucket: shape.spec.bucket,
         prefix: shape.spec.prefix,
         format: shape.spec.format,
         files,
-      },
+      }),
+      dryRun: { statements: [`COPY (${select}) TO STDOUT`], rows: total, watermark: state.watermark },
     };
   } finally {
     await client.query('ROLLBACK').catch(() => {});
