@@ -9,6 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFields, copyOut } from '../src/sync/copy.js';
+import { type FieldValue, rawFields, textFields } from '../src/sync/export/copy-fields.js';
 import {
   type ByteSink,
   type ExportColumn,
@@ -16,6 +17,7 @@ import {
   type ExportFormat,
   ExportTypeError,
   FORMAT_COMPRESSIONS,
+  fieldInputs,
   fileExtension,
   fileTypes,
   openRowFile,
@@ -58,6 +60,19 @@ const ROWS = `INSERT INTO "src" VALUES
 const SESSION = `SET DateStyle = ISO, MDY; SET TimeZone = 'UTC'; SET IntervalStyle = postgres; SET extra_float_digits = 1`;
 
 let columns: ExportColumn[];
+/** The COPY output as it came, for the runner's own field readers. */
+const chunks: Buffer[] = [];
+
+/** The rows as the export runner hands them to a writer of `format` (copy-fields.ts). */
+function runnerRows(format: ExportFormat): FieldValue[][] {
+  const inputs = fieldInputs(format, columns);
+  const rows: FieldValue[][] = [];
+  for (const chunk of chunks) {
+    if (inputs) rawFields(chunk, inputs, (f) => rows.push(f));
+    else textFields(chunk, (f) => rows.push(f));
+  }
+  return rows;
+}
 let source: (string | null)[][];
 
 /** DuckDB's types for reading csv/jsonl back (a reader is told the types; it does not guess). */
@@ -153,6 +168,7 @@ beforeAll(async () => {
   source = [];
   for await (const batch of copyOut(client, `COPY (SELECT * FROM "src" ORDER BY "id") TO STDOUT`, 1000)) {
     for (const chunk of batch.chunks) {
+      chunks.push(chunk);
       let start = 0;
       for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
         source.push(copyFields(chunk.subarray(start, nl + 1)));
@@ -182,9 +198,14 @@ describe('every format and compression reads back in DuckDB equal to the Postgre
     const file = path.join(dir, `rows-${compression}${fileExtension(format, compression)}`);
     const sink = new FileSink(file);
     const w = openRowFile(format, compression, columns, sink);
+    // The rows as the runner reads them: for parquet, text and JSON as the bytes COPY sent.
+    const rows = runnerRows(format);
+    expect(rows).toHaveLength(source.length);
+    if (format === 'parquet')
+      expect(rows[0]![columns.findIndex((c) => c.name === 'jb')]).toBeInstanceOf(Uint8Array);
     // Two writes: two row groups in parquet, two chunks in csv/jsonl.
-    await w.write(source.slice(0, 2));
-    await w.write(source.slice(2));
+    await w.write(rows.slice(0, 2));
+    await w.write(rows.slice(2));
     const result = await w.finish();
     expect(result).toEqual({ rows: 4, bytes: fs.statSync(file).size });
     if (format === 'parquet') {

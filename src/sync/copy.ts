@@ -129,7 +129,7 @@ class CopyOutQuery extends CopySubmittable {
       this.offset = 0;
       this.start = 0;
     }
-    chunk.copy(this.slab, this.offset);
+    this.slab.set(chunk, this.offset);
     this.last = this.slab.subarray(this.offset, this.offset + chunk.length);
     this.offset += chunk.length;
     if (++this.rowsInBatch >= this.batchRows) this.endBatch();

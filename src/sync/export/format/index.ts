@@ -1,6 +1,7 @@
 // Engine-neutral file writers for bucket exports: parquet, csv and jsonl from PostgreSQL text
 // output, streamed to a ByteSink. The mapping of column types is in docs/export-formats.md.
-import { openParquet } from './parquet.js';
+import type { FieldInput } from '../copy-fields.js';
+import { openParquet, parquetInputs } from './parquet.js';
 import { openText } from './text.js';
 import { type ExportColumn, type ExportCompression, type ExportFormat, kindsOf } from './types.js';
 import type { ByteSink, RowFileWriter } from './writer.js';
@@ -40,6 +41,15 @@ export function openRowFile(
   return format === 'parquet'
     ? openParquet(compression, columns, kinds, sink)
     : openText(format, compression, columns, kinds, sink);
+}
+
+/** How the runner should hand each column to a writer of `format`: undefined means every
+ *  field as a UTF-8 string (csv, jsonl). */
+export function fieldInputs(
+  format: ExportFormat,
+  columns: readonly ExportColumn[],
+): FieldInput[] | undefined {
+  return format === 'parquet' ? parquetInputs(kindsOf(columns)) : undefined;
 }
 
 /** '.parquet', '.csv', '.csv.gz', '.jsonl', '.jsonl.gz' */

@@ -7,6 +7,7 @@
 // plain UTF-8 string (the bytes are the JSON text as PostgreSQL printed it), and the footer,
 // written by finish(), carries the JSON type: readers see a JSON column holding the text as is.
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import type { FieldInput } from '../copy-fields.js';
 import {
   assertNever,
   type ExportColumn,
@@ -109,7 +110,20 @@ function element(column: ExportColumn, k: Kind): { pages: SchemaElement; footer:
   }
 }
 
-/** Reads one column's text values into what hyparquet-writer encodes for its schema element. */
+/**
+ * How the runner hands each column to the parquet writer (see ../copy-fields.ts): JSON as its
+ * UTF-8 bytes, which a BYTE_ARRAY page stores as they are (JSON values are long and seldom
+ * repeat); text and arrays as strings (text is often short and repeated, and a dictionary of
+ * strings is built several times faster than one of byte arrays); everything else is ASCII.
+ */
+export function parquetInputs(kinds: readonly Kind[]): FieldInput[] {
+  return kinds.map((k) =>
+    k.kind === 'json' ? 'bytes' : k.kind === 'string' || k.kind === 'array' ? 'utf8' : 'ascii',
+  );
+}
+
+/** Reads one column's text values into what hyparquet-writer encodes for its schema element.
+ *  Text and JSON may come as strings or as their UTF-8 bytes; every other kind as a string. */
 function converter(column: ExportColumn, k: Kind): (v: string) => unknown {
   switch (k.kind) {
     case 'int16':
@@ -231,7 +245,7 @@ export function openParquet(
             throw new Error(`row ${rows + i + 1} has ${row.length} values for ${columns.length} columns`);
           }
           const v = row[j];
-          data[i] = v === null || v === undefined ? null : convert(v);
+          data[i] = v === null || v === undefined ? null : convert(v as string);
         }
         // JSON bounds are not truncatable and not ordered as text: no statistics for them.
         const k = kinds[j]!.kind;

@@ -128,7 +128,10 @@ export function openText(
         }
         const fields = new Array<string>(row.length);
         for (let j = 0; j < row.length; j++) {
-          const v = row[j];
+          const f = row[j];
+          // The runner hands text formats strings (fieldInputs); bytes are decoded all the same.
+          const v =
+            f instanceof Uint8Array ? Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('utf8') : f;
           if (json) fields[j] = keys[j]! + (v === null || v === undefined ? 'null' : render[j]!(v));
           else fields[j] = v === null || v === undefined ? '' : csvField(render[j]!(v));
         }
