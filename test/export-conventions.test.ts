@@ -156,11 +156,52 @@ describe('statsig-metrics', () => {
   });
 });
 
+// Statsig's S3 events, as its guide names them: `timestamp` (a UTC timestamp) and `event_name`
+// (under 128 characters), next to the unit ids, a value and metadata it passes through
+// (https://docs.statsig.com/integrations/data-imports/redshift).
+const STATSIG_EVENTS: Col[] = [
+  { name: 'user_id', type: 'character varying(256)' },
+  { name: 'event_name', type: 'character varying(127)' },
+  { name: 'event_value', type: 'character varying(256)' },
+  { name: 'event_metadata', type: 'jsonb' },
+  { name: 'timestamp', type: 'timestamp without time zone' },
+];
+
 describe('statsig-events', () => {
-  it('checks no columns and says so in the plan line', () => {
-    expect(checkConventions('statsig-events', [])).toEqual([]);
-    expect(checkConventions('statsig-events', TOPLYNE_EVENTS, 'updated_at')).toEqual([]);
-    expect(describeConvention('statsig-events')).toContain('does not check');
+  it("is silent on Statsig's event columns, with a timestamp with or without time zone", () => {
+    expect(checkConventions('statsig-events', STATSIG_EVENTS, 'timestamp')).toEqual([]);
+    expect(
+      checkConventions(
+        'statsig-events',
+        retype(STATSIG_EVENTS, 'timestamp', 'timestamp with time zone'),
+        'timestamp',
+      ),
+    ).toEqual([]);
+    expect(describeConvention('statsig-events')).toContain('event_name');
+  });
+  it('needs the time and the name of each event', () => {
+    const noTime = only('statsig-events', without(STATSIG_EVENTS, 'timestamp'));
+    expect(noTime).toMatchObject({ column: 'timestamp', severity: 'error' });
+    expect(noTime.message).toContain('timestamp is missing');
+    expect(only('statsig-events', without(STATSIG_EVENTS, 'event_name'))).toMatchObject({
+      column: 'event_name',
+      severity: 'error',
+    });
+  });
+  it('refuses an epoch number as the time, and names the conversion', () => {
+    const epoch = only('statsig-events', retype(STATSIG_EVENTS, 'timestamp', 'bigint'));
+    expect(epoch).toMatchObject({ column: 'timestamp', severity: 'error' });
+    expect(epoch.message).toContain('to_timestamp("timestamp")');
+  });
+  it('warns when event_name may hold 128 characters or more, and refuses a number', () => {
+    expect(only('statsig-events', retype(STATSIG_EVENTS, 'event_name', 'text'))).toMatchObject({
+      column: 'event_name',
+      severity: 'warning',
+    });
+    expect(only('statsig-events', retype(STATSIG_EVENTS, 'event_name', 'integer'))).toMatchObject({
+      column: 'event_name',
+      severity: 'error',
+    });
   });
 });
 
@@ -270,7 +311,7 @@ describe('describeConvention and the documentation', () => {
   it('gives every convention one line naming its key columns', () => {
     const keys: Record<ExportConvention, string[]> = {
       'statsig-metrics': ['unit_id', 'id_type', 'date', 'metric_name', 'metric_value', 'double precision'],
-      'statsig-events': ['events/'],
+      'statsig-events': ['timestamp', 'event_name', 'under 128 characters'],
       'toplyne-events': ['user_id', 'event_name', 'timestamp', 'updated_at', 'partitioned on timestamp'],
       'toplyne-profiles': ['user_id or account_id', 'updated_at', 'partitioned on updated_at'],
     };

@@ -93,6 +93,48 @@ function needString(
     });
 }
 
+/** A name column Statsig limits to fewer than 128 characters: a string, and declared short enough. */
+function needShortName(cols: Map<string, string>, name: string, why: string, out: ConventionFinding[]): void {
+  const type = cols.get(name);
+  if (type === undefined) {
+    out.push(missing(name, why));
+    return;
+  }
+  const c = classify(type);
+  if (c.family !== 'string')
+    out.push({
+      column: name,
+      severity: 'error',
+      message: `${name} is ${type}, but Statsig reads it as a string; cast it in the sync's query: ${q(name)}::varchar(${STATSIG_NAME_LIMIT - 1})`,
+    });
+  else if (c.length === undefined || c.length >= STATSIG_NAME_LIMIT)
+    out.push({
+      column: name,
+      severity: 'warning',
+      message: `${name} is ${type}, which allows names of ${STATSIG_NAME_LIMIT} characters or more, and Statsig requires fewer; make sure every value is shorter, or declare it as varchar(${STATSIG_NAME_LIMIT - 1}) in the sync's query`,
+    });
+}
+
+/**
+ * Statsig's S3 events: the columns its guide for S3 ingestion names with their rules, a
+ * `timestamp` of the event as a UTC timestamp and an `event_name` under 128 characters
+ * (https://docs.statsig.com/integrations/data-imports/redshift). Other columns (the unit ids,
+ * a value, metadata) are passed through unchecked.
+ */
+function checkStatsigEvents(cols: Map<string, string>): ConventionFinding[] {
+  const out: ConventionFinding[] = [];
+  const ts = cols.get('timestamp');
+  if (ts === undefined) out.push(missing('timestamp', 'Statsig needs the time of each event'));
+  else if (classify(ts).family !== 'timestamp')
+    out.push({
+      column: 'timestamp',
+      severity: 'error',
+      message: `timestamp is ${ts}, but Statsig reads the time of an event as a UTC timestamp; convert it in the sync's query, e.g. ${classify(ts).family === 'number' ? `to_timestamp(${q('timestamp')})` : `${q('timestamp')}::timestamptz`}`,
+    });
+  needShortName(cols, 'event_name', 'Statsig needs the name of each event', out);
+  return out;
+}
+
 function checkStatsigMetrics(cols: Map<string, string>): ConventionFinding[] {
   const out: ConventionFinding[] = [];
   const sameAsLogged = 'Statsig matches unit ids exactly as your logged unit_ids';
@@ -121,23 +163,7 @@ function checkStatsigMetrics(cols: Map<string, string>): ConventionFinding[] {
         message: `date is ${date}, but Statsig reads the metric's day as a string or an ISO date; cast it in the sync's query: ${q('date')}::date`,
       });
   }
-  const name = cols.get('metric_name');
-  if (name === undefined) out.push(missing('metric_name', 'Statsig needs the name of each metric'));
-  else {
-    const c = classify(name);
-    if (c.family !== 'string')
-      out.push({
-        column: 'metric_name',
-        severity: 'error',
-        message: `metric_name is ${name}, but Statsig reads it as a string; cast it in the sync's query: ${q('metric_name')}::varchar(${STATSIG_NAME_LIMIT - 1})`,
-      });
-    else if (c.length === undefined || c.length >= STATSIG_NAME_LIMIT)
-      out.push({
-        column: 'metric_name',
-        severity: 'warning',
-        message: `metric_name is ${name}, which allows names of ${STATSIG_NAME_LIMIT} characters or more, and Statsig requires fewer; make sure every metric name is shorter, or declare it as varchar(${STATSIG_NAME_LIMIT - 1}) in the sync's query`,
-      });
-  }
+  needShortName(cols, 'metric_name', 'Statsig needs the name of each metric', out);
   const value = ['metric_value', 'numerator', 'denominator'].filter((c) => cols.has(c));
   const hasValue = cols.has('metric_value');
   const ratio = cols.has('numerator') && cols.has('denominator');
@@ -277,10 +303,8 @@ export function checkConventions(
   switch (convention) {
     case 'statsig-metrics':
       return checkStatsigMetrics(cols);
-    // Statsig's S3 guide lists an events schema wharf does not encode yet: only the parquet
-    // format and the events/ folder are known, and neither is a column.
     case 'statsig-events':
-      return [];
+      return checkStatsigEvents(cols);
     case 'toplyne-events':
       return checkToplyneEvents(cols, partitionBy);
     case 'toplyne-profiles':
@@ -298,7 +322,7 @@ export function describeConvention(convention: ExportConvention): string {
     case 'statsig-metrics':
       return `Statsig metrics: unit_id, id_type and metric_name (under ${STATSIG_NAME_LIMIT} characters) as strings, date as a string or date, and metric_value or numerator + denominator as double precision`;
     case 'statsig-events':
-      return 'Statsig events: parquet files under events/; wharf does not check their columns';
+      return `Statsig events: timestamp (a UTC timestamp) and event_name (a string under ${STATSIG_NAME_LIMIT} characters)`;
     case 'toplyne-events':
       return 'Toplyne events: user_id, event_name, timestamp and updated_at (timestamps), account_id for account-level analytics, optional event_properties as JSON; partitioned on timestamp';
     case 'toplyne-profiles':
