@@ -71,11 +71,7 @@ function needString(
 ): void {
   const type = cols.get(name);
   if (type === undefined) {
-    out.push({
-      column: name,
-      severity: 'error',
-      message: `${name} is missing: ${why}; add it to the export`,
-    });
+    out.push(missing(name, why));
     return;
   }
   const c = classify(type);
