@@ -125,7 +125,7 @@ function markdownOf(plan: Plan, opts: MarkdownOptions, max: number): string {
   }
   if (plan.unmanaged.length > 0)
     summary.push(
-      `_${plan.unmanaged.length.toLocaleString('en-US')} unmanaged object(s) left alone; \`--verbose\` lists them._`,
+      `_${plan.unmanaged.length.toLocaleString('en-US')} unmanaged object(s) left alone; \`wharf plan --verbose\` lists them._`,
       '',
     );
 
