@@ -16,5 +16,8 @@ export default defineConfig({
     setupFiles: ['test/support/engines.ts'],
     // The AWS SDK's notice that its 2027 releases need Node 22 (the CLI keeps it off as well).
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // GitHub's workflow parser (test/pipelines.test.ts) imports its schema as JSON without an
+    // import attribute, which Node refuses: let vite load it instead.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 });

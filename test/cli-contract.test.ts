@@ -87,8 +87,8 @@ describe('help', () => {
 describe('options a command does not take', () => {
   const cases: [string[], string][] = [
     [['validate', '--allow-destroy'], 'validate does not take --allow-destroy (an option of apply)'],
-    [['validate', '--markdown'], 'validate does not take --markdown (an option of plan, show)'],
-    [['drift', '--markdown'], 'drift does not take --markdown (an option of plan, show)'],
+    [['validate', '--markdown'], 'validate does not take --markdown (an option of plan, drift, show)'],
+    [['drift', '--detailed-exitcode'], 'drift does not take --detailed-exitcode (an option of plan)'],
     [['drift', '--out', 'drift.json'], 'drift does not take --out (an option of plan)'],
     [['plan', '--auto-approve'], 'plan does not take --auto-approve (an option of apply)'],
     [['sync', '--detailed-exitcode'], 'sync does not take --detailed-exitcode (an option of plan)'],

@@ -155,12 +155,19 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   drift: {
     name: 'drift',
     summary: 'like plan, for cron: exit 2 when the live state differs from the file',
-    usage: ['wharf drift [-f FILE] [--json] [-v]'],
+    usage: ['wharf drift [-f FILE] [--json | --markdown] [-v]'],
     description:
       'Reads the live state and compares it with the file. When the comparison cannot be made\n(an error in the plan), it says so and exits 1: it never reports "no drift" it could not check.',
-    options: [FILE, ['json', 'print the plan contract as JSON'], VERBOSE, NO_COLOR, HELP],
+    options: [
+      FILE,
+      ['json', 'print the drift report: the plan contract plus "drift" (status, checkedAt)'],
+      ['markdown', 'print Markdown, for an issue or a chat message'],
+      VERBOSE,
+      NO_COLOR,
+      HELP,
+    ],
     args: { min: 0, max: 0, name: '' },
-    examples: ['wharf drift', 'wharf drift --json > drift.json'],
+    examples: ['wharf drift', 'wharf drift --json > drift.json', 'wharf drift --markdown > drift.md'],
     exitCodes: '0 no drift, 2 drift, 1 error (could not tell)',
   },
   show: {

@@ -12,10 +12,11 @@ import { durationProblem, parseDuration } from '../config/duration.js';
 import { envNames } from '../config/env.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
+import { type DriftReport, driftReport } from '../plan/drift.js';
 import { blocksApply, type Diagnostic, hasErrors, type Plan } from '../plan/plan.js';
 import type { OpenedConnection } from '../providers/connect.js';
 import type { WarehouseProvider } from '../providers/provider.js';
-import { renderPlanMarkdown } from '../render/markdown.js';
+import { renderDriftMarkdown, renderPlanMarkdown } from '../render/markdown.js';
 import { escapeControl } from '../render/safe-text.js';
 import {
   COLOR,
@@ -302,12 +303,14 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   ctx.cleanups.add(run.close);
   const plan = run.plan;
   await run.close();
+  const checkedAt = new Date();
   const failed = hasErrors(plan.diagnostics);
   // A plan with errors is incomplete: it is never saved, so it can never be applied.
   const out = drift || failed ? undefined : ctx.v.out;
   if (out) writePlanFile(out, plan);
-  if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan));
+  if (drift && (ctx.v.json || ctx.v.markdown)) writeDriftReport(ctx, driftReport(plan, checkedAt));
+  else if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan, out ? { planFile: out } : {}));
   else {
     const title = drift
       ? 'Drift: the live state differs from the file. Apply would make these changes:'
@@ -339,6 +342,15 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   }
   if ((drift || ctx.v['detailed-exitcode']) && plan.changes.length > 0) return 2;
   return 0;
+}
+
+/**
+ * `drift --json` (the drift report: the plan contract and its `drift` field, docs/plan.md) or
+ * `drift --markdown` (for a chat message or an issue).
+ */
+function writeDriftReport(ctx: Ctx, report: DriftReport): void {
+  if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else ctx.io.stdout.write(renderDriftMarkdown(report));
 }
 
 /** "1 error", "3 errors". */
@@ -503,7 +515,7 @@ function cmdShow(ctx: Ctx): number {
   const file = ctx.args[0]!;
   const plan = readPlanFile(file);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan));
+  else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan, { planFile: file }));
   else ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
   return 0;
 }
