@@ -362,8 +362,9 @@ describe('bucket export from Redshift through UNLOAD', () => {
       counts.push([n, submissions() - before]);
     }
     expect(counts[0]![1]).toBe(counts[1]![1]);
-    // The description of the source, the state, the UNLOAD batch, the commit batch.
-    expect(counts[0]![1]).toBe(4);
+    // The description of the source, the claim with the state read, the UNLOAD batch, the
+    // commit batch, the copies recorded as done.
+    expect(counts[0]![1]).toBe(5);
   });
 
   it('mode full writes a complete snapshot, removes the previous one and marks it with _SUCCESS', async () => {
