@@ -9,9 +9,11 @@
 //                                  (watermark, counts) or reported it
 //   between-sql-and-control-plane  apply: the SQL before a control-plane call committed, the call
 //                                  (AuthorizeDataShare, ...) not made
-//   export-after-file              a bucket export finished uploading a file (not yet committed)
+//   export-after-file              a bucket export finished uploading a file (not yet committed);
+//                                  Redshift: copied a committed run's file to its name
 //   export-before-commit           every file of an export run is uploaded, the state not committed
 //   export-after-commit            the export run committed; its signal and clean-up not done
+//                                  (Redshift: nor the copies of its files to their names)
 //   export-after-signal            the signal file is written, not yet recorded
 //   export-after-unload            Redshift: the UNLOAD batch committed (staging files and the
 //                                  run's identities written), nothing copied to its name yet

@@ -10,6 +10,8 @@
 // https://docs.aws.amazon.com/redshift/latest/dg/CONVERT_TIMEZONE.html (the period of a row).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -91,13 +93,14 @@ function syncs(extra: string[] = []): string {
   ].join('\n');
 }
 
-function writeFile(extra: string[] = []): void {
+/** The configuration with these extra syncs; `s3Endpoint`: where the files connection goes. */
+function writeFile(extra: string[] = [], to = file, s3Endpoint = s3.endpoint): void {
   fs.writeFileSync(
-    file,
+    to,
     `version: 1
 connections:
   warehouse: { type: redshift, cluster: analytics, database: dev, dbUser: wharf, endpoint: "${harness.fake.endpoint}", iamRole: "${ROLE}" }
-  files: { type: s3, region: us-east-1, endpoint: "${s3.endpoint}", forcePathStyle: true }
+  files: { type: s3, region: us-east-1, endpoint: "${s3Endpoint}", forcePathStyle: true }
 defaultConnection: warehouse
 buckets:
   - name: ${BUCKET}
@@ -362,8 +365,9 @@ describe('bucket export from Redshift through UNLOAD', () => {
       counts.push([n, submissions() - before]);
     }
     expect(counts[0]![1]).toBe(counts[1]![1]);
-    // The description of the source, the state, the UNLOAD batch, the commit batch.
-    expect(counts[0]![1]).toBe(4);
+    // The description of the source, the claim with the state read, the UNLOAD batch, the
+    // commit batch, the copies recorded as done.
+    expect(counts[0]![1]).toBe(5);
   });
 
   it('mode full writes a complete snapshot, removes the previous one and marks it with _SUCCESS', async () => {
@@ -422,6 +426,22 @@ function normalised(list: string[], name: string): string[] {
         .replace(/-r\d{6}(-|\.)/, '-rN$1'),
     )
     .sort();
+}
+
+/** Every file under the export's prefix (staging aside) is one its state records as committed. */
+async function expectOnlyCommittedNames(name: string): Promise<void> {
+  const { rows } = await data.query<{ key: string }>(
+    `SELECT "key" FROM wharf_state.export_files WHERE "name" = $1`,
+    [name],
+  );
+  const committed = new Set(rows.map((r) => r.key));
+  const named = (await keys(`${name}/`)).filter(
+    (k) => k.endsWith('.parquet') && !k.startsWith(`${name}/_wharf_staging/`),
+  );
+  expect({ sync: name, uncommitted: named.filter((k) => !committed.has(k)) }).toEqual({
+    sync: name,
+    uncommitted: [],
+  });
 }
 
 let seed = 20261130;
@@ -486,7 +506,9 @@ describe('SIGKILL of the real executable during an export', () => {
       if (r.killed) killed++;
       else expect(r.code, r.stderr).toBe(0);
       if (t.killAt) expect({ trial: name, killed: r.killed }).toEqual({ trial: name, killed: true });
-      // Before any clean-up: no signal names a day whose files are incomplete.
+      // Before any clean-up: a file's name only ever holds a committed run's file.
+      await expectOnlyCommittedNames(name);
+      // No signal names a day whose files are incomplete.
       if (t.kind === 'append') await expectSignalledDaysComplete(`${name}/`, `${name}-signals/`, name);
       await sync(name);
       const got =
@@ -530,6 +552,7 @@ describe('SIGKILL of the real executable during an export', () => {
       });
       if (k.killed) killed++;
       else expect(k.code, k.stderr).toBe(0);
+      await expectOnlyCommittedNames(name);
       await expectSignalledDaysComplete(`${name}/`, `${name}-signals/`, name);
       await sync(name);
       const got = normalised([...(await keys(`${name}/`)), ...(await keys(`${name}-signals/`))], name);
@@ -539,4 +562,265 @@ describe('SIGKILL of the real executable during an export', () => {
     }
     expect(killed).toBeGreaterThanOrEqual(second.length - 1);
   }, 300_000);
+});
+
+/**
+ * A loopback pass-through to the S3 test server whose answers can be held: a request matching a
+ * hold is sent on at once, and its answer is kept from the client until the hold is released.
+ * So a child is stopped right after an S3 call without holding any lock on the warehouse.
+ */
+interface S3Gate {
+  endpoint: string;
+  hold(match: (req: http.IncomingMessage) => boolean): { reached: Promise<void>; release(): void };
+  close(): Promise<void>;
+}
+
+async function startS3Gate(): Promise<S3Gate> {
+  const target = new URL(s3.endpoint);
+  const holds: { match: (req: http.IncomingMessage) => boolean; hit(): void; released: Promise<void> }[] = [];
+  const server = http.createServer((req, res) => {
+    const hold = holds.find((h) => h.match(req));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      hold.hit();
+    }
+    const up = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          void (hold?.released ?? Promise.resolve()).then(() => {
+            res.writeHead(answer.statusCode ?? 500, answer.headers);
+            res.end(Buffer.concat(chunks));
+          });
+        });
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold(match) {
+      let hit!: () => void;
+      let release!: () => void;
+      const reached = new Promise<void>((r) => {
+        hit = r;
+      });
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      holds.push({ match, hit, released });
+      return { reached, release };
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface ChildRun {
+  code: number | null;
+  rows?: number;
+  error?: string;
+}
+
+/** `wharf sync --json <name>` as a child, not awaited. */
+function startSync(name: string, config = file): Promise<ChildRun> {
+  return wharf(['sync', '-f', config, '--json', name]).then((r) => {
+    const s = (JSON.parse(r.stdout || '{"syncs":[{}]}') as { syncs: (SyncJson & { error?: string })[] })
+      .syncs[0]!;
+    return {
+      code: r.code,
+      ...(s.rows ? { rows: s.rows.inserted } : {}),
+      ...(s.error ? { error: s.error } : {}),
+    };
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+async function claimed(name: string): Promise<number> {
+  const { rows } = await data.query<{ c: string }>(
+    `SELECT "claimed_run" AS c FROM wharf_state.export_state WHERE "name" = $1`,
+    [name],
+  );
+  return Number(rows[0]?.c ?? 0);
+}
+
+const OVERTAKEN = 'this run committed nothing (run it again)';
+
+/**
+ * Two runs of one export at once, then a third: every row was written by exactly one of the
+ * two, a run that failed says it committed nothing, and after the third the prefix holds each
+ * row once, no staging, no identity twice, and signals only for complete days.
+ */
+async function expectKeptApart(name: string, runs: ChildRun[], refSignals: string[]): Promise<void> {
+  const total = (await sourceEvents()).size;
+  for (const r of runs)
+    if (r.code !== 0)
+      expect({ sync: name, error: r.error }).toEqual({
+        sync: name,
+        error: expect.stringContaining(OVERTAKEN),
+      });
+  const ok = runs.filter((r) => r.code === 0);
+  expect(ok.length).toBeGreaterThan(0);
+  expect(ok.reduce((n, r) => n + (r.rows ?? 0), 0)).toBe(total);
+  expect(ok.filter((r) => (r.rows ?? 0) > 0)).toHaveLength(1);
+  await expectOnlyCommittedNames(name);
+  await expectSignalledDaysComplete(`${name}/`, `${name}-signals/`, name);
+  const [third] = await sync(name);
+  expect(third!.rows.inserted).toBe(0);
+  await expectExactlyOnce(`${name}/`);
+  await expectOnlyCommittedNames(name);
+  expect(await keys(`${name}/_wharf_staging/`)).toEqual([]);
+  expect(await signalledDays(`${name}-signals/`)).toEqual(refSignals);
+  const dup = await data.query(
+    `SELECT "run", "h" FROM wharf_state.export_seen WHERE "name" = $1 GROUP BY 1, 2 HAVING COUNT(*) > 1`,
+    [name],
+  );
+  expect(dup.rows).toEqual([]);
+  const st = await data.query<{ run: string; copies_pending: string | null }>(
+    `SELECT "run", "copies_pending" FROM wharf_state.export_state WHERE "name" = $1`,
+    [name],
+  );
+  expect(st.rows[0]!.copies_pending).toBeNull();
+  // The committed run's identities are there (the lookback's rows are not written again).
+  const seen = await data.query(`SELECT 1 FROM wharf_state.export_seen WHERE "name" = $1 AND "run" = $2`, [
+    name,
+    st.rows[0]!.run,
+  ]);
+  expect(seen.rows.length).toBeGreaterThan(0);
+}
+
+describe('two runs of one Redshift export at once', () => {
+  // Redshift has no advisory lock: each run claims its own run number, only the latest claim
+  // commits, and files get their names only after a commit.
+  const names = ['cunload', 'cmanifest', 'ccopies', 'cboth0', 'cboth1'];
+  let gate: S3Gate;
+  let gated: string;
+  let refSignals: string[];
+
+  beforeAll(async () => {
+    gate = await startS3Gate();
+    gated = path.join(dir, 'gated.yaml');
+    const extra = ['append:cref', ...names.map((n) => `append:${n}`)];
+    writeFile(extra);
+    writeFile(extra, gated, gate.endpoint);
+    await sync('cref');
+    refSignals = await signalledDays('cref-signals/');
+    expect(refSignals.length).toBeGreaterThan(0);
+  });
+  afterAll(async () => {
+    await gate?.close();
+    writeFile();
+  });
+
+  it('the second starts while the first is in its UNLOAD: the first commits nothing and says so', async () => {
+    const name = 'cunload';
+    const pause = harness.fake.pauseBeforeCommit(new RegExp(`${name}/_wharf_staging/${name}-r000001/`));
+    const first = startSync(name);
+    await pause.reached;
+    const second = startSync(name);
+    await until('the second run claimed its number', async () => (await claimed(name)) === 2);
+    pause.release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.code).toBe(1);
+    expect(a.error).toContain(OVERTAKEN);
+    expect(b.code).toBe(0);
+    await expectKeptApart(name, [a, b], refSignals);
+  }, 120_000);
+
+  it('the second claims after the first read its manifest, the first tries to commit first: it commits nothing', async () => {
+    const name = 'cmanifest';
+    const manifest = (run: string) => (req: http.IncomingMessage) =>
+      req.method === 'GET' && (req.url ?? '').includes(`${name}-r${run}/manifest`);
+    const firstRead = gate.hold(manifest('000001'));
+    const secondRead = gate.hold(manifest('000002'));
+    const first = startSync(name, gated);
+    await firstRead.reached;
+    const second = startSync(name, gated);
+    // The second has claimed, cleaned up (the first's staging included) and UNLOADed.
+    await secondRead.reached;
+    firstRead.release();
+    const a = await first;
+    secondRead.release();
+    const b = await second;
+    expect(a.code).toBe(1);
+    expect(a.error).toContain(OVERTAKEN);
+    expect(b.code).toBe(0);
+    await expectKeptApart(name, [a, b], refSignals);
+  }, 120_000);
+
+  it('the second starts while the first copies to the names: it finishes the copies, the first ends well', async () => {
+    const name = 'ccopies';
+    const copy = gate.hold((req) => req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined);
+    const first = startSync(name, gated);
+    await copy.reached;
+    const b = await startSync(name);
+    expect(b).toEqual({ code: 0, rows: 0 });
+    copy.release();
+    const a = await first;
+    expect(a.code).toBe(0);
+    await expectKeptApart(name, [a, b], refSignals);
+  }, 120_000);
+
+  it.each([
+    [0, 150],
+    [1, 400],
+  ])(
+    'both started together (slowed statements, variant %i)',
+    async (i, ms) => {
+      const name = `cboth${i}`;
+      harness.fake.runMs = ms;
+      try {
+        const runs = await Promise.all([startSync(name), startSync(name)]);
+        harness.fake.runMs = 0;
+        await expectKeptApart(name, runs, refSignals);
+      } finally {
+        harness.fake.runMs = 0;
+      }
+    },
+    120_000,
+  );
+});
+
+describe('a Redshift export killed between its commit and the end of its copies', () => {
+  it("the next run finishes the copies from the committed run's staging, then signals", async () => {
+    writeFile(['append:kcref', 'append:kc']);
+    await sync('kcref');
+    const ref = normalised([...(await keys('kcref/')), ...(await keys('kcref-signals/'))], 'kcref');
+    const r = await wharf(['sync', '-f', file, 'kc'], { killAt: 'export-after-file' });
+    expect(r.killed).toBe(true);
+    const st = await data.query<{ run: string; copies_pending: string }>(
+      `SELECT "run", "copies_pending" FROM wharf_state.export_state WHERE "name" = 'kc'`,
+    );
+    expect(st.rows.map((x) => [Number(x.run), Number(x.copies_pending)])).toEqual([[1, 1]]);
+    // One file has its name, the others are still in the committed run's staging; no signal yet.
+    const named = (await keys('kc/')).filter((k) => !k.startsWith('kc/_wharf_staging/'));
+    expect(named).toHaveLength(1);
+    await expectOnlyCommittedNames('kc');
+    expect((await keys('kc/_wharf_staging/kc-r000001/')).length).toBeGreaterThan(1);
+    expect(await keys('kc-signals/')).toEqual([]);
+    const [s] = await sync('kc');
+    expect(s!.rows.inserted).toBe(0);
+    await expectExactlyOnce('kc/');
+    expect(normalised([...(await keys('kc/')), ...(await keys('kc-signals/'))], 'kc')).toEqual(ref);
+    expect(await signalledDays('kc-signals/')).toEqual(await signalledDays('kcref-signals/'));
+    const after = await data.query(
+      `SELECT "copies_pending" FROM wharf_state.export_state WHERE "name" = 'kc'`,
+    );
+    expect(after.rows).toEqual([{ copies_pending: null }]);
+    writeFile();
+  }, 120_000);
 });

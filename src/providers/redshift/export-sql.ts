@@ -1,18 +1,27 @@
 // The SQL of a bucket export from Redshift (pure: the export's shape and state in, statements
 // out); the runner is export.ts. The state lives in the same three wharf_state tables as on
-// PostgreSQL (src/sync/export/state.ts), in Redshift types, with one difference: export_seen
+// PostgreSQL (src/sync/export/state.ts), in Redshift types, with differences: export_seen
 // rows carry the run that wrote them, so the identities a run reads in the UNLOAD's snapshot
-// can be stored with it and only count once that run commits.
+// can be stored with it and only count once that run commits; export_state also holds the
+// latest run number claimed (`claimed_run`) and the committed run whose files still owe their
+// copies from staging (`copies_pending`). Redshift has no advisory lock, so two runs of one
+// export are kept apart by their claimed numbers instead:
 //
+//   the claim (one transaction), which also reads the state:
+//     LOCK export_state; the state row made if missing
+//     claimed_run <- greatest(run, claimed_run) + 1   this attempt's number r, never reused
+//     the state, the first period, the files
 //   the UNLOAD batch (one transaction, one snapshot):
-//     LOCK export_state                 exports of this database take turns to read
-//     DELETE export_seen of runs above the committed one (a killed run's)
+//     LOCK export_seen                  UNLOADs of this database take turns to read it
+//     DELETE export_seen of runs below r but the committed one (older attempts')
 //     wharf_w   <- the new watermark    greatest(stored, highest cursor at or above the bound)
-//     UNLOAD (the rows not yet written) to the staging prefix, one folder per period
-//     INSERT export_seen (run + 1)      identities inside the next lookback window
+//     UNLOAD (the rows not yet written) to r's staging prefix, one folder per period
+//     INSERT export_seen (run r)        identities inside the next lookback window
 //     SELECT the watermark
-//   the commit batch (one transaction): the files, the seen identities, the state row; every
-//     write only when the state is still the one the run started from.
+//   the commit batch (one transaction): the files, the seen identities, the state row with
+//     copies_pending = r; every write only when the committed run is still the one the claim
+//     read and r is still the latest claim (a newer attempt makes this one commit nothing).
+//   after the copies to the files' names: copies_pending cleared.
 import type { ColumnInfo } from '../../sync/catalog.js';
 import type { ExportShape } from '../../sync/export/shape.js';
 import { PART_COL } from '../../sync/export/shape.js';
@@ -24,7 +33,7 @@ import { fingerprint, redshiftLiteral as lit } from './sync-sql.js';
 /** The export state tables in Redshift types (IF NOT EXISTS: a second creator finds them). */
 export const REDSHIFT_EXPORT_DDL = [
   'CREATE SCHEMA IF NOT EXISTS wharf_state',
-  `CREATE TABLE IF NOT EXISTS ${EXPORT_STATE} ("target" VARCHAR(1024) NOT NULL, "name" VARCHAR(256) NOT NULL, "mode" VARCHAR(16) NOT NULL, "run" BIGINT NOT NULL DEFAULT 0, "watermark" VARCHAR(256), "signalled_through" VARCHAR(10), "signal_pending" VARCHAR(10), "supersede_pending" BOOLEAN NOT NULL DEFAULT false, "rows_written" BIGINT NOT NULL DEFAULT 0, "updated_at" TIMESTAMP NOT NULL DEFAULT GETDATE(), PRIMARY KEY ("target", "name"))`,
+  `CREATE TABLE IF NOT EXISTS ${EXPORT_STATE} ("target" VARCHAR(1024) NOT NULL, "name" VARCHAR(256) NOT NULL, "mode" VARCHAR(16) NOT NULL, "run" BIGINT NOT NULL DEFAULT 0, "watermark" VARCHAR(256), "signalled_through" VARCHAR(10), "signal_pending" VARCHAR(10), "supersede_pending" BOOLEAN NOT NULL DEFAULT false, "rows_written" BIGINT NOT NULL DEFAULT 0, "claimed_run" BIGINT NOT NULL DEFAULT 0, "copies_pending" BIGINT, "updated_at" TIMESTAMP NOT NULL DEFAULT GETDATE(), PRIMARY KEY ("target", "name"))`,
   `CREATE TABLE IF NOT EXISTS ${EXPORT_FILES} ("target" VARCHAR(1024) NOT NULL, "name" VARCHAR(256) NOT NULL, "run" BIGINT NOT NULL, "key" VARCHAR(1024) NOT NULL, "period" VARCHAR(32), "rows" BIGINT NOT NULL, "bytes" BIGINT NOT NULL, "md5" VARCHAR(32) NOT NULL, "written_at" TIMESTAMP NOT NULL DEFAULT GETDATE(), PRIMARY KEY ("target", "name", "key"))`,
   `CREATE TABLE IF NOT EXISTS ${EXPORT_SEEN} ("target" VARCHAR(1024) NOT NULL, "name" VARCHAR(256) NOT NULL, "run" BIGINT NOT NULL, "h" VARCHAR(32) NOT NULL, "n" BIGINT NOT NULL, PRIMARY KEY ("target", "name", "run", "h"))`,
 ];
@@ -103,17 +112,22 @@ export function unloadSelect(
   return `SELECT ${outer.join(', ')} FROM (SELECT ${list}, ${h} AS "wharf_h", ROW_NUMBER() OVER (PARTITION BY ${h}) AS "wharf_n" FROM ${relation} s WHERE ${c} >= ${minusLookback(shape, w)} AND ${c} <= ${w}) x LEFT JOIN ${EXPORT_SEEN} e ON ${exportWhere(shape, 'e')} AND e."run" = ${run} AND e."h" = x."wharf_h" WHERE x."wharf_n" > COALESCE(e."n", 0) UNION ALL SELECT ${list} FROM ${relation} s WHERE ${c} > ${w}`;
 }
 
-/** The statements around the UNLOAD, in one batch; `resultIndex`: the watermark row (cursor only). */
+/**
+ * The statements around the UNLOAD of run `run` (the claimed number), in one batch;
+ * `resultIndex`: the watermark row (cursor only). It locks export_seen alone, so a claim by
+ * another run is not held up by a long UNLOAD.
+ */
 export function unloadBatch(
   shape: ExportShape,
   relation: string,
   unload: string,
   watermark: string | null,
   committedRun: number,
+  run: number,
 ): { sqls: string[]; resultIndex: number } {
   const sqls = [
-    `LOCK ${EXPORT_STATE}`,
-    `DELETE FROM ${EXPORT_SEEN} WHERE ${exportWhere(shape)} AND "run" > ${committedRun}`,
+    `LOCK ${EXPORT_SEEN}`,
+    `DELETE FROM ${EXPORT_SEEN} WHERE ${exportWhere(shape)} AND "run" < ${run} AND "run" <> ${committedRun}`,
   ];
   if (!shape.cursor) {
     sqls.push(unload);
@@ -127,21 +141,53 @@ export function unloadBatch(
   sqls.push(`CREATE TEMP TABLE "wharf_w" AS ${max}`);
   sqls.push(unload);
   sqls.push(
-    `INSERT INTO ${EXPORT_SEEN} ("target", "name", "run", "h", "n") SELECT ${lit(shape.target)}, ${lit(shape.sync.name)}, ${committedRun + 1}, x."h", COUNT(*) FROM (SELECT ${redshiftIdentityHash(shape)} AS "h" FROM ${relation} s CROSS JOIN "wharf_w" w WHERE ${c} >= ${minusLookback(shape, 'w."w"')} AND ${c} <= w."w") x GROUP BY x."h"`,
+    `INSERT INTO ${EXPORT_SEEN} ("target", "name", "run", "h", "n") SELECT ${lit(shape.target)}, ${lit(shape.sync.name)}, ${run}, x."h", COUNT(*) FROM (SELECT ${redshiftIdentityHash(shape)} AS "h" FROM ${relation} s CROSS JOIN "wharf_w" w WHERE ${c} >= ${minusLookback(shape, 'w."w"')} AND ${c} <= w."w") x GROUP BY x."h"`,
   );
   const resultIndex = sqls.length;
   sqls.push(`SELECT "w"::VARCHAR(256) AS "watermark" FROM "wharf_w"`, `DROP TABLE "wharf_w"`);
   return { sqls, resultIndex };
 }
 
-/** The state row of an export, replaced (Redshift has no upsert), each write under `cond`. */
-export function stateRowStatements(shape: ExportShape, s: ExportState, cond = ''): string[] {
+/**
+ * The state row of an export (made by the claim, so it exists), updated under `cond`;
+ * `copiesPending`: also sets (a run number) or clears (null) the copies owed.
+ */
+export function stateUpdate(
+  shape: ExportShape,
+  s: ExportState,
+  cond = '',
+  copiesPending?: number | null,
+): string {
   const v = (x: string | null) => (x === null ? 'NULL' : lit(x));
-  const where = cond ? ` AND ${cond}` : '';
+  const copies =
+    copiesPending === undefined
+      ? ''
+      : `, "copies_pending" = ${copiesPending === null ? 'NULL' : copiesPending}`;
+  return `UPDATE ${EXPORT_STATE} SET "mode" = ${lit(shape.sync.mode)}, "run" = ${s.run}, "watermark" = ${v(s.watermark)}, "signalled_through" = ${v(s.signalledThrough)}, "signal_pending" = ${v(s.signalPending)}, "supersede_pending" = ${s.supersedePending}, "rows_written" = ${s.rowsWritten}${copies}, "updated_at" = GETDATE() WHERE ${exportWhere(shape)}${cond ? ` AND ${cond}` : ''}`;
+}
+
+/** A save of the shared follow-up steps: only while `s.run` is still the committed run. */
+export function followUpSave(shape: ExportShape, s: ExportState, forgetBefore?: number): string[] {
   return [
-    `DELETE FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)}${where}`,
-    `INSERT INTO ${EXPORT_STATE} ("target", "name", "mode", "run", "watermark", "signalled_through", "signal_pending", "supersede_pending", "rows_written", "updated_at") SELECT ${lit(shape.target)}, ${lit(shape.sync.name)}, ${lit(shape.sync.mode)}, ${s.run}, ${v(s.watermark)}, ${v(s.signalledThrough)}, ${v(s.signalPending)}, ${s.supersedePending}, ${s.rowsWritten}, GETDATE()${cond ? ` WHERE ${cond}` : ''}`,
+    `LOCK ${EXPORT_STATE}`,
+    ...(forgetBefore !== undefined
+      ? [`DELETE FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND "run" < ${forgetBefore}`]
+      : []),
+    stateUpdate(shape, s, `"run" = ${s.run}`),
   ];
+}
+
+/** Run `run`'s files are all at their names: its copies are no longer owed. */
+export function copiesDone(shape: ExportShape, run: number): string[] {
+  return [
+    `LOCK ${EXPORT_STATE}`,
+    `UPDATE ${EXPORT_STATE} SET "copies_pending" = NULL WHERE ${exportWhere(shape)} AND "run" = ${run} AND "copies_pending" = ${run}`,
+  ];
+}
+
+/** The latest claimed run and the copies owed, read alone (when a run finds its staging gone). */
+export function claimRead(shape: ExportShape): string {
+  return `SELECT "claimed_run", "copies_pending" FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)}`;
 }
 
 export interface RedshiftFileRecord {
@@ -154,8 +200,10 @@ export interface RedshiftFileRecord {
 const FILES_PER_INSERT = 200;
 
 /**
- * The commit: the files, the seen identities of the run, the state row; all under the check
- * that no other run committed since `committedRun`. `resultIndex`: the row saying whether it did.
+ * The commit of claimed run `next.run`: the files, the seen identities of the run, the state
+ * row (with the copies owed when there are files); all under the check that the committed run
+ * is still `committedRun` and no newer run has claimed a number since. `resultIndex`: the row
+ * saying whether it committed.
  */
 export function commitBatch(
   shape: ExportShape,
@@ -166,7 +214,8 @@ export function commitBatch(
   const ok = 'EXISTS (SELECT 1 FROM "wharf_ok" WHERE "ok")';
   const sqls = [
     `LOCK ${EXPORT_STATE}`,
-    `CREATE TEMP TABLE "wharf_ok" AS SELECT COUNT(*) = 0 AS "ok" FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)} AND "run" <> ${committedRun}`,
+    `LOCK ${EXPORT_SEEN}`,
+    `CREATE TEMP TABLE "wharf_ok" AS SELECT COUNT(*) = 1 AS "ok" FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)} AND "run" = ${committedRun} AND "claimed_run" = ${next.run}`,
   ];
   for (let i = 0; i < files.length; i += FILES_PER_INSERT) {
     const rows = files
@@ -179,8 +228,8 @@ export function commitBatch(
       `INSERT INTO ${EXPORT_FILES} ("target", "name", "run", "key", "period", "rows", "bytes", "md5") ${rows.join(' UNION ALL ')}`,
     );
   }
-  sqls.push(`DELETE FROM ${EXPORT_SEEN} WHERE ${exportWhere(shape)} AND "run" <> ${next.run} AND ${ok}`);
-  sqls.push(...stateRowStatements(shape, next, ok));
+  sqls.push(`DELETE FROM ${EXPORT_SEEN} WHERE ${exportWhere(shape)} AND "run" < ${next.run} AND ${ok}`);
+  sqls.push(stateUpdate(shape, next, ok, files.length ? next.run : null));
   const resultIndex = sqls.length;
   sqls.push('SELECT "ok" FROM "wharf_ok"', 'DROP TABLE "wharf_ok"');
   return { sqls, resultIndex };
@@ -189,11 +238,26 @@ export function commitBatch(
 /** The stored state, the first period written, and (when a snapshot may be replaced) the committed files. */
 export function stateReadStatements(shape: ExportShape, withFiles: boolean): string[] {
   return [
-    `SELECT "run", "watermark", "signalled_through", "signal_pending", "supersede_pending", "rows_written" FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)}`,
+    `SELECT "run", "watermark", "signalled_through", "signal_pending", "supersede_pending", "rows_written", "claimed_run", "copies_pending" FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)}`,
     `SELECT MIN("period") AS "p" FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND "period" IS NOT NULL`,
     `SELECT "key", "run", "rows" FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND (${withFiles} OR EXISTS (SELECT 1 FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)} AND "supersede_pending")) ORDER BY "key"`,
   ];
 }
+
+/**
+ * A run's claim of its number, then the state read as stateReadStatements (from index
+ * CLAIM_READ_AT): the state row made if missing, `claimed_run` moved past every run committed
+ * or claimed before.
+ */
+export function claimStatements(shape: ExportShape, withFiles: boolean): string[] {
+  return [
+    `LOCK ${EXPORT_STATE}`,
+    `INSERT INTO ${EXPORT_STATE} ("target", "name", "mode") SELECT ${lit(shape.target)}, ${lit(shape.sync.name)}, ${lit(shape.sync.mode)} WHERE NOT EXISTS (SELECT 1 FROM ${EXPORT_STATE} WHERE ${exportWhere(shape)})`,
+    `UPDATE ${EXPORT_STATE} SET "claimed_run" = GREATEST("run", "claimed_run") + 1 WHERE ${exportWhere(shape)}`,
+    ...stateReadStatements(shape, withFiles),
+  ];
+}
+export const CLAIM_READ_AT = 3;
 
 /** --dry-run: rows per period of the UNLOAD's SELECT, in one statement. */
 export function dryRunCount(shape: ExportShape, select: string): string {

@@ -2,22 +2,28 @@
 // UNLOAD (https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html) as Parquet files into a
 // staging folder under the export's prefix (`<prefix>_wharf_staging/<sync>-r<run>/`, skipped
 // by readers as a folder starting with `_`), one Hive folder per period; wharf reads the
-// manifest, copies each file server-side to its name, `<prefix><period>/<sync>-r<run>-<n>.parquet`,
-// deletes the staging objects and commits. The same semantics as the PostgreSQL runner
-// (src/sync/export/run.ts), step for step:
+// manifest, commits, then copies each file server-side to its name,
+// `<prefix><period>/<sync>-r<run>-<n>.parquet`, and deletes the staging objects. The same
+// semantics as the PostgreSQL runner (src/sync/export/run.ts), step for step, except that
+// Redshift has no advisory lock: each attempt claims its own run number instead, and only the
+// latest claim may commit (export-sql.ts).
 //
-//  1. reads the state (creating the tables once) and finishes what a killed run left: files
-//     of runs above the committed one and staging leftovers are deleted, an owed signal is
-//     written, files a committed snapshot superseded are removed;
-//  2. one batch, one snapshot: the new watermark, the UNLOAD of the rows not yet written, and
-//     the identities inside the next lookback window (stored under the new run number, counted
-//     only once it commits);
-//  3. the copies, the staging clean-up, then the commit batch (files, seen identities,
-//     watermark, the signal owed), made only if no other run committed meanwhile;
-//  4. the signal, the superseded files, the `_SUCCESS` marker of a snapshot.
+//  1. claims the run number r with the state read (creating the tables once) and finishes what
+//     a killed run left: staging folders of older attempts and files named with a run that can
+//     no longer commit are deleted, the copies a committed run owes are made, an owed signal is
+//     written, files a committed snapshot superseded are removed; newer attempts' folders are
+//     never touched;
+//  2. one batch, one snapshot: the new watermark, the UNLOAD of the rows not yet written into
+//     r's staging folder, and the identities inside the next lookback window (stored under r,
+//     counted only once r commits);
+//  3. the commit batch (files under their names, seen identities, watermark, the signal owed,
+//     the copies owed), made only if no other run committed meanwhile and r is the latest claim;
+//  4. the copies to the names, recorded as done, the staging folder deleted;
+//  5. the signal, the superseded files, the `_SUCCESS` marker of a snapshot.
 //
-// Data API submissions per run do not depend on the rows: the source's description, the state
-// read, the UNLOAD batch, the commit batch, and at most two state updates after it.
+// Data API submissions per run do not depend on the rows: the source's description, the claim
+// with the state read, the UNLOAD batch, the commit batch, the copies recorded, and at most two
+// state updates after it.
 import { killPoint } from '../../kill-point.js';
 import type { ExportSyncConfig, SyncConfig } from '../../sync/config.js';
 import {
@@ -30,20 +36,23 @@ import {
 } from '../../sync/export/follow-ups.js';
 import { type ExportDestination, fileName, runOf, STAGING_FOLDER } from '../../sync/export/run.js';
 import { type ExportShape, exportRelation, exportShape, periodDate } from '../../sync/export/shape.js';
-import { EMPTY_EXPORT_STATE, EXPORT_FILES, EXPORT_STATE, type ExportState } from '../../sync/export/state.js';
+import { EMPTY_EXPORT_STATE, type ExportState } from '../../sync/export/state.js';
 import { SyncError, type SyncResult, type SyncRunOptions } from '../../sync/types.js';
 import type { OpenedConnection } from '../connect.js';
 import type { ObjectStore } from '../object-store.js';
 import { DataApiStatementError } from './data-api-errors.js';
 import type { DataApiResult, DataApiTransport } from './data-api-transport.js';
 import {
+  CLAIM_READ_AT,
+  claimRead,
+  claimStatements,
   commitBatch,
+  copiesDone,
   dryRunCount,
-  exportWhere,
+  followUpSave,
   REDSHIFT_EXPORT_DDL,
   type RedshiftFileRecord,
   stateReadStatements,
-  stateRowStatements,
   unloadBatch,
   unloadSelect,
 } from './export-sql.js';
@@ -58,6 +67,10 @@ interface Stored {
   firstPeriod: string | null;
   /** The committed files (mode full, or a supersede owed; otherwise empty). */
   files: { key: string; run: number; rows: number }[];
+  /** The latest run number claimed (this run's own, when read with its claim). */
+  claimed: number;
+  /** The committed run whose files still owe their copies from staging, or null. */
+  copiesPending: number | null;
 }
 
 export async function runExportOnRedshift(
@@ -101,51 +114,40 @@ export async function runExportOnRedshift(
 
   const { store, bucket } = out;
   const refresh = options.fullRefresh === true || sync.mode === 'full';
-  let stored = await readState(shape, api, refresh, true);
+  // The claim: this attempt's own run number, read with the state in one batch.
+  let stored = await readState(shape, api, refresh, { create: true, claim: true });
+  const run = stored.claimed;
   let state = stored.state;
   const db = redshiftStateStore(shape, api, () => stored);
   const summary: ExportSummary = { bucket, prefix: shape.spec.prefix, format: 'parquet', files: [] };
-  // 1. What a killed run left.
-  const cleaned = await cleanUp(shape, store, bucket, state.run);
+  // 1. What a killed (or still running, older) attempt left; the copies a committed run owes.
+  const owed = state.run > 0 && stored.copiesPending === state.run ? state.run : null;
+  const cleaned = await cleanUp(shape, store, bucket, state.run, run, owed);
   if (cleaned) summary.cleaned = cleaned;
+  if (owed !== null) await finishCopies(shape, api, store, bucket, owed);
   state = await finishFollowUps(shape, db, store, bucket, state, summary);
-  if (state !== stored.state) stored = await readState(shape, api, refresh, false);
+  if (state !== stored.state) stored = { ...(await readState(shape, api, refresh)), claimed: run };
 
-  // 2. The UNLOAD.
-  const run = state.run + 1;
+  // 2. The UNLOAD, into this attempt's staging folder.
   if (sync.mode === 'full') await store.remove(bucket, [`${shape.spec.prefix}${MARKER}`]);
   options.hooks?.onRoute?.(sync.name, { pushDown: true });
   const staging = stagingPrefix(shape, run);
   const from = refresh ? null : state.watermark;
   const unload = unloadStatement(shape, relation, from, state.run, bucket, staging, iamRole!);
-  const batch = unloadBatch(shape, relation, unload, from, state.run);
+  const batch = unloadBatch(shape, relation, unload, from, state.run, run);
   const results = await api.batchQuery(batch.sqls);
   killPoint('export-after-unload');
   const w = batch.resultIndex >= 0 ? results[batch.resultIndex]?.rows[0]?.watermark : null;
   const watermark = shape.cursor ? (w === null || w === undefined ? from : String(w)) : null;
 
-  // 3. The files, copied to their names; then the commit.
-  const manifestBody = await store.get(bucket, unloadManifestUrl(staging));
-  if (!manifestBody)
-    throw new SyncError(
-      `sync ${sync.name}: UNLOAD left no manifest at s3://${bucket}/${unloadManifestUrl(staging)}`,
-    );
-  const entries = manifestFiles(
-    shape,
-    bucket,
-    staging,
-    parseUnloadManifest(manifestBody.toString('utf8')).entries,
-  );
+  // 3. The commit of the files under their names (still in staging), if this is the latest claim.
+  const placed = await placedFiles(shape, api, store, bucket, run, (c) => c.claimed !== run);
+  if (!placed) throw overtaken(shape);
   const files: RedshiftFileRecord[] = [];
-  const perPeriod = new Map<string | null, number>();
   const late = new Map<string, number>();
-  for (const e of entries) {
-    const n = (perPeriod.get(e.period) ?? 0) + 1;
-    perPeriod.set(e.period, n);
-    const key = fileName(shape, run, e.period, n);
-    await store.copy(bucket, e.key, key);
-    files.push({ key, period: e.period, rows: e.rows, bytes: e.bytes });
-    summary.files.push({ key, rows: e.rows, bytes: e.bytes });
+  for (const e of placed) {
+    files.push({ key: e.key, period: e.period, rows: e.rows, bytes: e.bytes });
+    summary.files.push({ key: e.key, rows: e.rows, bytes: e.bytes });
     if (
       e.period !== null &&
       state.signalledThrough !== null &&
@@ -154,12 +156,7 @@ export async function runExportOnRedshift(
       const d = periodDate(e.period);
       late.set(d, (late.get(d) ?? 0) + e.rows);
     }
-    killPoint('export-after-file');
   }
-  await store.remove(
-    bucket,
-    (await store.list(bucket, staging)).map((o) => o.key),
-  );
   if (late.size)
     summary.late = { rows: [...late.values()].reduce((a, b) => a + b, 0), days: [...late.keys()].sort() };
   killPoint('export-before-commit');
@@ -176,15 +173,16 @@ export async function runExportOnRedshift(
     const commit = commitBatch(shape, state.run, next, files);
     const r = await api.batchQuery(commit.sqls);
     const ok = r[commit.resultIndex]?.rows[0]?.ok;
-    if (!(ok === true || ok === 't' || ok === 'true'))
-      throw new SyncError(
-        `sync ${sync.name}: another run of this export committed while this one ran; this run committed nothing (run it again)`,
-      );
+    if (!(ok === true || ok === 't' || ok === 'true')) {
+      await removeStaging(store, bucket, staging);
+      throw overtaken(shape);
+    }
     state = next;
     const periods = [stored.firstPeriod, ...files.map((f) => f.period)].filter(
       (p): p is string => p !== null,
     );
     stored = {
+      ...stored,
       state,
       firstPeriod: periods.sort()[0] ?? null,
       files: refresh
@@ -193,10 +191,124 @@ export async function runExportOnRedshift(
     };
   }
   killPoint('export-after-commit');
+  // 4. Only now the files get their names (a name only ever holds a committed run's file),
+  // the copies are recorded as done, the staging folder goes.
+  if (changed && files.length) await copyToNames(shape, api, store, bucket, run, placed);
+  else await removeStaging(store, bucket, staging);
   options.hooks?.onProgress?.(sync.name, rows);
-  // 4. Signals, superseded files, the snapshot marker.
+  // 5. Signals, superseded files, the snapshot marker: after the copies of their days.
   state = await finishFollowUps(shape, db, store, bucket, state, summary);
   return exportResult(shape, rows, state, warnings, summary);
+}
+
+function overtaken(shape: ExportShape): SyncError {
+  return new SyncError(
+    `sync ${shape.sync.name}: another run of this export started or committed while this one ran; this run committed nothing (run it again)`,
+  );
+}
+
+interface PlacedFile {
+  /** The staging object UNLOAD wrote. */
+  from: string;
+  /** Its name: `<prefix><period>/<sync>-r<run>-<n>.parquet`. */
+  key: string;
+  period: string | null;
+  rows: number;
+  bytes: number;
+}
+
+/**
+ * Run `run`'s staged files with their names (numbered per period in the manifest's name
+ * order, so the same every time the manifest is read), or null when the staging folder has no
+ * manifest and `gone` says why, from the claim as it is now: a newer attempt's clean-up
+ * removed it, or another run finished the copies.
+ */
+async function placedFiles(
+  shape: ExportShape,
+  api: DataApiTransport,
+  store: ObjectStore,
+  bucket: string,
+  run: number,
+  gone: (claim: Claim) => boolean,
+): Promise<PlacedFile[] | null> {
+  const staging = stagingPrefix(shape, run);
+  const body = await store.get(bucket, unloadManifestUrl(staging));
+  if (!body) {
+    if (gone(await readClaim(shape, api))) return null;
+    throw new SyncError(
+      `sync ${shape.sync.name}: UNLOAD left no manifest at s3://${bucket}/${unloadManifestUrl(staging)}`,
+    );
+  }
+  const entries = manifestFiles(shape, bucket, staging, parseUnloadManifest(body.toString('utf8')).entries);
+  const perPeriod = new Map<string | null, number>();
+  return entries.map((e) => {
+    const n = (perPeriod.get(e.period) ?? 0) + 1;
+    perPeriod.set(e.period, n);
+    return {
+      from: e.key,
+      key: fileName(shape, run, e.period, n),
+      period: e.period,
+      rows: e.rows,
+      bytes: e.bytes,
+    };
+  });
+}
+
+/**
+ * Copies committed run `run`'s staged files to their names, records that, and deletes its
+ * staging folder. Another run may be doing the same at once (the next run finishing a killed
+ * run's copies): a copy whose source is gone is fine when the copies are recorded done.
+ */
+async function copyToNames(
+  shape: ExportShape,
+  api: DataApiTransport,
+  store: ObjectStore,
+  bucket: string,
+  run: number,
+  placed: readonly PlacedFile[],
+): Promise<void> {
+  try {
+    for (const f of placed) {
+      await store.copy(bucket, f.from, f.key);
+      killPoint('export-after-file');
+    }
+  } catch (e) {
+    if ((await readClaim(shape, api)).copiesPending === run) throw e;
+    return;
+  }
+  await api.batch(copiesDone(shape, run));
+  await removeStaging(store, bucket, stagingPrefix(shape, run));
+}
+
+/** At start-up: the copies of committed run `run` that a killed run left owed. */
+async function finishCopies(
+  shape: ExportShape,
+  api: DataApiTransport,
+  store: ObjectStore,
+  bucket: string,
+  run: number,
+): Promise<void> {
+  const placed = await placedFiles(shape, api, store, bucket, run, (c) => c.copiesPending !== run);
+  if (placed) await copyToNames(shape, api, store, bucket, run, placed);
+}
+
+interface Claim {
+  claimed: number;
+  copiesPending: number | null;
+}
+
+async function readClaim(shape: ExportShape, api: DataApiTransport): Promise<Claim> {
+  const row = (await api.query(claimRead(shape))).rows[0];
+  const p = row?.copies_pending;
+  return {
+    claimed: Number(row?.claimed_run ?? 0),
+    copiesPending: p === null || p === undefined ? null : Number(p),
+  };
+}
+
+async function removeStaging(store: ObjectStore, bucket: string, staging: string): Promise<void> {
+  const keys = (await store.list(bucket, staging)).map((o) => o.key);
+  if (keys.length) await store.remove(bucket, keys);
 }
 
 /** `<prefix>_wharf_staging/<sync>-r<run>/`: where the run's UNLOAD writes. */
@@ -274,25 +386,24 @@ function redshiftStateStore(
         .map((f) => f.key),
     filesFrom: async (run) => stored().files.filter((f) => f.run >= run),
     async save(state, opts = {}) {
-      await api.batch([
-        `LOCK ${EXPORT_STATE}`,
-        ...(opts.forgetBefore !== undefined
-          ? [`DELETE FROM ${EXPORT_FILES} WHERE ${exportWhere(shape)} AND "run" < ${opts.forgetBefore}`]
-          : []),
-        ...stateRowStatements(shape, state),
-      ]);
+      await api.batch(followUpSave(shape, state, opts.forgetBefore));
     },
   };
 }
 
-/** Reads the state (making the tables on the first run when `create`). */
+/**
+ * Reads the state (making the tables on the first run when `create`); with `claim`, first
+ * claims the run's number in the same batch.
+ */
 async function readState(
   shape: ExportShape,
   api: DataApiTransport,
   withFiles: boolean,
-  create: boolean,
+  opts: { create?: boolean; claim?: boolean } = {},
 ): Promise<Stored> {
-  const sqls = stateReadStatements(shape, withFiles);
+  const create = opts.create === true;
+  const at = opts.claim ? CLAIM_READ_AT : 0;
+  const sqls = opts.claim ? claimStatements(shape, withFiles) : stateReadStatements(shape, withFiles);
   let r: DataApiResult[];
   try {
     r = await api.batchQuery(sqls);
@@ -306,7 +417,7 @@ async function readState(
     });
     r = await api.batchQuery(sqls);
   }
-  const row = r[0]?.rows[0];
+  const row = r[at]?.rows[0];
   const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
   const state: ExportState = row
     ? {
@@ -320,32 +431,57 @@ async function readState(
     : { ...EMPTY_EXPORT_STATE };
   return {
     state,
-    firstPeriod: str(r[1]?.rows[0]?.p),
-    files: (r[2]?.rows ?? []).map((f) => ({ key: String(f.key), run: Number(f.run), rows: Number(f.rows) })),
+    firstPeriod: str(r[at + 1]?.rows[0]?.p),
+    files: (r[at + 2]?.rows ?? []).map((f) => ({
+      key: String(f.key),
+      run: Number(f.run),
+      rows: Number(f.rows),
+    })),
+    claimed: Number(row?.claimed_run ?? 0),
+    copiesPending:
+      row?.copies_pending === null || row?.copies_pending === undefined ? null : Number(row.copies_pending),
   };
 }
 
-/** Deletes files of runs that never committed, and whatever is left in the staging folder. */
+/**
+ * After claiming run `run` (the committed one being `committed`): deletes this export's
+ * staging folders of runs below `run` but `keep` (the committed run whose copies are owed), and
+ * files named with a run above the committed one up to `run` (no such run can commit any more:
+ * only the latest claim does). Runs above `run` are newer attempts still under way: untouched.
+ */
 async function cleanUp(
   shape: ExportShape,
   store: ObjectStore,
   bucket: string,
   committed: number,
+  run: number,
+  keep: number | null,
 ): Promise<number> {
   const staging = `${shape.spec.prefix}${STAGING_FOLDER}`;
+  const folder = new RegExp(`^${escapeRegExp(shape.sync.name)}-r(\\d{6,})/`);
   const prefixes = [shape.spec.prefix, ...(shape.spec.ready ? [shape.spec.ready.prefix] : [])];
   const stale: string[] = [];
+  let named = 0;
   for (const p of prefixes)
     for (const o of await store.list(bucket, p)) {
       if (o.key.startsWith(staging)) {
-        stale.push(o.key);
+        const m = folder.exec(o.key.slice(staging.length));
+        const r = m ? Number(m[1]) : undefined;
+        if (r !== undefined && r < run && r !== keep) stale.push(o.key);
         continue;
       }
       const r = runOf(shape, o.key);
-      if (r !== undefined && r > committed) stale.push(o.key);
+      if (r !== undefined && r > committed && r <= run) {
+        stale.push(o.key);
+        named++;
+      }
     }
   if (stale.length) await store.remove(bucket, stale);
-  return stale.filter((k) => !k.startsWith(staging)).length;
+  return named;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** --dry-run: rows per period in one SELECT (no UNLOAD, nothing written or created). */
@@ -359,12 +495,16 @@ async function dryRun(
 ): Promise<SyncResult> {
   const refresh = options.fullRefresh === true || shape.sync.mode === 'full';
   let state: ExportState | undefined;
+  let claimed = 0;
   try {
-    state = (await readState(shape, api, false, false)).state;
+    const stored = await readState(shape, api, false);
+    state = stored.state;
+    claimed = stored.claimed;
   } catch (e) {
     if (!(e instanceof DataApiStatementError)) throw e;
   }
-  const run = (state?.run ?? 0) + 1;
+  // The number the next run would claim.
+  const run = Math.max(state?.run ?? 0, claimed) + 1;
   const from = refresh ? null : (state?.watermark ?? null);
   // Without the state tables no identity was recorded, so the count reads no export_seen.
   const select = unloadSelect(shape, relation, from, state?.run ?? 0);
