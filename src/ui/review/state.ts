@@ -163,8 +163,9 @@ export function failureLines(s: ReviewState): string[] {
     : out;
 }
 
+/** Rows of the list: the frame is one line shorter than the terminal, so that it never scrolls. */
 export function listHeight(s: ReviewState): number {
-  return Math.max(1, s.height - HEADER_LINES - footerLines(s));
+  return Math.max(1, s.height - 1 - HEADER_LINES - footerLines(s));
 }
 
 /** Recomputes the visible changes and rows after the filter, `d` or an expansion changed. */
