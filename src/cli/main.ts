@@ -405,6 +405,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   } else {
     const loaded = load(ctx);
     if (!loaded) return 1;
+    if (!ctx.v['auto-approve'] && wantsScreen(ctx)) loadScreen().catch(() => {});
     const { planConfig } = await import('../commands/plan.js');
     const run = await planConfig(loaded);
     ctx.cleanups.add(run.close);
@@ -571,8 +572,21 @@ function wantsScreen(ctx: Ctx): boolean {
   );
 }
 
+let screenModule: Promise<typeof import('../ui/review/screen.js')> | undefined;
+
+/**
+ * Starts loading the screen (ink and React take about a second to load): `apply` calls it before
+ * planning, so that the load overlaps the plan's round trips. Nothing loads off a terminal.
+ */
+function loadScreen(): Promise<typeof import('../ui/review/screen.js')> {
+  // React's production build: the development one checks every element and redraws slower.
+  process.env.NODE_ENV ??= 'production';
+  screenModule ??= import('../ui/review/screen.js');
+  return screenModule;
+}
+
 async function openScreen(ctx: Ctx, plan: Plan, title: string, readOnly: boolean): Promise<ReviewScreen> {
-  const { openReviewScreen } = await import('../ui/review/screen.js');
+  const { openReviewScreen } = await loadScreen();
   const screen = openReviewScreen(plan, {
     stdin: ctx.io.stdin,
     stdout: ctx.io.stdout,

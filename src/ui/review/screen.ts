@@ -78,6 +78,8 @@ export function openReviewScreen(plan: Plan, o: ScreenOptions): ReviewScreen {
       stdin: o.stdin as NodeJS.ReadStream,
       patchConsole: false,
       exitOnCtrlC: false,
+      // A frame every 16 ms at most: a key's redraw never waits long on the throttle.
+      maxFps: 60,
     },
   );
   const onResize = () => send({ type: 'resize', ...size() });
