@@ -7,7 +7,8 @@
 // waits on the throttle), the time from each key to the screen's answer.
 // Targets: first screen < 1 s (100 changes) and < 2 s (10,000), beyond what planning costs.
 // Not a test: it prints figures and writes bench/results/review-screen.json.
-// Run with `npm run bench:review` (builds first). BENCH_SIZES=100,10000 and BENCH_KEYS=100.
+// Run with `npm run bench:review` (builds first). BENCH_SIZES=100,10000, BENCH_KEYS=100 and
+// BENCH_RUNS (runs of each command, median; default 3 below 10,000 changes, 1 at 10,000).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'wharf.js');
 const SIZES = (process.env.BENCH_SIZES ?? '100,10000').split(',').map(Number);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100);
+/** Runs of each command per size: the median of 3 below 10,000 changes, one run at 10,000 (a minute in all). */
+const runsFor = (n) => Number(process.env.BENCH_RUNS ?? (n < 10_000 ? 3 : 1));
 const TITLE = 'review the plan';
 
 /** About `n` changes: 10 schemas, tables (half), a select grant per table, 4 roles. */
@@ -133,14 +136,22 @@ const results = [];
 try {
   for (const n of SIZES) {
     fs.writeFileSync(path.join(work, 'wharf.yaml'), config(n));
-    const plain = await onPty(work, ['plan', '--out', `plan-${n}.json`]);
-    const prompt = await onPty(work, ['apply', '--plain'], { until: 'Only "yes" is accepted', quit: 'no\r' });
-    const screen = await onPty(work, ['apply'], { until: TITLE, quit: 'q' });
+    const runs = { plain: [], prompt: [], screen: [], show: [], showPlain: [] };
+    // Interleaved, so that a busy moment of the machine hits every command alike; medians.
+    for (let i = 0; i < runsFor(n); i++) {
+      runs.plain.push((await onPty(work, ['plan', '--out', `plan-${n}.json`])).ms);
+      runs.prompt.push(
+        (await onPty(work, ['apply', '--plain'], { until: 'Only "yes" is accepted', quit: 'no\r' })).ms,
+      );
+      runs.screen.push((await onPty(work, ['apply'], { until: TITLE, quit: 'q' })).ms);
+      runs.show.push((await onPty(work, ['show', `plan-${n}.json`], { until: '(read-only)', quit: 'q' })).ms);
+      runs.showPlain.push((await onPty(work, ['show', `plan-${n}.json`, '--plain'])).ms);
+    }
+    const [plain, prompt, screen, show, showPlain] = Object.values(runs).map((xs) => ({ ms: pct(xs, 0.5) }));
     const changes = JSON.parse(fs.readFileSync(path.join(work, `plan-${n}.json`), 'utf8')).changes.length;
-    const show = await onPty(work, ['show', `plan-${n}.json`], { until: '(read-only)', quit: 'q' });
-    const showPlain = await onPty(work, ['show', `plan-${n}.json`, '--plain']);
     results.push({
       changes,
+      runs: runsFor(n),
       applyFirstScreenMs: Math.round(screen.ms),
       planTextMs: Math.round(plain.ms),
       applyPlainPromptMs: Math.round(prompt.ms),
@@ -160,7 +171,7 @@ try {
     maxMs: Number(Math.max(...moves.times).toFixed(1)),
   };
   console.log(
-    'wharf apply on a terminal: first drawn screen, against plain output of the same file (same run):',
+    'wharf apply on a terminal: first drawn screen, against plain output of the same file (same run; medians):',
   );
   for (const r of results) {
     console.log(
