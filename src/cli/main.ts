@@ -382,6 +382,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   let allowWiden = Boolean(ctx.v['allow-widen']);
   let allowDestroy = Boolean(ctx.v['allow-destroy']);
   let review: ReviewScreen | undefined;
+  if (!saved && !ctx.v['auto-approve'] && wantsScreen(ctx)) loadScreen().catch(() => {});
   if (saved) {
     if (ctx.v.file)
       throw new UsageError(
@@ -405,7 +406,6 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   } else {
     const loaded = load(ctx);
     if (!loaded) return 1;
-    if (!ctx.v['auto-approve'] && wantsScreen(ctx)) loadScreen().catch(() => {});
     const { planConfig } = await import('../commands/plan.js');
     const run = await planConfig(loaded);
     ctx.cleanups.add(run.close);
@@ -426,6 +426,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
       const d = await review.decision;
       if (!d.approved) {
         review.close();
+        screenClosed(ctx, plan);
         ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
         return 1;
       }
@@ -499,6 +500,7 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     review?.close();
     guard?.setCritical(false);
   }
+  if (review) screenClosed(ctx, plan);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.io.stdout.write(renderApplyResult(result, ctx.style));
   const stoppedBy = guard?.received();
@@ -527,6 +529,7 @@ async function cmdShow(ctx: Ctx): Promise<number> {
     const screen = await openScreen(ctx, plan, `wharf show · ${escapeControl(file)} (read-only)`, true);
     await screen.decision;
     screen.close();
+    screenClosed(ctx, plan);
     return 0;
   }
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
@@ -583,6 +586,12 @@ function loadScreen(): Promise<typeof import('../ui/review/screen.js')> {
   process.env.NODE_ENV ??= 'production';
   screenModule ??= import('../ui/review/screen.js');
   return screenModule;
+}
+
+/** Once the screen is closed: the plan's diagnostics (warnings), which the text output leads with. */
+function screenClosed(ctx: Ctx, plan: Plan): void {
+  const lines = renderDiagnostics(plan.diagnostics, ctx.style);
+  if (lines.length) ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function openScreen(ctx: Ctx, plan: Plan, title: string, readOnly: boolean): Promise<ReviewScreen> {

@@ -27,6 +27,8 @@ export interface ReviewModel {
   widening: number;
   /** Who gains or loses which access, across warehouses and buckets. */
   access: string[];
+  /** Diagnostics of the plan (warnings): the CLI prints them when the screen closes. */
+  diagnostics: number;
   /** Lower-cased addresses, for the `/` filter. */
   addresses: string[];
 }
@@ -55,6 +57,7 @@ export function buildModel(plan: Plan): ReviewModel {
     destructive: plan.changes.filter((c) => c.destructive).length,
     widening: plan.changes.filter((c) => c.widening).length,
     access: accessLines(plan.changes),
+    diagnostics: plan.diagnostics.length,
     addresses: plan.changes.map((c) => c.address.toLowerCase()),
   };
 }

@@ -63,7 +63,7 @@ function header(s: ReviewState, title: string, p: Paint): ReactElement[] {
     line('c', `Connections: ${m.connections.join(', ')}`, { dimColor: true }, p),
     line(
       'n',
-      `${m.counts}${risk.length ? ` ${risk.join(', ')}` : ''}`,
+      `${m.counts}${risk.length ? ` ${risk.join(', ')}` : ''}${m.diagnostics ? ` · ${m.diagnostics} diagnostic(s), printed on leaving` : ''}`,
       risk.length ? { color: 'red' } : {},
       p,
     ),
