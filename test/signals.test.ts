@@ -88,10 +88,14 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** `wharf apply` in a pseudo-terminal (util-linux script), so that apply asks instead of refusing. */
-function applyOnTerminal(): Running {
+/**
+ * `wharf apply` in a pseudo-terminal (util-linux script), so that apply asks instead of refusing:
+ * at the plain prompt (`--plain`), or on the review screen (`screen`, with CI unset).
+ */
+function applyOnTerminal(screen = false): Running {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return start('script', ['-qefc', `${q(process.execPath)} ${q(BIN)} apply`, '/dev/null']);
+  const command = `${q(process.execPath)} ${q(BIN)} apply${screen ? '' : ' --plain'}`;
+  return start('script', ['-qefc', screen ? `env -u CI ${command}` : command, '/dev/null']);
 }
 
 interface Running {
@@ -165,6 +169,22 @@ describe('signals stop the embedded warehouse', () => {
     expect(run.out()).toContain('wharf: stopped by SIGINT; nothing was changed.');
     await until('the server to stop', () => !alive(server!), 20_000);
     expect(leases()).toEqual([]);
+  }, 180_000);
+
+  it('Ctrl-C on the review screen: the terminal is given back, server stopped, nothing changed, exit 130', async () => {
+    const run = applyOnTerminal(true);
+    await until('the review screen', () => run.out().includes('review the plan'));
+    const server = postmasterPid();
+    expect(server && alive(server)).toBe(true);
+    run.child.stdin!.write('\x03');
+    const code = await run.exited;
+    expect(code, run.out()).toBe(130);
+    expect(run.out()).toContain('wharf: stopped by SIGINT; nothing was changed.');
+    // The alternate screen was left.
+    expect(run.out()).toContain('\u001b[?1049l');
+    await until('the server to stop', () => !alive(server!), 20_000);
+    expect(leases()).toEqual([]);
+    expect((await plannedChanges()).length).toBe(TABLES + 1);
   }, 180_000);
 
   it('SIGTERM while apply runs its changes: the change in progress finishes, the rest do not start, exit 143', async () => {
