@@ -88,10 +88,14 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** `wharf apply` in a pseudo-terminal (util-linux script), so that apply asks instead of refusing. */
-function applyOnTerminal(): Running {
+/**
+ * `wharf apply` in a pseudo-terminal (util-linux script), so that apply asks instead of refusing:
+ * at the plain prompt (`--plain`), or on the review screen (`screen`, with CI unset).
+ */
+function applyOnTerminal(screen = false): Running {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return start('script', ['-qefc', `${q(process.execPath)} ${q(BIN)} apply`, '/dev/null']);
+  const command = `${q(process.execPath)} ${q(BIN)} apply${screen ? '' : ' --plain'}`;
+  return start('script', ['-qefc', screen ? `env -u CI ${command}` : command, '/dev/null']);
 }
 
 interface Running {
@@ -154,9 +158,10 @@ describe('signals stop the embedded warehouse', () => {
     expect(changes).toHaveLength(TABLES + 1);
   }, 180_000);
 
-  it('Ctrl-C at the apply prompt (a key on a terminal, SIGINT for wharf): server stopped, exit 130', async () => {
-    const run = applyOnTerminal();
-    await until('the prompt', () => run.out().includes('Only "yes" is accepted'));
+  /** Ctrl-C once `shown` is on the terminal: exit 130, nothing changed, the server stopped. */
+  async function ctrlC(screen: boolean, shown: string): Promise<string> {
+    const run = applyOnTerminal(screen);
+    await until(shown, () => run.out().includes(shown));
     const server = postmasterPid();
     expect(server && alive(server)).toBe(true);
     run.child.stdin!.write('\x03');
@@ -165,6 +170,18 @@ describe('signals stop the embedded warehouse', () => {
     expect(run.out()).toContain('wharf: stopped by SIGINT; nothing was changed.');
     await until('the server to stop', () => !alive(server!), 20_000);
     expect(leases()).toEqual([]);
+    return run.out();
+  }
+
+  it('Ctrl-C at the apply prompt (a key on a terminal, SIGINT for wharf): server stopped, exit 130', async () => {
+    await ctrlC(false, 'Only "yes" is accepted');
+  }, 180_000);
+
+  it('Ctrl-C on the review screen: the terminal is given back, server stopped, nothing changed, exit 130', async () => {
+    const out = await ctrlC(true, 'review the plan');
+    // The alternate screen was left.
+    expect(out).toContain('\u001b[?1049l');
+    expect(await plannedChanges()).toHaveLength(TABLES + 1);
   }, 180_000);
 
   it('SIGTERM while apply runs its changes: the change in progress finishes, the rest do not start, exit 143', async () => {

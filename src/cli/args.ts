@@ -30,6 +30,7 @@ export interface Values {
   'fail-fast'?: boolean;
   verbose?: boolean;
   'no-color'?: boolean;
+  plain?: boolean;
   help?: boolean;
   version?: boolean;
 }

@@ -18,6 +18,7 @@ export type OptionName =
   | 'batch-rows'
   | 'verbose'
   | 'no-color'
+  | 'plain'
   | 'help'
   | 'version';
 
@@ -44,6 +45,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
   'batch-rows': { type: 'string', value: 'N' },
   verbose: { type: 'boolean', short: 'v' },
   'no-color': { type: 'boolean' },
+  plain: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 };
@@ -127,11 +129,11 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     name: 'apply',
     summary: 'make the live state match the file (or a saved plan)',
     usage: [
-      'wharf apply [-f FILE] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
+      'wharf apply [-f FILE] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [--plain] [-v]',
       'wharf apply plan.json [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
     ],
     description:
-      'Plans, asks for confirmation on a terminal (type yes), then applies the changes in order,\neach in its own transaction. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made.',
+      'Plans, asks for confirmation on a terminal, then applies the changes in order, each in its\nown transaction. On a terminal the review screen opens: the changes by connection and kind,\ntheir diffs and SQL, who gains or loses access; a approves (typing the count of destructive\nand widening changes when there are any, then y), q leaves with nothing changed, ? lists the\nkeys, and the apply then runs on the same screen. With --plain, or when CI is set, it asks\n"yes" at a plain prompt instead. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made.',
     options: [
       FILE,
       ['auto-approve', 'do not ask for confirmation'],
@@ -139,6 +141,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       ['allow-widen', 'allow changes that widen access (bucket policies, public access)'],
       ['lock-timeout', "wait this long for another apply's lock (default 0s)"],
       ['json', 'print the result per change as JSON'],
+      ['plain', 'on a terminal, ask "yes" at a plain prompt instead of opening the review screen'],
       VERBOSE,
       NO_COLOR,
       HELP,
@@ -173,11 +176,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   show: {
     name: 'show',
     summary: 'print a saved plan',
-    usage: ['wharf show plan.json [--json | --markdown] [-v]'],
-    description: 'Prints a plan saved with wharf plan --out.',
+    usage: ['wharf show plan.json [--json | --markdown] [--plain] [-v]'],
+    description:
+      'Prints a plan saved with wharf plan --out. On a terminal it opens the review screen,\nread-only (q leaves); --plain, --json, --markdown, a pipe or CI set print text instead.',
     options: [
       ['json', 'print the plan contract as JSON'],
       ['markdown', 'print Markdown, for pull-request comments'],
+      ['plain', 'on a terminal, print the plan as text instead of opening the review screen'],
       VERBOSE,
       NO_COLOR,
       HELP,

@@ -26,6 +26,7 @@ import {
   renderPlanText,
   type Style,
 } from '../render/text.js';
+import type { ReviewScreen } from '../ui/review/screen.js';
 import { type ParsedArgs, parseCommandLine, type Values } from './args.js';
 import { type CommandName, commandHelp, overview } from './commands.js';
 import { formatError, UsageError } from './errors.js';
@@ -174,7 +175,7 @@ export async function main(
         return code;
       }
       case 'show':
-        return cmdShow(ctx);
+        return await cmdShow(ctx);
       case 'help':
       case 'version':
         throw new Error(`${command} is answered before any command runs`);
@@ -391,6 +392,9 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   let plan: Plan;
   let conns: Map<string, OpenedConnection>;
   let allowWiden = Boolean(ctx.v['allow-widen']);
+  let allowDestroy = Boolean(ctx.v['allow-destroy']);
+  let review: ReviewScreen | undefined;
+  if (!saved && !ctx.v['auto-approve'] && wantsScreen(ctx)) loadScreen().catch(() => {});
   if (saved) {
     if (ctx.v.file)
       throw new UsageError(
@@ -419,14 +423,28 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     ctx.cleanups.add(run.close);
     plan = run.plan;
     conns = run.connections;
-    if (!ctx.v.json) ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
+    // On a terminal the review screen replaces the printed plan and the prompt.
+    if (!ctx.v['auto-approve'] && plan.changes.length > 0 && !hasErrors(plan.diagnostics) && wantsScreen(ctx))
+      review = await openScreen(ctx, plan, 'wharf apply · review the plan', false);
+    if (!ctx.v.json && !review)
+      ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
     if (hasErrors(plan.diagnostics))
       return planErrors(
         ctx,
         plan,
         `apply refused: the plan has ${errorCount(plan)} (above), nothing was changed; ${fix(plan)} and run wharf apply again`,
       );
-    if (!ctx.v['auto-approve'] && plan.changes.length > 0) {
+    if (review) {
+      const d = await review.decision;
+      if (!d.approved) {
+        review.close();
+        screenClosed(ctx, plan);
+        ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+        return 1;
+      }
+      allowDestroy = d.allowDestroy;
+      allowWiden = d.allowWiden;
+    } else if (!ctx.v['auto-approve'] && plan.changes.length > 0) {
       if (!ctx.io.stdin.isTTY) {
         throw new UsageError(
           'apply refused: not a terminal, so nobody can approve; add --auto-approve, or apply a saved plan (wharf plan --out plan.json; wharf apply plan.json)',
@@ -460,23 +478,25 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   }
   const providers = new Map<string, WarehouseProvider>([...conns].map(([n, c]) => [n, c.provider]));
   const holder = `wharf apply (${safeUser()}@${os.hostname()} pid ${process.pid})`;
-  const progress = !ctx.v.json;
+  const progress = !ctx.v.json && !review;
   const { applyPlan } = await import('../apply/apply.js');
   const guard = ctx.guard;
   let result: ApplyResult;
   try {
     result = await applyPlan(plan, providers, {
-      allowDestroy: Boolean(ctx.v['allow-destroy']),
+      allowDestroy,
       allowWiden,
       lockTimeoutMs,
       holder,
       ...(guard ? { signal: guard.signal } : {}),
       hooks: {
         // From the first change on, a signal lets the change in progress finish (or roll back).
-        onChangeStart: () => {
+        onChangeStart: (c, i, total) => {
           guard?.setNote(undefined);
           guard?.setCritical(true);
+          review?.hooks.onChangeStart?.(c, i, total);
         },
+        ...(review ? { onChangeEnd: review.hooks.onChangeEnd } : {}),
         ...(progress
           ? {
               onChangeEnd: (r, i, total) => {
@@ -487,9 +507,12 @@ async function cmdApply(ctx: Ctx): Promise<number> {
           : {}),
       },
     });
+    await review?.finished(result, !guard?.received());
   } finally {
+    review?.close();
     guard?.setCritical(false);
   }
+  if (review) screenClosed(ctx, plan);
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.io.stdout.write(renderApplyResult(result, ctx.style));
   const stoppedBy = guard?.received();
@@ -511,9 +534,16 @@ function planErrors(ctx: Ctx, plan: Plan, refusal: string): number {
   return 1;
 }
 
-function cmdShow(ctx: Ctx): number {
+async function cmdShow(ctx: Ctx): Promise<number> {
   const file = ctx.args[0]!;
   const plan = readPlanFile(file);
+  if (plan.changes.length > 0 && wantsScreen(ctx)) {
+    const screen = await openScreen(ctx, plan, `wharf show · ${escapeControl(file)} (read-only)`, true);
+    await screen.decision;
+    screen.close();
+    screenClosed(ctx, plan);
+    return 0;
+  }
   if (ctx.v.json) ctx.io.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else if (ctx.v.markdown) ctx.io.stdout.write(renderPlanMarkdown(plan, { planFile: file }));
   else ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
@@ -540,4 +570,55 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+// ---- The review screen (src/ui/review): on a terminal, `apply` opens it instead of printing the
+// plan and asking "yes", and `show` opens it read-only. ink and React load only here.
+
+/** On a terminal (stdin and stdout), unless CI is set or --plain, --json or --markdown is given. */
+function wantsScreen(ctx: Ctx): boolean {
+  const ci = process.env.CI;
+  return (
+    Boolean(ctx.io.stdout.isTTY && ctx.io.stdin.isTTY) &&
+    (ci === undefined || ci === '' || ci === 'false' || ci === '0') &&
+    !ctx.v.plain &&
+    !ctx.v.json &&
+    !ctx.v.markdown
+  );
+}
+
+let screenModule: Promise<typeof import('../ui/review/screen.js')> | undefined;
+
+/**
+ * Starts loading the screen (ink and React take about a second to load): `apply` calls it before
+ * planning, so that the load overlaps the plan's round trips. Nothing loads off a terminal.
+ */
+function loadScreen(): Promise<typeof import('../ui/review/screen.js')> {
+  // React's production build: the development one checks every element and redraws slower.
+  process.env.NODE_ENV ??= 'production';
+  screenModule ??= import('../ui/review/screen.js');
+  return screenModule;
+}
+
+/** Once the screen is closed: the plan's diagnostics (warnings), which the text output leads with. */
+function screenClosed(ctx: Ctx, plan: Plan): void {
+  const lines = renderDiagnostics(plan.diagnostics, ctx.style);
+  if (lines.length) ctx.io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function openScreen(ctx: Ctx, plan: Plan, title: string, readOnly: boolean): Promise<ReviewScreen> {
+  const { openReviewScreen } = await loadScreen();
+  const screen = openReviewScreen(plan, {
+    stdin: ctx.io.stdin,
+    stdout: ctx.io.stdout,
+    color: ctx.style === COLOR,
+    title,
+    readOnly,
+    allowDestroy: Boolean(ctx.v['allow-destroy']),
+    allowWiden: Boolean(ctx.v['allow-widen']),
+    // The terminal is raw while the screen is open: Ctrl-C becomes the signal it stands for.
+    onInterrupt: () => process.kill(process.pid, 'SIGINT'),
+  });
+  ctx.cleanups.add(async () => screen.close());
+  return screen;
 }
