@@ -224,7 +224,7 @@ function commandLineVariables(ctx: Ctx): Record<string, string> {
     if (problems.length > 0) throw new UsageError(`--var-file ${problems.join('\n')}`);
     Object.assign(out, vars);
   }
-  const given = new Set<string>();
+  // Like Terraform, a name given twice takes its last value.
   for (const item of ctx.v.var ?? []) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? '' : item.slice(0, eq);
@@ -232,8 +232,6 @@ function commandLineVariables(ctx: Ctx): Record<string, string> {
       throw new UsageError(
         `--var takes NAME=value, with NAME made of letters, digits and _ (not starting with a digit); ${see}`,
       );
-    if (given.has(name)) throw new UsageError(`--var ${name} is given twice; ${see}`);
-    given.add(name);
     out[name] = item.slice(eq + 1);
   }
   return out;
