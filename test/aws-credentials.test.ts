@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
+import { envScope } from './support/env.js';
 
 interface Recorded {
   /** The access key id of the SigV4 Authorization header. */
@@ -39,7 +40,8 @@ let server: http.Server;
 let endpoint: string;
 const recorded: Recorded[] = [];
 let dir: string;
-const saved: Record<string, string | undefined> = {};
+const env = envScope();
+const setEnv = env.set;
 
 function stsAnswer(): string {
   return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -110,21 +112,9 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    delete saved[k];
-  }
+  env.restore();
   recorded.length = 0;
 });
-
-function setEnv(vars: Record<string, string | undefined>) {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 /** Only the temp files and the loopback STS: nothing from the machine's own AWS setup. */
 function isolatedAws() {

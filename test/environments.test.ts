@@ -7,22 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
+import { envScope } from './support/env.js';
 import { startTestServer, type TestServer } from './support/pg.js';
 
 let pg: TestServer;
 let dir: string;
 let dbA: string;
 let dbB: string;
-const saved: Record<string, string | undefined> = {};
-
-/** Sets (or unsets) environment variables for one test; afterEach puts them back. */
-function setEnv(vars: Record<string, string | undefined>) {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+const env = envScope();
+const setEnv = env.set;
 
 beforeAll(async () => {
   pg = await startTestServer();
@@ -37,11 +30,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-    delete saved[k];
-  }
+  env.restore();
 });
 
 /** The environment-neutral file: the database, the vendor's user and the bucket differ. */
