@@ -97,7 +97,15 @@ describe('options a command does not take', () => {
       'show does not take --file (an option of validate, plan, apply, drift, sync)',
     ],
     [['plan', '--bogus'], 'unknown option --bogus'],
-    [['plan', '-var', 'region=eu'], 'unknown option -var'],
+    [['plan', '-refresh=false'], 'unknown option -refresh'],
+    [
+      ['plan', '--var', 'region'],
+      '--var takes NAME=value, with NAME made of letters, digits and _ (not starting with a digit)',
+    ],
+    [
+      ['show', 'p.json', '-var', 'region=eu'],
+      'show does not take --var (an option of validate, plan, apply, drift, sync)',
+    ],
     [['plan', '-target=x'], 'unknown option -target'],
     [['sync', '-dry-run'], 'unknown option -dry-run: wharf spells it --dry-run'],
     [['plan', '--json=yes'], '--json takes no value'],

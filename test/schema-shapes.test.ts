@@ -86,7 +86,7 @@ describe('schema and config types', () => {
 
   it('a key on one side only is a difference', () => {
     const drifted = structuredClone(schema);
-    drifted.definitions!.connection!.properties!.profile = { type: 'string' };
+    drifted.definitions!.connection!.properties!.credentialProcess = { type: 'string' };
     expect(sorted(objectsOf(drifted))).not.toEqual(sorted(SCHEMA_SHAPES));
   });
 });

@@ -2,7 +2,7 @@
 // a stale plan, then runs the changes in order, each atomically. Stops at the first failure
 // and reports every change as done, failed or not run. Progress goes out through hooks that
 // the text output and the UI both consume.
-import { envNames, MissingEnvError } from '../config/env.js';
+import { envNames, MissingEnvError, variableScope } from '../config/env.js';
 import { redactSecrets, registerSecret } from '../config/secrets.js';
 import { connectingRoleDiagnostics } from '../plan/connecting-role.js';
 import { fingerprint } from '../plan/fingerprint.js';
@@ -55,7 +55,7 @@ export async function applyPlan(
   providers: Map<string, WarehouseProvider>,
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? variableScope();
   if (hasErrors(plan.diagnostics)) throw new ApplyRefused('the plan has errors; fix them and plan again');
   const destructive = plan.changes.filter((c) => c.destructive);
   if (destructive.length > 0 && !options.allowDestroy) {

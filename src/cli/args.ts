@@ -16,6 +16,8 @@ import { UsageError } from './errors.js';
 /** The options given: a string option's value, `true` for a boolean one. */
 export interface Values {
   file?: string;
+  var?: string[];
+  'var-file'?: string;
   out?: string;
   'lock-timeout'?: string;
   'batch-rows'?: string;
@@ -69,7 +71,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     command ? COMMANDS[command].options.map(([n]) => n) : ['no-color', 'version'],
   );
   const values: Values = {};
-  const set = values as Record<string, string | boolean>;
+  const set = values as Record<string, string | boolean | string[]>;
   for (const o of options) {
     const raw = o.rawName;
     if (!LONG_NAMES.has(o.name)) throw new UsageError(`unknown option ${raw}; ${see}`);
@@ -90,8 +92,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     } else {
       if (o.value === undefined || (!o.inlineValue && o.value.startsWith('-')) || o.value === '')
         throw new UsageError(`${raw} needs a value (${spec.value}); ${see}`);
-      if (set[name] !== undefined) throw new UsageError(`${raw} is given twice; ${see}`);
-      set[name] = o.value;
+      if (spec.multiple) set[name] = [...((set[name] as string[] | undefined) ?? []), o.value];
+      else {
+        if (set[name] !== undefined) throw new UsageError(`${raw} is given twice; ${see}`);
+        set[name] = o.value;
+      }
     }
   }
 

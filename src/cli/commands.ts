@@ -4,6 +4,8 @@
 
 export type OptionName =
   | 'file'
+  | 'var'
+  | 'var-file'
   | 'out'
   | 'json'
   | 'markdown'
@@ -27,10 +29,14 @@ export interface OptionSpec {
   short?: string;
   /** The value's placeholder in help texts, for string options. */
   value?: string;
+  /** A string option that may be given several times (its values are kept in order). */
+  multiple?: boolean;
 }
 
 export const OPTIONS: Record<OptionName, OptionSpec> = {
   file: { type: 'string', short: 'f', value: 'FILE' },
+  var: { type: 'string', value: 'NAME=VALUE', multiple: true },
+  'var-file': { type: 'string', value: 'FILE' },
   out: { type: 'string', value: 'FILE' },
   json: { type: 'boolean' },
   markdown: { type: 'boolean' },
@@ -56,6 +62,8 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
  */
 export const TERRAFORM_SPELLINGS: ReadonlySet<string> = new Set([
   'out',
+  'var',
+  'var-file',
   'auto-approve',
   'detailed-exitcode',
   'lock-timeout',
@@ -81,7 +89,18 @@ export interface CommandSpec {
   exitCodes: string;
 }
 
-const FILE: [OptionName, string] = ['file', 'the config file (default wharf.yaml)'];
+const FILE: [OptionName, string] = [
+  'file',
+  'the config file (default wharf.yaml), or a folder whose *.yaml files are read as one',
+];
+const VAR: [OptionName, string] = [
+  'var',
+  'a value for ${env:NAME} (repeatable; wins over --var-file and the environment)',
+];
+const VAR_FILE: [OptionName, string] = [
+  'var-file',
+  'NAME=value lines (# comments) for ${env:NAME}; wins over the environment',
+];
 const NO_COLOR: [OptionName, string] = [
   'no-color',
   'plain output (also NO_COLOR=1; off anyway when not a terminal)',
@@ -93,10 +112,10 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   validate: {
     name: 'validate',
     summary: 'check the file; touches nothing, needs no connection',
-    usage: ['wharf validate [-f FILE] [--json]'],
+    usage: ['wharf validate [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [--json]'],
     description:
-      'Parses the file and checks it against the schema and the rules. Connects to nothing and\nneeds no ${env:NAME} to be set.',
-    options: [FILE, ['json', 'print {"valid", "diagnostics"} as JSON'], NO_COLOR, HELP],
+      'Parses the file and checks it against the schema and the rules. Connects to nothing. The\n${env:NAME} of secret fields (url, secretArn, password) need not be set; the others must\nbe (or have a default), since their values are what is checked.',
+    options: [FILE, VAR, VAR_FILE, ['json', 'print {"valid", "diagnostics"} as JSON'], NO_COLOR, HELP],
     args: { min: 0, max: 0, name: '' },
     examples: ['wharf validate', 'wharf validate -f examples/quickstart.yaml --json'],
     exitCodes: '0 valid, 1 problems',
@@ -104,11 +123,15 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   plan: {
     name: 'plan',
     summary: 'show what apply would change, with the SQL and API calls',
-    usage: ['wharf plan [-f FILE] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]'],
+    usage: [
+      'wharf plan [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]',
+    ],
     description:
       'Reads the live state and prints the ordered changes apply would make. Runs nothing from the\nfile. Errors in the plan also go to stderr.',
     options: [
       FILE,
+      VAR,
+      VAR_FILE,
       ['out', 'save the plan for a later "wharf apply FILE" (never written when the plan has errors)'],
       ['json', 'print the plan contract as JSON (see README)'],
       ['markdown', 'print Markdown, for pull-request comments'],
@@ -122,6 +145,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wharf plan -f examples/quickstart.yaml',
       'wharf plan --markdown --detailed-exitcode > plan.md',
       'wharf plan --out plan.json        (Terraform spelling: -out=plan.json)',
+      'wharf plan -f wharf/ --var-file staging.env --var REGION=eu-west-1',
     ],
     exitCodes: '0 ok (with --detailed-exitcode: no changes), 2 changes (with --detailed-exitcode), 1 error',
   },
@@ -129,13 +153,15 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     name: 'apply',
     summary: 'make the live state match the file (or a saved plan)',
     usage: [
-      'wharf apply [-f FILE] [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [--plain] [-v]',
-      'wharf apply plan.json [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
+      'wharf apply [-f FILE|DIR] [--var NAME=VALUE]... [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [--plain] [-v]',
+      'wharf apply plan.json [--var NAME=VALUE]... [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
     ],
     description:
       'Plans, asks for confirmation on a terminal, then applies the changes in order, each in its\nown transaction. On a terminal the review screen opens: the changes by connection and kind,\ntheir diffs and SQL, who gains or loses access; a approves (typing the count of destructive\nand widening changes when there are any, then y), q leaves with nothing changed, ? lists the\nkeys, and the apply then runs on the same screen. With --plain, or when CI is set, it asks\n"yes" at a plain prompt instead. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made.',
     options: [
       FILE,
+      VAR,
+      VAR_FILE,
       ['auto-approve', 'do not ask for confirmation'],
       ['allow-destroy', 'allow drops, revokes and data-losing replaces'],
       ['allow-widen', 'allow changes that widen access (bucket policies, public access)'],
@@ -158,11 +184,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   drift: {
     name: 'drift',
     summary: 'like plan, for cron: exit 2 when the live state differs from the file',
-    usage: ['wharf drift [-f FILE] [--json | --markdown] [-v]'],
+    usage: ['wharf drift [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [--json | --markdown] [-v]'],
     description:
       'Reads the live state and compares it with the file. When the comparison cannot be made\n(an error in the plan), it says so and exits 1: it never reports "no drift" it could not check.',
     options: [
       FILE,
+      VAR,
+      VAR_FILE,
       ['json', 'print the drift report: the plan contract plus "drift" (status, checkedAt)'],
       ['markdown', 'print Markdown, for an issue or a chat message'],
       VERBOSE,
@@ -195,13 +223,15 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     name: 'sync',
     summary: "run the file's syncs (or the named ones)",
     usage: [
-      'wharf sync [-f FILE] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]',
+      'wharf sync [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [NAME...] [--dry-run] [--full-refresh] [--json] [--fail-fast]',
       '           [--lock-timeout 30s] [--batch-rows N]',
     ],
     description:
       "Runs the file's syncs, or the named ones, in file order: into tables, and into files under bucket prefixes (exports). See docs/syncs.md and docs/exports.md.",
     options: [
       FILE,
+      VAR,
+      VAR_FILE,
       ['dry-run', 'print the SQL and the rows it would write; change nothing'],
       ['full-refresh', 'forget the watermark, empty the destination and reload'],
       ['json', 'print {"ok", "syncs": [...]} for schedulers'],

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import type { ApplyResult } from '../apply/apply.js';
 import { readPlanFile } from '../commands/plan-file.js';
 import { durationProblem, parseDuration } from '../config/duration.js';
-import { envNames } from '../config/env.js';
+import { envNames, parseVarFile, setCommandLineVariables, VARIABLE_NAME_RE } from '../config/env.js';
 import { holdsSecret, passwordEnvNames, registerFileSecrets } from '../config/secrets.js';
 import type { ConnectionConfig, LoadedConfig } from '../config/types.js';
 import { type DriftReport, driftReport } from '../plan/drift.js';
@@ -145,6 +145,7 @@ export async function main(
   const config = command === 'show' ? undefined : await import('../config/load.js');
   const ctx: Ctx = { command, v, args, io, style, estyle, cleanups, guard, config };
   try {
+    setCommandLineVariables(commandLineVariables(ctx));
     switch (command) {
       case 'validate':
         return cmdValidate(ctx);
@@ -201,6 +202,40 @@ export function version(): string {
     JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   ).version;
   return packageJsonVersion;
+}
+
+/**
+ * The values `--var NAME=value` and `--var-file FILE` give `${env:NAME}`: `--var` wins over the
+ * file, the file over the environment. A problem names the option, never a value.
+ */
+function commandLineVariables(ctx: Ctx): Record<string, string> {
+  const see = `see wharf ${ctx.command} --help`;
+  const out: Record<string, string> = {};
+  const varFile = ctx.v['var-file'];
+  if (varFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(varFile, 'utf8');
+    } catch (e) {
+      throw new UsageError(
+        `--var-file ${escapeControl(varFile)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${see}`,
+      );
+    }
+    const { vars, problems } = parseVarFile(text, escapeControl(varFile));
+    if (problems.length > 0) throw new UsageError(`--var-file ${problems.join('\n')}`);
+    Object.assign(out, vars);
+  }
+  // Like Terraform, a name given twice takes its last value.
+  for (const item of ctx.v.var ?? []) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? '' : item.slice(0, eq);
+    if (!VARIABLE_NAME_RE.test(name))
+      throw new UsageError(
+        `--var takes NAME=value, with NAME made of letters, digits and _ (not starting with a digit); ${see}`,
+      );
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
 }
 
 /** `--lock-timeout` in milliseconds (default 0); the one duration grammar of config/duration.ts. */

@@ -1,8 +1,7 @@
 // Points `connecting-role` plan diagnostics (found only once the live state is read) at the
 // role's entry under `roles:` when the file declares it: declaring the connecting role is what
 // puts its login, memberships and privileges in the file's hands.
-import { readFileSync } from 'node:fs';
-import { exactParse, formatPath } from '../config/load.js';
+import { fileLocator, formatPath } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { connectingRoleOf } from '../plan/connecting-role.js';
 import { foldIdent } from '../plan/normalize.js';
@@ -14,12 +13,8 @@ export function locateConnectingRoleDiagnostics(
 ): Diagnostic[] {
   const unplaced = diagnostics.filter((d) => d.line === undefined && connectingRoleOf(d) !== undefined);
   if (unplaced.length === 0) return diagnostics;
-  let locator: ReturnType<typeof exactParse>['locator'];
-  try {
-    locator = exactParse(readFileSync(loaded.file, 'utf8'), loaded.file).locator;
-  } catch {
-    return diagnostics; // the file moved since it was loaded: keep the diagnostics as they are
-  }
+  const locator = fileLocator(loaded);
+  if (locator === null) return diagnostics; // the file moved since it was loaded: keep the diagnostics as they are
   const roles = loaded.config.roles ?? [];
   return diagnostics.map((d) => {
     if (!unplaced.includes(d)) return d;
@@ -32,7 +27,7 @@ export function locateConnectingRoleDiagnostics(
     const at = locator?.at(path) ?? { line: 1, col: 1 };
     return {
       ...d,
-      file: loaded.file,
+      file: ('file' in at && at.file) || loaded.file,
       line: at.line,
       col: at.col,
       ...(i < 0 ? {} : { path: formatPath(path) }),

@@ -3,7 +3,7 @@
 // into the text first: a password holding `@ # / ? %` or a space stays one password. The
 // same reading tells validation where a literal secret is written. Error messages name the
 // part that is wrong, never its value.
-import { ENV_REF_RE, ENV_REF_WHOLE_RE, MissingEnvError } from './env.js';
+import { ENV_REF_RE, ENV_REF_WHOLE_RE, MissingEnvError, variableScope } from './env.js';
 
 export interface ConnectionParts {
   host?: string;
@@ -271,7 +271,7 @@ export interface ResolvedConnection {
 export function resolveConnectionString(
   template: string,
   where: string,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = variableScope(),
 ): ResolvedConnection {
   const { text, names } = ENV_REF_WHOLE_RE.test(template)
     ? { text: template, names: [] as string[] }

@@ -2,7 +2,7 @@
 // semantic rules. Every problem becomes a Diagnostic with file:line:col and YAML path;
 // all problems are collected, none thrown.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -18,17 +18,23 @@ import {
 import type { LineCounter, Node } from 'yaml';
 import type { Diagnostic } from '../plan/plan.js';
 import { engineFor, engines } from '../providers/engine.js';
+import { variableScope } from './env.js';
 import { checkLimits } from './limit-rules.js';
+import { loadConfigDir } from './load-dir.js';
 import { checkDataDirs } from './path-rules.js';
 import { checkRules } from './rules.js';
 import { decodeUtf8, forbiddenCharacter, LinePositions, normalizeLineEnds } from './source.js';
 import type { ConnectionConfig, LoadedConfig, WharfConfig } from './types.js';
+import { substituteVariables } from './variables.js';
 
 export type YamlPath = (string | number)[];
 
 export interface Locator {
-  /** Position of the value at `path` (or of its key when `key` is set); nearest ancestor if absent. */
-  at(path: YamlPath, key?: boolean): { line: number; col: number };
+  /**
+   * Position of the value at `path` (or of its key when `key` is set); nearest ancestor if absent.
+   * `file` is set when the config was read from several files (a folder).
+   */
+  at(path: YamlPath, key?: boolean): { line: number; col: number; file?: string };
 }
 
 export interface LoadResult {
@@ -69,7 +75,29 @@ export function compileSchemaValidator(): ValidateFunction {
   return new Ajv(AJV_OPTIONS).compile(schema);
 }
 
-export function loadConfigFile(file: string): LoadResult {
+export interface LoadOptions {
+  /** Where `${env:NAME}` is looked up (default: the command line's variables, then the environment). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A file, or a folder whose `*.yaml` and `*.yml` files are read as one (see loadConfigDir). */
+export function loadConfigFile(file: string, options: LoadOptions = {}): LoadResult {
+  if (isDirectory(file)) return loadConfigDir(file, options);
+  const read = readSource(file);
+  if ('diagnostics' in read) return read;
+  return loadConfigText(read.text, file, options);
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The file's text, or the diagnostic that says why it cannot be read. */
+export function readSource(file: string): { text: string } | { diagnostics: Diagnostic[] } {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -90,20 +118,37 @@ export function loadConfigFile(file: string): LoadResult {
       diagnostics: [{ severity: 'error', code: 'encoding', message: decoded.problem.message, file, ...at }],
     };
   }
-  return loadConfigText(decoded.text, file);
+  return { text: decoded.text };
 }
 
 /** Files up to this size get the exact parser's wording for syntax errors; larger ones the fast parser's. */
 export const EXACT_PARSE_LIMIT = 64 * 1024;
 
-export function loadConfigText(text: string, file: string): LoadResult {
-  const diagnostics: Diagnostic[] = [];
+export function loadConfigText(text: string, file: string, options: LoadOptions = {}): LoadResult {
+  const parsed = parseConfigText(text, file, options);
+  if (!parsed.ok) return { diagnostics: parsed.diagnostics };
+  return finishLoad(parsed.data, parsed.locator, {
+    file,
+    baseDir: path.dirname(path.resolve(file)),
+    sha256: createHash('sha256').update(text).digest('hex'),
+  });
+}
+
+type Parsed =
+  | { ok: true; data: Record<string, unknown>; locator: Locator }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** The file's mapping, with the variables of its load-time fields resolved. */
+export function parseConfigText(text: string, file: string, options: LoadOptions): Parsed {
   const source = normalizeLineEnds(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   const lines = new LinePositions(source);
   const bad = forbiddenCharacter(source);
   if (bad) {
     const at = lines.at(bad.offset);
-    return { diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: bad.message, file, ...at }] };
+    return {
+      ok: false,
+      diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: bad.message, file, ...at }],
+    };
   }
   // Fast path: js-yaml's event parser. Its events carry source offsets, so the positions a
   // diagnostic needs are built from them (once, on the first request) without a second parse.
@@ -125,15 +170,17 @@ export function loadConfigText(text: string, file: string): LoadResult {
   } else {
     if (source.length <= EXACT_PARSE_LIMIT) {
       const exact = exactParse(source, file);
-      if (exact.diagnostics.length > 0) return { diagnostics: exact.diagnostics };
+      if (exact.diagnostics.length > 0) return { ok: false, diagnostics: exact.diagnostics };
     }
     const at = lines.at(fast.offset);
     return {
+      ok: false,
       diagnostics: [{ severity: 'error', code: 'yaml-syntax', message: fast.message, file, ...at }],
     };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
+      ok: false,
       diagnostics: [
         {
           severity: 'error',
@@ -146,13 +193,27 @@ export function loadConfigText(text: string, file: string): LoadResult {
       ],
     };
   }
+  const problems = substituteVariables(data, locator, options.env ?? variableScope());
+  if (problems.length > 0) return { ok: false, diagnostics: dedupe(problems.map((d) => ({ ...d, file }))) };
+  return { ok: true, data: data as Record<string, unknown>, locator };
+}
 
+/** Validates a file's data (one file's, or a folder's merged) and applies the rules. */
+export function finishLoad(
+  data: Record<string, unknown>,
+  locator: Locator,
+  origin: { file: string; baseDir: string; sha256: string; fileOf?: (p: string | undefined) => string },
+): LoadResult {
+  const { file, baseDir } = origin;
+  const fileOf = origin.fileOf ?? (() => file);
+  const diagnostics: Diagnostic[] = [];
   const validate = schemaValidator();
   if (!validate(data)) {
-    for (const d of mapAjvErrors(validate.errors ?? [], locator, file)) diagnostics.push(d);
+    for (const d of mapAjvErrors(validate.errors ?? [], locator, file))
+      diagnostics.push({ ...d, file: fileOf(d.path) });
     return { diagnostics: dedupe(diagnostics) };
   }
-  const config = data as WharfConfig;
+  const config = data as unknown as WharfConfig;
   // No connections: the embedded defaults, a local warehouse and, for buckets, local buckets.
   const connections: Record<string, ConnectionConfig> = config.connections ?? {
     local: { type: 'local' },
@@ -165,24 +226,33 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const defaultConnection =
     config.defaultConnection ??
     (names.length === 1 ? names[0]! : warehouses.length === 1 ? warehouses[0]! : '');
-  const baseDir = path.dirname(path.resolve(file));
   for (const d of checkRules(config, connections, defaultConnection, locator))
-    diagnostics.push({ ...d, file });
-  for (const d of checkDataDirs(connections, baseDir, locator)) diagnostics.push({ ...d, file });
-  for (const d of checkLimits(config, locator)) diagnostics.push({ ...d, file });
+    diagnostics.push({ ...d, file: fileOf(d.path) });
+  for (const d of checkDataDirs(connections, baseDir, locator))
+    diagnostics.push({ ...d, file: fileOf(d.path) });
+  for (const d of checkLimits(config, locator)) diagnostics.push({ ...d, file: fileOf(d.path) });
   const loaded: LoadedConfig = {
     file,
     baseDir,
     config,
     connections,
     defaultConnection,
-    sha256: createHash('sha256').update(text).digest('hex'),
+    sha256: origin.sha256,
     warnings: [],
   };
+  loadedLocators.set(loaded, locator);
   loaded.warnings = diagnostics.filter((d) => d.severity !== 'error');
-  diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  diagnostics.sort(
+    (a, b) =>
+      (a.file ?? '').localeCompare(b.file ?? '') ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.col ?? 0) - (b.col ?? 0),
+  );
   return { loaded, diagnostics };
 }
+
+/** The positions of a loaded config's values, as read when it was loaded. */
+const loadedLocators = new WeakMap<LoadedConfig, Locator>();
 
 /**
  * The file's data from js-yaml (YAML 1.2 core schema, like the exact parser), or undefined
@@ -328,6 +398,8 @@ export function textLocator(text: string, file: string): Locator | undefined {
 
 /** Positions in the file as it is now; null when it cannot be read any more. */
 export function fileLocator(loaded: LoadedConfig): Locator | undefined | null {
+  const stored = loadedLocators.get(loaded);
+  if (stored) return stored;
   try {
     return textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
   } catch {
@@ -521,15 +593,20 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
-function dedupe(ds: Diagnostic[]): Diagnostic[] {
+export function dedupe(ds: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   const out = ds.filter((d) => {
-    const k = `${d.line}:${d.col}:${d.path}:${d.message}`;
+    const k = `${d.file}:${d.line}:${d.col}:${d.path}:${d.message}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
   });
-  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  return out.sort(
+    (a, b) =>
+      (a.file ?? '').localeCompare(b.file ?? '') ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.col ?? 0) - (b.col ?? 0),
+  );
 }
 
 function makeLocator(root: unknown, lc: LineCounter): Locator {

@@ -57,6 +57,14 @@ export function checkRules(
     const p: YamlPath = ['connections', name];
     if (c.type !== 'local' && c.dataDir)
       err([...p, 'dataDir'], 'connection', `connection ${name}: "dataDir" applies to type local only`);
+    // AWS credentials per connection (src/providers/aws-credentials.ts).
+    for (const k of AWS_IDENTITY_KEYS) {
+      if (c[k] === undefined) continue;
+      if (c.type !== 's3' && c.type !== 'redshift')
+        err([...p, k], 'connection', `connection ${name}: "${k}" applies to types s3 and redshift only`);
+      else if ((k === 'externalId' || k === 'sessionName') && c.roleArn === undefined)
+        err([...p, k], 'connection', `connection ${name}: "${k}" goes with "roleArn" (the role to assume)`);
+    }
     // A secret is only ever a whole `${env:NAME}`, wherever a connection string can hold one.
     for (const key of ['url', 'endpoint'] as const) {
       const value = c[key];
@@ -433,6 +441,8 @@ function checkEnvSyntax(
   if (stripped.includes('${'))
     err(p, 'env-reference', 'malformed reference: write ${env:NAME} with NAME made of letters, digits and _');
 }
+
+const AWS_IDENTITY_KEYS = ['profile', 'roleArn', 'externalId', 'sessionName'] as const;
 
 export function listOf(x: string | string[]): string[] {
   return Array.isArray(x) ? x : [x];

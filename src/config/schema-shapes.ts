@@ -80,6 +80,10 @@ export const SCHEMA_SHAPES: Record<string, Record<string, Presence>> = {
     secretArn: 'optional',
     dbUser: 'optional',
     iamRole: 'optional',
+    profile: 'optional',
+    roleArn: 'optional',
+    externalId: 'optional',
+    sessionName: 'optional',
   } satisfies Shape<ConnectionConfig>,
   schema: {
     name: 'required',

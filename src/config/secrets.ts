@@ -4,7 +4,7 @@
 // base64), `findSecret` tells a writer that a text holds one. Values are registered where they
 // are resolved; nothing here ever prints or stores one.
 import { resolveConnectionString } from './connection-string.js';
-import { ENV_REF_WHOLE_RE, envNames } from './env.js';
+import { ENV_REF_WHOLE_RE, envNames, variableScope } from './env.js';
 
 const known = new Set<string>();
 /** Every form of every registered value, longest first, so a longer form is blanked whole. */
@@ -67,7 +67,7 @@ export function holdsSecret(text: string): boolean {
 export function registerFileSecrets(
   connectionStrings: readonly (string | undefined)[],
   passwordEnvNames: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = variableScope(),
 ): void {
   for (const url of connectionStrings) {
     if (!url) continue;

@@ -35,6 +35,14 @@ export interface ConnectionConfig {
   dbUser?: string;
   /** redshift: the IAM role ARN Redshift assumes to UNLOAD bucket exports read from this connection. */
   iamRole?: string;
+  /** s3, redshift: named profile of the shared AWS config and credentials files (default: the default chain). */
+  profile?: string;
+  /** s3, redshift: IAM role to assume (STS AssumeRole) with the profile's or the default chain's credentials. */
+  roleArn?: string;
+  /** s3, redshift: the external id the role's trust policy asks for (with `roleArn`). */
+  externalId?: string;
+  /** s3, redshift: the role session name (with `roleArn`; default `wharf`). */
+  sessionName?: string;
 }
 
 export interface SchemaConfig {

@@ -3,9 +3,8 @@
 // as it is live. Problems become plan diagnostics at the sync's place in the file, with the
 // code SYNC_CHECK: they stop only that sync (`wharf sync` checks again against the live tables
 // and refuses it), never the apply, so the change that fixes a sync is never blocked by it.
-import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { textLocator } from '../config/load.js';
+import { fileLocator } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import type { TableResource } from '../plan/model.js';
 import { type Change, type Diagnostic, SYNC_CHECK } from '../plan/plan.js';
@@ -143,14 +142,14 @@ export async function checkSyncsForPlan(
     for (const c of sessions.values()) await c?.end().catch(() => {});
   }
   if (out.length === 0) return [];
-  const locator = textLocator(readFileSync(loaded.file, 'utf8'), loaded.file);
+  const locator = fileLocator(loaded);
   return out.map(({ index, issue }) => {
     const at = locator?.at(['syncs', index]) ?? { line: 1, col: 1 };
     return {
       severity: issue.severity,
       code: SYNC_CHECK,
       message: issue.message,
-      file: loaded.file,
+      file: ('file' in at && at.file) || loaded.file,
       line: at.line,
       col: at.col,
       path: `syncs[${index}]`,

@@ -2,10 +2,12 @@
 // module on the first connect. The only place the Redshift Data API and control-plane clients
 // are constructed. Region and
 // credentials come from the standard AWS chain (environment, shared config, SSO, instance or
-// container roles); the file never holds them. The SDKs load only when such a connection opens.
+// container roles), or from the connection's `profile` and `roleArn` (aws-credentials.ts); the
+// file never holds them. The SDKs load only when such a connection opens.
 import { resolveEnv } from '../../config/env.js';
 import { registerSecret } from '../../config/secrets.js';
 import type { ConnectionConfig } from '../../config/types.js';
+import { awsIdentity } from '../aws-credentials.js';
 import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from '../aws-errors.js';
 import { ConnectError, type OpenedConnection } from '../connect.js';
 import type { DataApiTarget } from './data-api-transport.js';
@@ -22,14 +24,20 @@ export async function openRedshiftConnection(
     import('./redshift-provider.js'),
   ]);
   const region = config.region;
+  const identity = await awsIdentity(config, region);
   // The transport does its own throttling retries with the same ClientToken: one SDK attempt.
   const data = new RedshiftDataClient({
+    ...identity,
     ...(region ? { region } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     maxAttempts: 1,
     requestHandler: AWS_TIMEOUTS,
   });
-  const control = new RedshiftClient({ ...(region ? { region } : {}), requestHandler: AWS_TIMEOUTS });
+  const control = new RedshiftClient({
+    ...identity,
+    ...(region ? { region } : {}),
+    requestHandler: AWS_TIMEOUTS,
+  });
   watchAwsErrors(data, name, 'redshift-data');
   watchAwsErrors(control, name, 'redshift');
   const close = async () => {

@@ -40,6 +40,6 @@ export function locateRedshiftDiagnostics(loaded: LoadedConfig, diagnostics: Dia
     const path = pathOf(d);
     if (!path || !locator) return d;
     const at = locator.at(path);
-    return { ...d, file: loaded.file, line: at.line, col: at.col, path: formatPath(path) };
+    return { ...d, file: at.file ?? loaded.file, line: at.line, col: at.col, path: formatPath(path) };
   });
 }

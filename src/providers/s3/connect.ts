@@ -1,9 +1,10 @@
 // Bucket connections (s3, local-bucket) -> ready providers: the S3 engine's open (engine.ts)
 // loads this module on the first connect. The only place an S3 client is constructed. Credentials come from the standard AWS chain
-// (environment, shared config and credentials files, SSO, instance or container roles);
-// the file never holds them. The SDK is loaded only when an s3 connection is opened.
+// (environment, shared config and credentials files, SSO, instance or container roles), or
+// from the connection's `profile` and `roleArn` (aws-credentials.ts); the file never holds them. The SDK is loaded only when an s3 connection is opened.
 import path from 'node:path';
 import type { ConnectionConfig } from '../../config/types.js';
+import { awsIdentity } from '../aws-credentials.js';
 import { AWS_TIMEOUTS, noRegionError, watchAwsErrors } from '../aws-errors.js';
 import type { OpenedConnection } from '../connect.js';
 import { LocalBucketProvider } from '../local-bucket/local-bucket-provider.js';
@@ -36,6 +37,7 @@ export async function openBucketConnection(
   ]);
   const { S3Client } = sdk;
   const client = new S3Client({
+    ...(await awsIdentity(config, config.region)),
     ...(config.region ? { region: config.region } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.forcePathStyle !== undefined ? { forcePathStyle: config.forcePathStyle } : {}),

@@ -21,6 +21,6 @@ export function locateBucketDiagnostics(loaded: LoadedConfig, diagnostics: Diagn
     if (i < 0) return d;
     const path = ['buckets', i];
     const at = locator?.at(path) ?? { line: 1, col: 1 };
-    return { ...d, file: loaded.file, line: at.line, col: at.col, path: formatPath(path) };
+    return { ...d, file: at.file ?? loaded.file, line: at.line, col: at.col, path: formatPath(path) };
   });
 }
