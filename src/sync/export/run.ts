@@ -16,6 +16,7 @@
 //
 // A run killed anywhere leaves the prefix, after the next successful run, holding exactly the
 // rows one uninterrupted run would have written: each row version in one committed file.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { killPoint } from '../../kill-point.js';
 import type { ObjectStore } from '../../providers/object-store.js';
@@ -25,7 +26,7 @@ import { copyOut } from '../copy.js';
 import { describeSource } from '../prepare.js';
 import { lockSync } from '../state.js';
 import { SyncError, type SyncResult, type SyncRunOptions } from '../types.js';
-import { openExportFiles } from './file-writer.js';
+import { type FieldValue, rawFields, textFields } from './copy-fields.js';
 import {
   type ExportStateStore,
   type ExportSummary,
@@ -34,7 +35,7 @@ import {
   MARKER,
   nextExportState,
 } from './follow-ups.js';
-import { fileName, layoutOf } from './partitioned.js';
+import { fieldInputs, openRowFile } from './format/index.js';
 import {
   type ExportShape,
   exportRelation,
@@ -43,6 +44,8 @@ import {
   identityHash,
   lowerBoundExpr,
   PART_COL,
+  partitionPath,
+  periodDate,
 } from './shape.js';
 import {
   EXPORT_FILES,
@@ -70,7 +73,11 @@ export interface ExportDestination {
 const SESSION_SETTINGS =
   "SET DateStyle = ISO, MDY; SET TimeZone = 'UTC'; SET IntervalStyle = postgres; SET extra_float_digits = 1";
 
-export { fileName };
+export function fileName(shape: ExportShape, run: number, period: string | null, n: number): string {
+  const r = String(run).padStart(6, '0');
+  const i = String(n).padStart(4, '0');
+  return `${shape.spec.prefix}${partitionPath(shape, period)}${shape.sync.name}-r${r}-${i}${shape.extension}`;
+}
 
 /**
  * Where an engine that writes through a staging area (Redshift's UNLOAD) puts its files before
@@ -232,43 +239,114 @@ async function writeFiles(
   options: SyncRunOptions,
 ): Promise<FileRecord[]> {
   const select = exportSelect(shape, watermark);
+  const ncols = shape.columns.length;
+  const partIndex = shape.partition ? ncols : -1;
   const files: FileRecord[] = [];
-  const out = openExportFiles({
-    layout: layoutOf(shape),
-    run,
-    signalledThrough: state.signalledThrough,
-    rowGroup: ROW_GROUP_ROWS,
-    store,
-    bucket,
-    contentType: CONTENT_TYPE[shape.spec.format]!,
-    closed(file) {
-      files.push(file);
-      summary.files.push({ key: file.key, rows: file.rows, bytes: file.bytes });
-      killPoint('export-after-file');
-    },
-  });
-  let rows = 0;
+  const perPeriod = new Map<string | null, number>();
+  let open:
+    | {
+        key: string;
+        period: string | null;
+        upload: ReturnType<ObjectStore['upload']>;
+        writer: ReturnType<typeof openRowFile>;
+        hash: ReturnType<typeof createHash>;
+        bytes: number;
+        rows: number;
+      }
+    | undefined;
+  let pending: FieldValue[][] = [];
+  const late = new Map<string, number>();
+  let total = 0;
+  const flush = async () => {
+    if (!open || pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    await open.writer.write(rows);
+  };
+  const close = async () => {
+    if (!open) return;
+    await flush();
+    await open.writer.finish();
+    await open.upload.finish();
+    files.push({
+      key: open.key,
+      period: open.period,
+      rows: open.rows,
+      bytes: open.bytes,
+      md5: open.hash.digest('hex'),
+    });
+    summary.files.push({ key: open.key, rows: open.rows, bytes: open.bytes });
+    open = undefined;
+    killPoint('export-after-file');
+  };
+  const start = (period: string | null) => {
+    const n = (perPeriod.get(period) ?? 0) + 1;
+    perPeriod.set(period, n);
+    const key = fileName(shape, run, period, n);
+    const upload = store.upload(bucket, key, CONTENT_TYPE[shape.spec.format]);
+    const hash = createHash('md5');
+    const file = {
+      key,
+      period,
+      upload,
+      hash,
+      bytes: 0,
+      rows: 0,
+      writer: undefined as unknown as ReturnType<typeof openRowFile>,
+    };
+    file.writer = openRowFile(shape.spec.format, shape.spec.compression, shape.columns, {
+      write: async (chunk: Uint8Array) => {
+        hash.update(chunk);
+        file.bytes += chunk.byteLength;
+        await upload.write(chunk);
+      },
+    });
+    open = file;
+  };
+  const rowGroup = Math.min(ROW_GROUP_ROWS, shape.spec.fileRows);
   try {
-    for await (const batch of copyOut(client, `COPY (${select}) TO STDOUT`, ROW_GROUP_ROWS)) {
-      for (const chunk of batch.chunks) await out.add(chunk);
-      rows += batch.rows;
-      options.hooks?.onProgress?.(shape.sync.name, rows);
+    const inputs = fieldInputs(shape.spec.format, shape.columns);
+    let rows: FieldValue[][] = [];
+    const collect = (fields: FieldValue[]) => {
+      rows.push(fields);
+    };
+    for await (const batch of copyOut(client, `COPY (${select}) TO STDOUT`, rowGroup)) {
+      for (const chunk of batch.chunks) {
+        if (inputs) rawFields(chunk, inputs, collect);
+        else textFields(chunk, collect);
+        const lines = rows;
+        rows = [];
+        for (const fields of lines) {
+          const period = partIndex >= 0 ? (fields[partIndex] as string) : null;
+          if (!open || open.period !== period || open.rows >= shape.spec.fileRows) {
+            await close();
+            start(period);
+          }
+          if (
+            period !== null &&
+            state.signalledThrough !== null &&
+            periodDate(period) <= state.signalledThrough
+          ) {
+            const d = periodDate(period);
+            late.set(d, (late.get(d) ?? 0) + 1);
+          }
+          fields.length = ncols;
+          pending.push(fields);
+          open!.rows++;
+          total++;
+          if (pending.length >= rowGroup) await flush();
+        }
+      }
+      options.hooks?.onProgress?.(shape.sync.name, total);
     }
-    const { late } = await out.end();
-    if (late.size)
-      summary.late = { rows: [...late.values()].reduce((a, b) => a + b, 0), days: [...late.keys()].sort() };
+    await close();
   } catch (e) {
-    // Nothing of this run is committed (COMMIT is not sent yet): its complete files go too, so a
-    // failed run leaves the prefix as it found it. (A killed run's are deleted by the next run.)
-    await out.abort();
-    await store
-      .remove(
-        bucket,
-        files.map((f) => f.key),
-      )
-      .catch(() => {});
+    const o = open as { upload: { abort(): Promise<void> } } | undefined;
+    await o?.upload.abort().catch(() => {});
     throw e;
   }
+  if (late.size)
+    summary.late = { rows: [...late.values()].reduce((a, b) => a + b, 0), days: [...late.keys()].sort() };
   return files;
 }
 

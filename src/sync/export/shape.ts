@@ -131,7 +131,26 @@ export function partitionExpr(shape: ExportShape, alias = 's'): string {
   return `to_char((${c} AT TIME ZONE 'UTC') AT TIME ZONE ${tz}, ${fmt})`;
 }
 
-export { partitionPath, periodDate } from './partitioned.js';
+/** The folder (under the prefix) of a period, e.g. `2026-11-30/` or `date=2026-11-30/hour=13/`. */
+export function partitionPath(shape: ExportShape, period: string | null): string {
+  const spec = shape.spec.partition;
+  if (!spec) return '';
+  const hive = spec.style === 'hive';
+  if (period === null)
+    return hive
+      ? `${spec.granularity === 'month' ? 'month' : 'date'}=__HIVE_DEFAULT_PARTITION__/`
+      : '__null__/';
+  if (spec.granularity === 'hour') {
+    const [d, h] = period.split(' ');
+    return hive ? `date=${d}/hour=${h}/` : `${d}/${h}/`;
+  }
+  return hive ? `${spec.granularity === 'month' ? 'month' : 'date'}=${period}/` : `${period}/`;
+}
+
+/** The date of a period (for readiness): its first 10 characters for day and hour. */
+export function periodDate(period: string): string {
+  return period.slice(0, 10);
+}
 
 /** `watermark - lookback` as the cursor's type. */
 export function lowerBoundExpr(shape: ExportShape, watermark: string): string {
