@@ -341,8 +341,16 @@ async function writeFiles(
     }
     await close();
   } catch (e) {
+    // Nothing of this run is committed (COMMIT is not sent yet): its complete files go too, so a
+    // failed run leaves the prefix as it found it. (A killed run's are deleted by the next run.)
     const o = open as { upload: { abort(): Promise<void> } } | undefined;
     await o?.upload.abort().catch(() => {});
+    await store
+      .remove(
+        bucket,
+        files.map((f) => f.key),
+      )
+      .catch(() => {});
     throw e;
   }
   if (late.size)
