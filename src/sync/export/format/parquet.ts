@@ -117,9 +117,24 @@ function element(column: ExportColumn, k: Kind): { pages: SchemaElement; footer:
  * strings is built several times faster than one of byte arrays); everything else is ASCII.
  */
 export function parquetInputs(kinds: readonly Kind[]): FieldInput[] {
-  return kinds.map((k) =>
-    k.kind === 'json' ? 'bytes' : k.kind === 'string' || k.kind === 'array' ? 'utf8' : 'ascii',
-  );
+  return kinds.map((k): FieldInput => {
+    switch (k.kind) {
+      case 'json':
+        return 'bytes';
+      case 'string':
+      case 'array':
+        return 'utf8';
+      case 'int64':
+        return 'int64';
+      case 'int16':
+      case 'int32':
+        return 'int32';
+      case 'timestamp':
+        return k.utc ? 'timestamptz' : 'timestamp';
+      default:
+        return 'ascii';
+    }
+  });
 }
 
 /** Reads one column's text values into what hyparquet-writer encodes for its schema element.
@@ -128,7 +143,8 @@ function converter(column: ExportColumn, k: Kind): (v: string) => unknown {
   switch (k.kind) {
     case 'int16':
     case 'int32':
-      return (v) => {
+      return (v: string | number) => {
+        if (typeof v === 'number') return v;
         const n = Number(v);
         if (!Number.isInteger(n))
           throw new ExportTypeError(
@@ -138,7 +154,7 @@ function converter(column: ExportColumn, k: Kind): (v: string) => unknown {
         return n;
       };
     case 'int64':
-      return (v) => BigInt(v);
+      return (v: string | bigint) => (typeof v === 'bigint' ? v : BigInt(v));
     case 'float32':
     case 'float64':
       // extra_float_digits = 1 prints the shortest text that reads back to the same float.
@@ -157,7 +173,7 @@ function converter(column: ExportColumn, k: Kind): (v: string) => unknown {
     case 'time':
       return (v) => readTime(column, v);
     case 'timestamp':
-      return (v) => readTimestamp(column, v, k.utc);
+      return (v: string | bigint) => (typeof v === 'bigint' ? v : readTimestamp(column, v, k.utc));
     case 'decimal': {
       const { precision, scale } = parquetDecimal(column, k);
       return (v) => readDecimal(column, v, precision, scale);

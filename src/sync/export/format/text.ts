@@ -129,7 +129,9 @@ export function openText(
         const fields = new Array<string>(row.length);
         for (let j = 0; j < row.length; j++) {
           const f = row[j];
-          // The runner hands text formats strings (fieldInputs); bytes are decoded all the same.
+          // The runner hands text formats PostgreSQL's text (fieldInputs): strings, or bytes of it.
+          if (typeof f === 'bigint' || typeof f === 'number')
+            throw new Error(`${format} files take PostgreSQL's text of each value, not a ${typeof f}`);
           const v =
             f instanceof Uint8Array ? Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('utf8') : f;
           if (json) fields[j] = keys[j]! + (v === null || v === undefined ? 'null' : render[j]!(v));

@@ -91,44 +91,45 @@ export function readTimestamp(column: ExportColumn, value: string, utc: boolean)
   return us;
 }
 
-const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
-const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+/** A scratch copy of a short string's characters, for the byte reader below. */
+const scratch = new Uint8Array(32);
+
+/** fastTimestamp of a string (the same reader, on its characters). */
+function fastTimestamp(v: string, utc: boolean): number | undefined {
+  if (v.length > scratch.length) return undefined;
+  for (let i = 0; i < v.length; i++) scratch[i] = v.charCodeAt(i) & 0xff;
+  return fastTimestampBytes(scratch, 0, v.length, utc);
+}
 
 /**
  * The common shapes, `YYYY-MM-DD HH:MM:SS[.f{1,6}]` (plus `+00` for timestamptz, which a UTC
- * session prints), read without a regular expression or BigInt arithmetic: microseconds as an
- * exact Number (years 1970 ± 285 stay below 2^53). Undefined for anything else, which the
- * general reader handles (and refuses when it must).
+ * session prints), read from bytes `s` to `e` without a regular expression or BigInt
+ * arithmetic: microseconds as an exact Number (years 1970 ± 285 stay below 2^53). Undefined for
+ * anything else, which the general reader handles (and refuses when it must).
  */
-function fastTimestamp(v: string, utc: boolean): number | undefined {
-  let end = v.length;
+export function fastTimestampBytes(b: Uint8Array, s: number, e: number, utc: boolean): number | undefined {
+  let end = e - s;
   if (utc) {
-    if (
-      end < 22 ||
-      v.charCodeAt(end - 3) !== 43 ||
-      v.charCodeAt(end - 2) !== 48 ||
-      v.charCodeAt(end - 1) !== 48
-    )
-      return undefined;
+    if (end < 22 || b[e - 3] !== 43 || b[e - 2] !== 48 || b[e - 1] !== 48) return undefined;
     end -= 3;
   }
-  if (end < 19 || end > 26 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 32)
-    return undefined;
-  if (v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
-  const y = two(v, 0) * 100 + two(v, 2);
+  if (end < 19 || end > 26 || b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 32) return undefined;
+  if (b[s + 13] !== 58 || b[s + 16] !== 58) return undefined;
+  const two = (i: number) => (b[s + i]! - 48) * 10 + (b[s + i + 1]! - 48);
+  const y = two(0) * 100 + two(2);
   if (!(y >= 1700 && y <= 2250)) return undefined;
-  const mo = two(v, 5);
-  const d = two(v, 8);
-  const h = two(v, 11);
-  const mi = two(v, 14);
-  const sec = two(v, 17);
+  const mo = two(5);
+  const d = two(8);
+  const h = two(11);
+  const mi = two(14);
+  const sec = two(17);
   if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59)) return undefined;
   let us = 0;
   if (end > 19) {
-    if (v.charCodeAt(19) !== 46 || end === 20) return undefined;
+    if (b[s + 19] !== 46 || end === 20) return undefined;
     let scale = 100_000;
     for (let i = 20; i < end; i++, scale /= 10) {
-      const c = digit(v, i);
+      const c = b[s + i]! - 48;
       if (!(c >= 0 && c <= 9)) return undefined;
       us += c * scale;
     }
