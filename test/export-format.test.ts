@@ -55,7 +55,10 @@ const ROWS = `INSERT INTO "src" VALUES
  (4, 9007199254740993, 0, 0, 123.4, 0, -2.2250738585072014e-308, -1e-30, true,
   'emoji 🚀🎉 and CJK 漢字', E'"\\n"', '""', '2024-02-29',
   '1969-12-31 23:59:59.5', '1900-01-01 00:00:00+00', '12:00:00.5',
-  '{"nested": {"deep": [true, false, null]}}', '[1, 2, 3]', NULL, '\\xdeadbeef', '0', '{NULL}', '{7}')`;
+  '{"nested": {"deep": [true, false, null]}}', '[1, 2, 3]', NULL, '\\xdeadbeef', '0', '{NULL}', '{7}'),
+ -- negative integers of every width that are read straight from the bytes (up to 15 digits)
+ (5, -123456789012345, -7, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  '1970-01-01 00:00:00', '1969-12-31 23:59:59.999999+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{-1}')`;
 
 const SESSION = `SET DateStyle = ISO, MDY; SET TimeZone = 'UTC'; SET IntervalStyle = postgres; SET extra_float_digits = 1`;
 
@@ -194,7 +197,7 @@ const CASES: [ExportFormat, ExportCompression][] = (['parquet', 'csv', 'jsonl'] 
 
 describe('every format and compression reads back in DuckDB equal to the PostgreSQL source', () => {
   it.each(CASES)('%s / %s', async (format, compression) => {
-    expect(source).toHaveLength(4);
+    expect(source).toHaveLength(5);
     const file = path.join(dir, `rows-${compression}${fileExtension(format, compression)}`);
     const sink = new FileSink(file);
     const w = openRowFile(format, compression, columns, sink);
@@ -207,7 +210,7 @@ describe('every format and compression reads back in DuckDB equal to the Postgre
     await w.write(rows.slice(0, 2));
     await w.write(rows.slice(2));
     const result = await w.finish();
-    expect(result).toEqual({ rows: 4, bytes: fs.statSync(file).size });
+    expect(result).toEqual({ rows: 5, bytes: fs.statSync(file).size });
     if (format === 'parquet') {
       const codecs = await duckRows(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
       expect(codecs.map((r) => r.compression)).toEqual([
