@@ -218,6 +218,50 @@ describe('review state', () => {
     expect(lines).toContain('vendor loses update on table app.t7 (wh)');
   });
 
+  it('the access summary: memberships and datashare consumers, gained and lost', () => {
+    const role = (memberOf: string[]) => ({
+      kind: 'role',
+      name: 'analyst',
+      login: true,
+      memberOf,
+      passwordRef: null,
+    });
+    const share = (consumers: string[], tables: string[]) => ({
+      kind: 'datashare',
+      name: 'toplyne_share',
+      publicAccessible: false,
+      schemas: ['analytics'],
+      tables,
+      includeNew: [],
+      consumers: consumers.map((id) => ({
+        type: 'account',
+        id,
+        viaDataCatalog: false,
+        status: 'authorized',
+      })),
+    });
+    const change = (before: unknown, after: unknown) =>
+      ({ ...grantUpdate(1), connection: 'wh', before, after }) as unknown as Parameters<
+        typeof accessLines
+      >[0][number];
+    const lines = accessLines([
+      change(role(['readers']), role(['writers'])),
+      change(
+        share(['111122223333'], ['analytics.events']),
+        share(['444455556666'], ['analytics.events', 'analytics.users']),
+      ),
+      change(share(['777788889999'], ['analytics.events']), share(['777788889999'], ['analytics.users'])),
+    ]);
+    expect(lines).toEqual([
+      'analyst gains the access of writers (member of it) (wh)',
+      'analyst loses the access of readers (no longer a member) (wh)',
+      'account 444455556666 gains read of datashare toplyne_share (schema analytics, analytics.events, analytics.users) (wh)',
+      'account 111122223333 loses read of datashare toplyne_share (wh)',
+      'account 777788889999 gains read of analytics.users through datashare toplyne_share (wh)',
+      'account 777788889999 loses read of analytics.events through datashare toplyne_share (wh)',
+    ]);
+  });
+
   it('detail lines escape control characters from the plan', () => {
     const c = grantUpdate(1);
     c.reasons = ['evil \u001b[31m red'];

@@ -74,6 +74,48 @@ export function accessLines(changes: readonly Change[]): string[] {
     const b = c.before;
     const a = c.after;
     const r = a ?? b;
+    if (r?.kind === 'role') {
+      // A membership gives the member every privilege of the role it joins.
+      const had = b?.kind === 'role' ? b.memberOf : [];
+      const has = a?.kind === 'role' ? a.memberOf : [];
+      for (const g of has.filter((m) => !had.includes(m)))
+        out.push(safe(`${r.name} gains the access of ${g} (member of it) (${c.connection})`));
+      for (const g of had.filter((m) => !has.includes(m)))
+        out.push(safe(`${r.name} loses the access of ${g} (no longer a member) (${c.connection})`));
+      continue;
+    }
+    if (r?.kind === 'datashare') {
+      // A consumer reads every schema and table in the share.
+      const key = (x: { type: string; id: string }) => `${x.type} ${x.id}`;
+      const had = b?.kind === 'datashare' ? b : undefined;
+      const has = a?.kind === 'datashare' ? a : undefined;
+      const before = new Set((had?.consumers ?? []).map(key));
+      const after = new Set((has?.consumers ?? []).map(key));
+      const objects = (d: typeof had) => [
+        ...(d?.schemas ?? []).map((x) => `schema ${x}`),
+        ...(d?.tables ?? []),
+      ];
+      const added = objects(has).filter((o) => !objects(had).includes(o));
+      const removed = objects(had).filter((o) => !objects(has).includes(o));
+      for (const k of after)
+        if (!before.has(k))
+          out.push(
+            safe(
+              `${k} gains read of datashare ${r.name} (${objects(has).join(', ') || 'nothing yet'}) (${c.connection})`,
+            ),
+          );
+        else if (added.length)
+          out.push(
+            safe(`${k} gains read of ${added.join(', ')} through datashare ${r.name} (${c.connection})`),
+          );
+      for (const k of before)
+        if (!after.has(k)) out.push(safe(`${k} loses read of datashare ${r.name} (${c.connection})`));
+        else if (removed.length)
+          out.push(
+            safe(`${k} loses read of ${removed.join(', ')} through datashare ${r.name} (${c.connection})`),
+          );
+      continue;
+    }
     if (r?.kind !== 'grant' && r?.kind !== 'default_privileges') continue;
     const had = new Set(b && (b.kind === 'grant' || b.kind === 'default_privileges') ? b.privileges : []);
     const has = new Set(a && (a.kind === 'grant' || a.kind === 'default_privileges') ? a.privileges : []);
