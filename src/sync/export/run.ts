@@ -62,7 +62,7 @@ import {
 } from './state.js';
 
 /** Rows per parquet row group (and per COPY batch): bounds what one file writer holds. */
-const ROW_GROUP_ROWS = 10_000;
+const ROW_GROUP_ROWS = 5_000;
 
 export interface ExportDestination {
   store: ObjectStore;
