@@ -125,7 +125,6 @@ export function inspectWarehouse(live: readonly Resource[], scope: WarehouseScop
     live.filter((r): r is Extract<Resource, { kind: K }> => r.kind === k);
   const liveSchemas = new Map(byKind('schema').map((s) => [s.name, s]));
   const liveRoles = new Map(byKind('role').map((r) => [r.name, r]));
-  const conn = scope.connection;
 
   // Schemas: those asked for, and those wharf created (marked): a marked schema left out of
   // the file would be dropped by the next apply.
