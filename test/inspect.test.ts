@@ -44,9 +44,9 @@ async function onTestServer(text: string): Promise<{ file: string; db: string }>
 }
 
 /** Inspects `file`'s warehouse into a new file and plans it: the plan must be empty. */
-async function inspectAndPlan(file: string, schemas: string[], roles: string[]) {
+async function inspectAndPlan(file: string, schemas: string[], roles: string[], more: string[] = []) {
   const out = path.join(work, `inspected-${++n}.yaml`);
-  const args = ['inspect', '-f', file, '--connection', 'warehouse', '--out', out];
+  const args = ['inspect', '-f', file, '--connection', 'warehouse', ...more, '--out', out];
   for (const s of schemas) args.push('--schema', s);
   for (const r of roles) args.push('--role', r);
   const inspected = await runCli(args);
@@ -76,7 +76,15 @@ describe('wharf inspect: examples on PostgreSQL', () => {
       const { loaded } = loadConfigFile(file);
       const schemas = (loaded!.config.schemas ?? []).map((s) => s.name);
       const roles = (loaded!.config.roles ?? []).map((r) => r.name);
-      const { text, stderr } = await inspectAndPlan(file, schemas, roles);
+      // The quickstart's bucket (a local bucket) comes along.
+      const buckets = (loaded!.config.buckets ?? []).flatMap((b) => [
+        '--connection',
+        'files',
+        '--bucket',
+        b.name,
+      ]);
+      const { text, stderr } = await inspectAndPlan(file, schemas, roles, buckets);
+      if (buckets.length) expect(text).toMatch(/- sid: DenyInsecureTransport|\{ sid: DenyInsecureTransport/);
       expect(text.split('\n')[0]).toMatch(
         /^# yaml-language-server: \$schema=.*schemas\/wharf\.schema\.json$/,
       );

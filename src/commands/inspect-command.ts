@@ -43,8 +43,11 @@ export async function cmdInspect(loaded: LoadedConfig, v: Values, io: Streams): 
   const trips = Object.entries(result.roundTrips)
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');
+  const passwords = result.passwordEnv.length
+    ? `; set ${result.passwordEnv.join(', ')} before an apply creates those roles`
+    : '';
   io.stderr.write(
-    `${v.out ? `Wrote ${escapeControl(v.out)}` : 'Inspected'}: read in ${trips || 'no'} round trip${Object.values(result.roundTrips).reduce((a, b) => a + b, 0) === 1 ? '' : 's'}${result.passwordEnv.length ? `; set ${result.passwordEnv.join(', ')} before apply creates those roles` : ''}.\n`,
+    `${v.out ? `Wrote ${escapeControl(v.out)}` : 'Inspected'} (round trips: ${trips || 'none'})${passwords}.\n`,
   );
   return 0;
 }

@@ -5,11 +5,9 @@
 // words for) becomes a note, and the objects around it are declared so that plan leaves it
 // alone (a schema holding a table the file cannot describe gets `prune: false`). Pure.
 import type {
-  BucketResource,
   DatashareResource,
   DefaultPrivilegeResource,
   GrantResource,
-  IamPolicy,
   PartitionChild,
   Resource,
   RoleResource,
@@ -55,6 +53,8 @@ export interface WarehouseScope {
   /** The session's own roles (LiveSnapshot.connectingRoles): never given a password reference. */
   connectingRoles: string[];
   now: Date;
+  /** The engine's reading of a type the file writes, when not PostgreSQL's (Redshift's defaults). */
+  normalizeType?: (fileType: string) => string;
 }
 
 const IDENT_RE = /^[A-Za-z_\p{L}][A-Za-z0-9_$\p{L}\p{M}\p{Nd}]{0,126}$/u;
@@ -313,10 +313,9 @@ function tableEntry(
   if (!expressible(t.name)) return { problem: 'its name is not a lower-case identifier' };
   if (t.columns.length === 0) return { problem: 'it has no columns' };
   const columns: Record<string, unknown>[] = [];
-  const redshift = scope.engine === 'redshift';
   for (const c of t.columns) {
     if (!expressible(c.name)) return { problem: `column ${shown(c.name)} is not a lower-case identifier` };
-    const type = fileType(c.type, redshift ? redshiftNormalize : normalizeType);
+    const type = fileType(c.type, scope.normalizeType ?? normalizeType);
     if (!type) return { problem: `column ${c.name} has type ${c.type}, which the file cannot write` };
     const col: Record<string, unknown> = { name: c.name, type };
     if (!c.nullable) col.nullable = false;
@@ -353,14 +352,6 @@ function tableEntry(
           : { ...(sortKey.type === 'interleaved' ? { type: 'interleaved' } : {}), columns: sortKey.columns };
   }
   return { value: { value } };
-}
-
-/** Redshift's type names, where `text` is `varchar(256)`: short forms checked against it. */
-function redshiftNormalize(t: string): string {
-  const n = normalizeType(t);
-  if (n === 'text' || n === 'character varying') return 'character varying(256)';
-  if (n === 'numeric') return 'numeric(18,0)';
-  return n;
 }
 
 const DAY = 86_400_000;
@@ -514,32 +505,4 @@ function datashareEntry(
     );
   void scope;
   return { value };
-}
-
-/** A live bucket as a `buckets:` entry; every statement of its policy becomes the file's. */
-export function inspectBucket(b: BucketResource): {
-  entry: Entry<Record<string, unknown>>;
-  notes: InspectNote[];
-} {
-  const notes: InspectNote[] = [];
-  const value: Record<string, unknown> = { name: b.name };
-  const bpa = b.blockPublicAccess;
-  const flags = [bpa.BlockPublicAcls, bpa.IgnorePublicAcls, bpa.BlockPublicPolicy, bpa.RestrictPublicBuckets];
-  if (flags.every((f) => !f)) value.blockPublicAccess = false;
-  else if (!flags.every((f) => f))
-    value.blockPublicAccess = {
-      blockPublicAcls: bpa.BlockPublicAcls,
-      ignorePublicAcls: bpa.IgnorePublicAcls,
-      blockPublicPolicy: bpa.BlockPublicPolicy,
-      restrictPublicBuckets: bpa.RestrictPublicBuckets,
-    };
-  if (b.objectOwnership !== 'BucketOwnerEnforced') value.objectOwnership = b.objectOwnership;
-  if (b.encryption)
-    value.encryption =
-      b.encryption.algorithm === 'AES256'
-        ? { type: 'sse-s3' }
-        : { type: 'sse-kms', ...(b.encryption.kmsKeyId ? { kmsKeyId: b.encryption.kmsKeyId } : {}) };
-  if (b.folders.length) value.folders = b.folders;
-  void (null as IamPolicy | null);
-  return { entry: { value }, notes };
 }

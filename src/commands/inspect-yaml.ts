@@ -36,20 +36,31 @@ export function flow(v: unknown): string {
   return scalar(v);
 }
 
-/** A mapping in block style at `indent`, lists of mappings as block lists, the rest in flow. */
+const WIDTH = 110;
+
+const isMap = (x: unknown): x is Record<string, unknown> =>
+  x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/**
+ * A mapping in block style: the first line starts with `first`, the others with `indent`.
+ * A value that fits on its line is written in flow style; a list of mappings always as a block
+ * list (columns, statements), each item in flow style when it fits.
+ */
 function block(obj: Record<string, unknown>, indent: string, first: string): string[] {
   const lines: string[] = [];
   let lead = first;
   for (const [k, v] of Object.entries(obj)) {
-    if (
-      Array.isArray(v) &&
-      v.length > 0 &&
-      v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))
-    ) {
-      lines.push(`${lead}${scalar(k)}:`);
-      for (const x of v) lines.push(`${indent}  - ${flow(x)}`);
-    } else lines.push(`${lead}${scalar(k)}: ${flow(v)}`);
+    const key = `${lead}${scalar(k)}:`;
     lead = indent;
+    if (Array.isArray(v) && v.length > 0 && v.every(isMap)) {
+      lines.push(key);
+      for (const x of v) {
+        const one = `${indent}  - ${flow(x)}`;
+        lines.push(...(one.length <= WIDTH ? [one] : block(x, `${indent}    `, `${indent}  - `)));
+      }
+    } else if (isMap(v) && `${key} ${flow(v)}`.length > WIDTH) {
+      lines.push(key, ...block(v, `${indent}  `, `${indent}  `));
+    } else lines.push(`${key} ${flow(v)}`);
   }
   return lines;
 }
@@ -62,10 +73,8 @@ function comment(text: string, indent: string): string[] {
 function entryLines(e: Entry<Record<string, unknown>>): string[] {
   const lines: string[] = e.comment ? comment(e.comment, '  ') : [];
   const one = `  - ${flow(e.value)}`;
-  const nested = Object.values(e.value).some(
-    (v) => Array.isArray(v) && v.some((x) => x !== null && typeof x === 'object'),
-  );
-  if (!nested && one.length <= 110) lines.push(one);
+  const nested = Object.values(e.value).some((v) => Array.isArray(v) && v.some(isMap));
+  if (!nested && one.length <= WIDTH) lines.push(one);
   else lines.push(...block(e.value, '    ', '  - '));
   return lines;
 }

@@ -13,7 +13,7 @@ import { foldIdent } from '../plan/normalize.js';
 import { type OpenedConnection, openConnection } from '../providers/connect.js';
 import { engineFor } from '../providers/engine.js';
 import type { LiveSnapshot } from '../providers/provider.js';
-import { type Entry, type InspectNote, inspectBucket, inspectWarehouse } from './inspect-map.js';
+import { type Entry, type InspectNote, inspectWarehouse } from './inspect-map.js';
 import { renderInspected } from './inspect-yaml.js';
 
 export interface InspectOptions {
@@ -81,23 +81,25 @@ export async function inspectConfig(loaded: LoadedConfig, options: InspectOption
       snapshots.set(name, snap);
       roundTrips[name] = snap.roundTrips;
       if (isBuckets) {
+        const inspectResource = engineFor(cfg.type)?.inspect?.resource;
         const live = new Map(
           snap.resources.flatMap((r) => (r.kind === 'bucket' ? [[r.name, r] as const] : [])),
         );
         for (const b of [...options.buckets].sort()) {
           const r = live.get(b);
-          if (!r) {
+          const got = r ? inspectResource?.(r) : undefined;
+          if (!got) {
             notes.push({ object: `bucket ${b}`, reason: `not found on connection ${name}` });
             continue;
           }
-          const { entry, notes: n } = inspectBucket(r);
-          if (bucketConns.length > 1)
-            entry.value = { name: entry.value.name, connection: name, ...entry.value };
-          sections.buckets.push(entry);
-          notes.push(...n);
+          const value =
+            bucketConns.length > 1 ? { name: got.entry.name, connection: name, ...got.entry } : got.entry;
+          sections.buckets.push({ value });
+          notes.push(...got.notes);
         }
         continue;
       }
+      const normalizeType = engineFor(cfg.type)?.inspect?.normalizeType;
       const got = inspectWarehouse(snap.resources, {
         connection: name,
         engine: cfg.type === 'redshift' ? 'redshift' : 'postgres',
@@ -105,6 +107,7 @@ export async function inspectConfig(loaded: LoadedConfig, options: InspectOption
         roles: options.roles,
         connectingRoles: snap.connectingRoles ?? [],
         now,
+        ...(normalizeType ? { normalizeType } : {}),
       });
       const several = warehouses.length > 1;
       for (const key of Object.keys(sections) as (keyof typeof sections)[]) {
