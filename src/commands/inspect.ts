@@ -151,6 +151,10 @@ export async function inspectConfig(loaded: LoadedConfig, options: InspectOption
         reason: 'the file cannot say what the live state holds: plan would change it',
       })),
     ];
+    doc.header = [
+      doc.header[0]!,
+      'Planned against the state it was read from, this file still changes what the notes below name.',
+    ];
     text = renderInspected(doc);
   }
   return { text, notes: doc.notes, roundTrips, residual, passwordEnv };
