@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { acquireLocalServer, inspectConfig, loadConfigText, planConfig } from '../dist/index.js';
 import { PostgresProvider } from '../dist/providers/postgres/postgres-provider.js';
-import { counting, setupSql, shape } from './plan-scale.mjs';
+import { connector, counting, setupSql, shape } from './plan-scale.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000').split(',').map(Number);
@@ -24,19 +23,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-inspect-'));
   const server = await acquireLocalServer({ dir: path.join(tmp, 'pg'), database: 'postgres' });
   process.env.WHARF_BENCH_PASSWORD = server.password;
-  const connect = async (database) => {
-    const c = new pg.Client({
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      database,
-      options: '-c TimeZone=UTC -c client_min_messages=warning',
-    });
-    c.on('error', () => {});
-    await c.connect();
-    return c;
-  };
+  const connect = connector(server);
   const results = { server: null, sizes: [] };
   try {
     const admin = await connect('postgres');

@@ -139,16 +139,9 @@ async function baselineRefresh(client, sh) {
   return trips;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** The fastest run: on a shared machine, noise only ever adds time. */
-const best = (xs) => Math.min(...xs);
-const ms = (x) => `${x.toFixed(1)} ms`;
-
-async function main() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-'));
-  const server = await acquireLocalServer({ dir: path.join(tmp, 'pg'), database: 'postgres' });
-  process.env.WHARF_BENCH_PASSWORD = server.password;
-  const connect = async (database) => {
+/** Opens sessions to a database of the bench server, as its superuser, in UTC. */
+export function connector(server) {
+  return async (database) => {
     const c = new pg.Client({
       host: server.host,
       port: server.port,
@@ -161,6 +154,18 @@ async function main() {
     await c.connect();
     return c;
   };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The fastest run: on a shared machine, noise only ever adds time. */
+const best = (xs) => Math.min(...xs);
+const ms = (x) => `${x.toFixed(1)} ms`;
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-'));
+  const server = await acquireLocalServer({ dir: path.join(tmp, 'pg'), database: 'postgres' });
+  process.env.WHARF_BENCH_PASSWORD = server.password;
+  const connect = connector(server);
   const results = { server: null, sizes: [], validate: null };
   try {
     const admin = await connect('postgres');

@@ -21,7 +21,7 @@ import '../src/engines.js';
 import type { OpenedConnection } from '../src/providers/connect.js';
 import type { Provider } from '../src/providers/provider.js';
 import { S3Provider } from '../src/providers/s3/s3-provider.js';
-import { startS3Server, type TestS3Server, withFakeControls } from './support/s3.js';
+import { bucketsOnly, startS3Server, type TestS3Server, withFakeControls } from './support/s3.js';
 
 let s3: TestS3Server;
 beforeAll(async () => {
@@ -37,17 +37,6 @@ function loadText(text: string, file = path.join(EXAMPLES, 'inline.yaml')): Load
   const { loaded, diagnostics } = loadConfigText(text, file);
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return loaded!;
-}
-
-/** The file's bucket half only (its warehouse half is not what these tests look at). */
-function bucketsOnly(loaded: LoadedConfig): LoadedConfig {
-  const keep = Object.entries(loaded.connections).filter(([, c]) => c.type === 's3');
-  const config = { ...loaded.config, connections: Object.fromEntries(keep) };
-  delete config.schemas;
-  delete config.tables;
-  delete config.syncs;
-  delete config.defaultConnection;
-  return { ...loaded, config, connections: Object.fromEntries(keep), defaultConnection: keep[0]![0] };
 }
 
 /** Plans, applies and inspects through one S3 provider on s3rver, control calls on the fake. */
