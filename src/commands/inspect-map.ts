@@ -4,6 +4,8 @@
 // it says; what it cannot (a quoted mixed-case name, a type or a partitioning the file has no
 // words for) becomes a note, and the objects around it are declared so that plan leaves it
 // alone (a schema holding a table the file cannot describe gets `prune: false`). Pure.
+
+import { periodStart, step } from '../config/to-desired.js';
 import type {
   DatashareResource,
   DefaultPrivilegeResource,
@@ -250,7 +252,7 @@ export function inspectWarehouse(live: readonly Resource[], scope: WarehouseScop
 
   // Datashares (publications on PostgreSQL) whose objects the file declares.
   for (const d of byKind('datashare').sort((a, b) => cmp(a.name, b.name))) {
-    const e = datashareEntry(d, schemaNames, declaredTables, scope);
+    const e = datashareEntry(d, schemaNames, declaredTables);
     if (typeof e === 'string') note(`datashare ${shown(d.name)}`, e);
     else out.datashares.push(e);
   }
@@ -368,7 +370,10 @@ function partitionEntry(
   if (!expressible(by)) return `its partition key ${shown(by)} is not a lower-case identifier`;
   if (!granularity) return 'it is partitioned but has no date partitions to tell the period from';
   const starts = new Set(parts.map((p) => p.from));
-  const current = periodStart(now, granularity);
+  const current = periodStart(
+    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
+    granularity,
+  );
   if (!starts.has(iso(current)))
     return `it has no partition for the current ${granularity} (${iso(current)}), which the file always keeps`;
   let ahead = 0;
@@ -388,22 +393,6 @@ function partitionEntry(
 
 function iso(d: Date): string {
   return d.toISOString().slice(0, 10);
-}
-
-function periodStart(now: Date, g: 'day' | 'week' | 'month' | 'year'): Date {
-  const y = now.getUTCFullYear();
-  const m = now.getUTCMonth();
-  const d = now.getUTCDate();
-  if (g === 'year') return new Date(Date.UTC(y, 0, 1));
-  if (g === 'month') return new Date(Date.UTC(y, m, 1));
-  if (g === 'week') return new Date(Date.UTC(y, m, d - ((now.getUTCDay() + 6) % 7)));
-  return new Date(Date.UTC(y, m, d));
-}
-
-function step(d: Date, g: 'day' | 'week' | 'month' | 'year'): Date {
-  if (g === 'year') return new Date(Date.UTC(d.getUTCFullYear() + 1, 0, 1));
-  if (g === 'month') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
-  return new Date(d.getTime() + (g === 'week' ? 7 : 1) * DAY);
 }
 
 function back(d: Date, g: 'day' | 'week' | 'month' | 'year'): Date {
@@ -480,7 +469,6 @@ function datashareEntry(
   d: DatashareResource,
   schemas: Set<string>,
   declaredTables: Set<string>,
-  scope: WarehouseScope,
 ): Entry<Record<string, unknown>> | string {
   if (!expressible(d.name)) return 'its name is not a lower-case identifier';
   const outside = [
@@ -503,6 +491,5 @@ function datashareEntry(
         ? { account: c.id, ...(c.viaDataCatalog ? { viaDataCatalog: true } : {}) }
         : { namespace: c.id },
     );
-  void scope;
   return { value };
 }

@@ -64,6 +64,14 @@ export async function inspectConfig(loaded: LoadedConfig, options: InspectOption
   const opened: OpenedConnection[] = [];
   const warehouses = names.filter((n) => engineFor(loaded.connections[n]!.type)?.holds === 'warehouse');
   const bucketConns = names.filter((n) => engineFor(loaded.connections[n]!.type)?.holds === 'buckets');
+  const asking = (what: string, given: number, conns: string[], kind: string) => {
+    if (given > 0 && conns.length === 0)
+      throw new Error(
+        `${what} names objects of a ${kind} connection, and none of ${names.join(', ')} is one`,
+      );
+  };
+  asking('--schema/--role', options.schemas.length + options.roles.length, warehouses, 'warehouse');
+  asking('--bucket', options.buckets.length, bucketConns, 'bucket');
   try {
     for (const name of [...warehouses, ...bucketConns]) {
       const cfg = loaded.connections[name]!;
