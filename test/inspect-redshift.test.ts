@@ -86,6 +86,7 @@ describe('wharf inspect on Redshift (emulated)', () => {
       if (example === 'heap-redshift.yaml') {
         expect(result.text).toContain('distribution: { style: key, key: user_id }');
         expect(result.text).toContain('sortKey: { columns: [time] }');
+        expect(result.text).toContain('{ name: user_id, type: bigint, nullable: false, encode: az64 }');
         expect(result.text).toMatch(/\{ name: analysts, type: group \}/);
         expect(result.text).toContain('password: "${env:HEAP_PASSWORD}"');
       } else {

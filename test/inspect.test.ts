@@ -192,6 +192,16 @@ describe('wharf inspect: a warehouse set up by hand', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/carol\.yaml exists; add --force/);
     expect((await runCli(['inspect', '-f', file, '--role', 'carol', '--out', out, '--force'])).code).toBe(0);
+    // Without --out the file goes to stdout, the notes to stderr.
+    const printed = await runCli(['inspect', '-f', file, '--role', 'readers']);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^# yaml-language-server: \$schema=/);
+    expect(printed.stdout).toContain('- { name: readers, type: role }');
+    expect(printed.stderr).toMatch(/^Inspected \(round trips: warehouse 1\)\.$/m);
+    // Nothing to look at is a usage error.
+    const nothing = await runCli(['inspect', '-f', file]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/inspect needs what to look at: --schema, --role or --bucket/);
   }, 120_000);
 });
 
