@@ -5,7 +5,7 @@ import { expressible, fileType, inspectWarehouse, passwordEnvName } from '../src
 import type { Resource, TableResource } from '../src/plan/model.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
-const scope = { connection: 'warehouse', engine: 'postgres' as const, connectingRoles: ['admin'], now: NOW };
+const scope = { connection: 'warehouse', connectingRoles: ['admin'], now: NOW };
 
 function table(name: string, extra: Partial<TableResource> = {}): TableResource {
   return {

@@ -76,7 +76,6 @@ describe('wharf inspect on Redshift (emulated)', () => {
       // The same read as plan's, in the same number of round trips.
       expect(result.roundTrips.warehouse).toBe(planned.roundTrips.warehouse);
       expect(result.residual).toEqual([]);
-      if (process.env.WHARF_INSPECT_SHOW) console.log(result.text);
       expect(result.text).not.toContain('Heap-Passw0rd');
       const inspected = loadConfigText(result.text, 'inspected.yaml');
       expect(inspected.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

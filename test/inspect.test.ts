@@ -57,7 +57,6 @@ async function inspectAndPlan(file: string, schemas: string[], roles: string[], 
   const plan = await runCli(['plan', '-f', out, '--detailed-exitcode']);
   expect({ code: plan.code, out: plan.stdout, err: plan.stderr }).toMatchObject({ code: 0 });
   expect(plan.stdout).toContain('No changes');
-  if (process.env.WHARF_INSPECT_SHOW) console.log(text, inspected.stderr);
   return { text, stderr: inspected.stderr, out };
 }
 

@@ -47,8 +47,6 @@ export interface InspectedWarehouse {
 export interface WarehouseScope {
   /** Connection name, written on entries only when the file has several connections of this kind. */
   connection: string;
-  /** Which engine read the state: its type names and role kinds differ. */
-  engine: 'postgres' | 'redshift';
   /** Schemas and roles asked for on the command line (folded or as typed). */
   schemas: string[];
   roles: string[];

@@ -110,7 +110,6 @@ export async function inspectConfig(loaded: LoadedConfig, options: InspectOption
       const normalizeType = engineFor(cfg.type)?.inspect?.normalizeType;
       const got = inspectWarehouse(snap.resources, {
         connection: name,
-        engine: cfg.type === 'redshift' ? 'redshift' : 'postgres',
         schemas: options.schemas,
         roles: options.roles,
         connectingRoles: snap.connectingRoles ?? [],
