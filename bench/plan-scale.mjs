@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { acquireLocalServer, loadConfigFile, planConfig } from '../dist/index.js';
 import { PostgresProvider } from '../dist/providers/postgres/postgres-provider.js';
@@ -24,7 +25,7 @@ const READERS = 5;
 const LOADERS = 2;
 
 /** The objects for size n, as plain data used both for SQL set-up and the YAML file. */
-function shape(n) {
+export function shape(n) {
   const schemas = Math.max(1, Math.round(n / 100));
   const tables = [];
   const grants = [];
@@ -54,7 +55,7 @@ function shape(n) {
   };
 }
 
-function setupSql(sh) {
+export function setupSql(sh) {
   const out = sh.roles.map((r) => `CREATE ROLE "${r}" NOLOGIN;`);
   for (let s = 0; s < sh.schemas; s++) out.push(`CREATE SCHEMA "s${s}";`);
   for (const t of sh.tables)
@@ -90,7 +91,7 @@ function configYaml(sh, url) {
 }
 
 /** A pg client whose every query is counted: round trips as the server sees them. */
-function counting(client, counter) {
+export function counting(client, counter) {
   return new Proxy(client, {
     get(target, prop) {
       if (prop === 'query')
@@ -138,16 +139,9 @@ async function baselineRefresh(client, sh) {
   return trips;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** The fastest run: on a shared machine, noise only ever adds time. */
-const best = (xs) => Math.min(...xs);
-const ms = (x) => `${x.toFixed(1)} ms`;
-
-async function main() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-'));
-  const server = await acquireLocalServer({ dir: path.join(tmp, 'pg'), database: 'postgres' });
-  process.env.WHARF_BENCH_PASSWORD = server.password;
-  const connect = async (database) => {
+/** Opens sessions to a database of the bench server, as its superuser, in UTC. */
+export function connector(server) {
+  return async (database) => {
     const c = new pg.Client({
       host: server.host,
       port: server.port,
@@ -160,6 +154,18 @@ async function main() {
     await c.connect();
     return c;
   };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The fastest run: on a shared machine, noise only ever adds time. */
+const best = (xs) => Math.min(...xs);
+const ms = (x) => `${x.toFixed(1)} ms`;
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-'));
+  const server = await acquireLocalServer({ dir: path.join(tmp, 'pg'), database: 'postgres' });
+  process.env.WHARF_BENCH_PASSWORD = server.password;
+  const connect = connector(server);
   const results = { server: null, sizes: [], validate: null };
   try {
     const admin = await connect('postgres');
@@ -274,7 +280,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Run when started as a script; bench/inspect.mjs imports the shapes above.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

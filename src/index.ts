@@ -9,6 +9,7 @@ export {
   applyPlan,
   type ChangeResult,
 } from './apply/apply.js';
+export { type InspectResult, inspectConfig } from './commands/inspect.js';
 export { type PlanRun, planConfig } from './commands/plan.js';
 export { readPlanFile } from './commands/plan-file.js';
 export { loadConfigFile, loadConfigText } from './config/load.js';

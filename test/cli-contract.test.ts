@@ -89,12 +89,12 @@ describe('options a command does not take', () => {
     [['validate', '--allow-destroy'], 'validate does not take --allow-destroy (an option of apply)'],
     [['validate', '--markdown'], 'validate does not take --markdown (an option of plan, drift, show)'],
     [['drift', '--detailed-exitcode'], 'drift does not take --detailed-exitcode (an option of plan)'],
-    [['drift', '--out', 'drift.json'], 'drift does not take --out (an option of plan)'],
+    [['drift', '--out', 'drift.json'], 'drift does not take --out (an option of plan, inspect)'],
     [['plan', '--auto-approve'], 'plan does not take --auto-approve (an option of apply)'],
     [['sync', '--detailed-exitcode'], 'sync does not take --detailed-exitcode (an option of plan)'],
     [
       ['show', 'p.json', '--file', 'x.yaml'],
-      'show does not take --file (an option of validate, plan, apply, drift, sync)',
+      'show does not take --file (an option of validate, plan, apply, drift, sync, inspect)',
     ],
     [['plan', '--bogus'], 'unknown option --bogus'],
     [['plan', '-refresh=false'], 'unknown option -refresh'],
@@ -104,7 +104,7 @@ describe('options a command does not take', () => {
     ],
     [
       ['show', 'p.json', '-var', 'region=eu'],
-      'show does not take --var (an option of validate, plan, apply, drift, sync)',
+      'show does not take --var (an option of validate, plan, apply, drift, sync, inspect)',
     ],
     [['plan', '-target=x'], 'unknown option -target'],
     [['sync', '-dry-run'], 'unknown option -dry-run: wharf spells it --dry-run'],

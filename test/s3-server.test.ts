@@ -30,7 +30,13 @@ import type { Provider } from '../src/providers/provider.js';
 import { S3Provider } from '../src/providers/s3/s3-provider.js';
 import { readS3Buckets } from '../src/providers/s3/s3-reader.js';
 import { runCli } from './support/cli.js';
-import { type BucketControls, startS3Server, type TestS3Server, withFakeControls } from './support/s3.js';
+import {
+  type BucketControls,
+  bucketsOnly,
+  startS3Server,
+  type TestS3Server,
+  withFakeControls,
+} from './support/s3.js';
 
 let s3: TestS3Server;
 beforeAll(async () => {
@@ -52,20 +58,6 @@ function loadText(text: string): LoadedConfig {
   const { loaded, diagnostics } = loadConfigText(text, 'inline.yaml');
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return bucketsOnly(loaded!);
-}
-
-/**
- * The examples' bucket half: their warehouse half (the tables their exports read, on the
- * embedded warehouse) is run by the export tests, not against this S3 server.
- */
-function bucketsOnly(loaded: LoadedConfig): LoadedConfig {
-  const keep = Object.entries(loaded.connections).filter(([, c]) => c.type === 's3');
-  const config = { ...loaded.config, connections: Object.fromEntries(keep) };
-  delete config.schemas;
-  delete config.tables;
-  delete config.syncs;
-  delete config.defaultConnection;
-  return { ...loaded, config, connections: Object.fromEntries(keep), defaultConnection: keep[0]![0] };
 }
 
 /** Plans and applies through the S3 provider on s3rver, control calls on the fake. */

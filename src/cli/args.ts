@@ -35,6 +35,12 @@ export interface Values {
   plain?: boolean;
   help?: boolean;
   version?: boolean;
+  // wharf inspect
+  connection?: string[];
+  schema?: string[];
+  role?: string[];
+  bucket?: string[];
+  force?: boolean;
 }
 
 export type ParsedArgs =

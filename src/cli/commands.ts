@@ -22,7 +22,13 @@ export type OptionName =
   | 'no-color'
   | 'plain'
   | 'help'
-  | 'version';
+  | 'version'
+  // wharf inspect
+  | 'connection'
+  | 'schema'
+  | 'role'
+  | 'bucket'
+  | 'force';
 
 export interface OptionSpec {
   type: 'boolean' | 'string';
@@ -54,6 +60,12 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
   plain: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  // wharf inspect
+  connection: { type: 'string', value: 'NAME', multiple: true },
+  schema: { type: 'string', value: 'NAME', multiple: true },
+  role: { type: 'string', value: 'NAME', multiple: true },
+  bucket: { type: 'string', value: 'NAME', multiple: true },
+  force: { type: 'boolean' },
 };
 
 /**
@@ -73,7 +85,16 @@ export const TERRAFORM_SPELLINGS: ReadonlySet<string> = new Set([
   'version',
 ]);
 
-export type CommandName = 'validate' | 'plan' | 'apply' | 'drift' | 'show' | 'sync' | 'help' | 'version';
+export type CommandName =
+  | 'validate'
+  | 'plan'
+  | 'apply'
+  | 'drift'
+  | 'show'
+  | 'sync'
+  | 'inspect'
+  | 'help'
+  | 'version';
 
 export interface CommandSpec {
   name: CommandName;
@@ -244,6 +265,35 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     args: { min: 0, max: Number.POSITIVE_INFINITY, name: 'sync name' },
     examples: ['wharf sync -f examples/quickstart.yaml', 'wharf sync events users --dry-run'],
     exitCodes: '0 every sync ok, 1 any failed (or bad file), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM',
+  },
+  inspect: {
+    name: 'inspect',
+    summary: 'write a wharf file from a live warehouse and its buckets',
+    usage: [
+      'wharf inspect [-f FILE] [--connection NAME]... [--schema NAME]... [--role NAME]... [--bucket NAME]...',
+      '              [--var NAME=VALUE]... [--var-file FILE] [--out FILE [--force]]',
+    ],
+    description:
+      "Reads the named schemas, roles and buckets through the file's connections (the same read as\nplan) and prints a wharf file that, planned against them, changes nothing: the schemas with\ntheir tables, the roles with their memberships and the roles they name, the grants and default\nprivileges those roles hold there, datashares, buckets with their settings and policy. Schemas\nand roles wharf created are always included (apply would drop them otherwise). Passwords are\nnever read: a login role gets a ${env:NAME_PASSWORD} reference. What it sees but cannot write\nis listed on stderr and as comments in the file.",
+    options: [
+      ['file', 'a file declaring the connections (default wharf.yaml); its other sections are ignored'],
+      ['connection', 'a connection of the file to read (repeatable; default every one)'],
+      ['schema', 'a schema to write, with its tables and the grants on them (repeatable)'],
+      ['role', 'a role to write, with its memberships, grants and default privileges (repeatable)'],
+      ['bucket', 'a bucket of a bucket connection to write (repeatable)'],
+      VAR,
+      VAR_FILE,
+      ['out', 'write the file there instead of stdout'],
+      ['force', 'with --out, overwrite an existing file'],
+      NO_COLOR,
+      HELP,
+    ],
+    args: { min: 0, max: 0, name: '' },
+    examples: [
+      'wharf inspect -f connections.yaml --schema analytics --role vendor --out wharf.yaml',
+      'wharf inspect -f connections.yaml --connection warehouse --schema raw --connection drop --bucket acme-drop',
+    ],
+    exitCodes: '0 written, 1 error (or the file exists without --force)',
   },
   help: {
     name: 'help',

@@ -76,7 +76,7 @@ export interface MainOptions {
 }
 
 /** Commands that may connect, and so hold the embedded warehouse. */
-const CONNECTING = new Set<CommandName>(['plan', 'apply', 'drift', 'sync']);
+const CONNECTING = new Set<CommandName>(['plan', 'apply', 'drift', 'sync', 'inspect']);
 
 export async function main(
   argv: string[],
@@ -177,6 +177,13 @@ export async function main(
       }
       case 'show':
         return await cmdShow(ctx);
+      case 'inspect': {
+        ctx.guard?.setNote('nothing was changed');
+        const loaded = load(ctx);
+        if (!loaded) return 1;
+        const { cmdInspect } = await import('../commands/inspect-command.js');
+        return await cmdInspect(loaded, ctx.v, ctx.io);
+      }
       case 'help':
       case 'version':
         throw new Error(`${command} is answered before any command runs`);

@@ -223,7 +223,8 @@ function utc(y: number, m: number, d: number): Date {
   return t;
 }
 
-function periodStart(d: Date, g: PartitionSpec['granularity']): Date {
+/** The first day of the period holding `d` (UTC); also read by `wharf inspect`. */
+export function periodStart(d: Date, g: PartitionSpec['granularity']): Date {
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
   switch (g) {
@@ -240,7 +241,8 @@ function periodStart(d: Date, g: PartitionSpec['granularity']): Date {
   }
 }
 
-function step(d: Date, g: PartitionSpec['granularity']): Date {
+/** The first day of the period after the one starting at `d`; also read by `wharf inspect`. */
+export function step(d: Date, g: PartitionSpec['granularity']): Date {
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
   switch (g) {

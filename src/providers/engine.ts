@@ -87,6 +87,25 @@ export interface Engine {
    * sessions (`OpenedConnection.connectSql`), and src/sync runs its syncs as PostgreSQL.
    */
   readonly sync?: EngineSync;
+  /** `wharf inspect`: how the engine turns what it read back into the file (see InspectHooks). */
+  readonly inspect?: InspectHooks;
+}
+
+// `wharf inspect` (src/commands/inspect.ts): the inverse of an engine's toDesired.
+
+/** A live resource as an entry of the file, and what the file could not say about it. */
+export interface InspectEntry {
+  entry: Record<string, unknown>;
+  notes: { object: string; reason: string }[];
+}
+
+export interface InspectHooks {
+  /** The section of the file its resources of `kind` go to, e.g. `buckets`. */
+  readonly sections?: Partial<Record<ResourceKind, string>>;
+  /** A live resource of a kind it owns as a file entry (buckets). */
+  resource?(r: Resource): InspectEntry | undefined;
+  /** Column types as its connections read them back from a type the file writes (Redshift's defaults). */
+  normalizeType?(fileType: string): string;
 }
 
 /** An engine's own sync paths: each runs one sync to its end (state, batches, counts). */

@@ -27,6 +27,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { LoadedConfig } from '../../src/config/types.js';
 import type { S3Like } from '../../src/providers/s3/s3-reader.js';
 
 export interface TestS3Server {
@@ -476,4 +477,18 @@ function storedPolicy(text: string): string {
     return st;
   });
   return JSON.stringify({ ...doc, Statement: Array.isArray(doc.Statement) ? statements : statements[0] });
+}
+
+/**
+ * The examples' bucket half: their warehouse half (the tables their exports read, on the
+ * embedded warehouse) is run by the export tests, not against this S3 server.
+ */
+export function bucketsOnly(loaded: LoadedConfig): LoadedConfig {
+  const keep = Object.entries(loaded.connections).filter(([, c]) => c.type === 's3');
+  const config = { ...loaded.config, connections: Object.fromEntries(keep) };
+  delete config.schemas;
+  delete config.tables;
+  delete config.syncs;
+  delete config.defaultConnection;
+  return { ...loaded, config, connections: Object.fromEntries(keep), defaultConnection: keep[0]![0] };
 }

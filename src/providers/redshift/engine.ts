@@ -5,7 +5,7 @@
 // first use only.
 import type { Engine } from '../engine.js';
 import { diffDatashares } from './datashare-diff.js';
-import { applyRedshiftDesired } from './desired.js';
+import { applyRedshiftDesired, normalizeRedshiftType } from './desired.js';
 import { locateRedshiftDiagnostics } from './locate.js';
 import { checkRedshiftRules, REDSHIFT_PRIVILEGES } from './rules.js';
 import { diffRedshiftTable } from './table-diff.js';
@@ -29,6 +29,7 @@ export const redshiftEngine: Engine = {
   // encodings, and what Redshift cannot alter in place.
   diffTable: (have, want, base) => (want.redshift ? diffRedshiftTable(have, want, base) : undefined),
   locate: locateRedshiftDiagnostics,
+  inspect: { normalizeType: normalizeRedshiftType },
   sync: {
     runInside: async (sync, conn, options) =>
       (await import('./sync-run.js')).runOnRedshift(sync, conn, options),

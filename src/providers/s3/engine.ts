@@ -6,6 +6,7 @@ import type { Engine } from '../engine.js';
 import { diffBuckets } from './bucket-diff.js';
 import { BUCKET_CONNECTION_TYPES, bucketPatternMessage } from './config.js';
 import { bucketsToDesired } from './desired.js';
+import { inspectBucket } from './inspect.js';
 import { locateBucketDiagnostics } from './locate.js';
 import { compilePolicy, readersOf } from './policy/index.js';
 import { checkBucketRules } from './rules.js';
@@ -43,5 +44,9 @@ export const s3Engine: Engine = {
     const b = (loaded.config.buckets ?? []).find((x) => x.name === bucket);
     if (!b) return undefined;
     return readersOf(b.policy ? compilePolicy(b.name, b.policy) : null, bucket, prefix);
+  },
+  inspect: {
+    sections: { bucket: 'buckets' },
+    resource: (r) => (r.kind === 'bucket' ? inspectBucket(r) : undefined),
   },
 };
