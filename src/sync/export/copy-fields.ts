@@ -52,26 +52,33 @@ export function rawFields(
   row: (fields: FieldValue[]) => void,
 ): void {
   const n = chunk.length;
+  // Delimiters are found by Buffer.indexOf (memchr), not a JavaScript loop over every byte;
+  // backslashes, rare, are found once per chunk and followed with a pointer.
+  let backslash = chunk.indexOf(92);
   let i = 0;
   while (i < n) {
+    let lineEnd = chunk.indexOf(10, i);
+    if (lineEnd < 0) lineEnd = n;
     const fields: FieldValue[] = [];
     let k = 0;
     for (;;) {
-      const start = i;
-      // Backslash (an escape, or \N) and bytes above 0x7f (UTF-8) seen in the field.
-      let flags = 0;
-      let c = 10;
-      while (i < n) {
-        c = chunk[i]!;
-        if (c === 9 || c === 10) break;
-        if (c === 92) flags |= 1;
-        else if (c > 127) flags |= 2;
-        i++;
+      let end = chunk.indexOf(9, i);
+      if (end < 0 || end > lineEnd) end = lineEnd;
+      while (backslash !== -1 && backslash < i) backslash = chunk.indexOf(92, backslash + 1);
+      const input = inputs[k] ?? 'ascii';
+      let flags = backslash !== -1 && backslash < end ? 1 : 0;
+      // Text is decoded as UTF-8 only when it holds a byte above 0x7f.
+      if (input === 'utf8' || flags) {
+        for (let j = i; j < end; j++)
+          if (chunk[j]! > 127) {
+            flags |= 2;
+            break;
+          }
       }
-      fields.push(field(chunk, start, i, flags, inputs[k] ?? 'ascii'));
+      fields.push(field(chunk, i, end, flags, input));
       k++;
-      i++;
-      if (c !== 9) break;
+      i = end + 1;
+      if (end === lineEnd) break;
     }
     row(fields);
   }
