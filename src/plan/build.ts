@@ -109,7 +109,6 @@ export function buildPlan(input: BuildInput): Plan {
 /** Every address of the file and of the live state, for telling a target that names nothing. */
 function knownAddresses(input: BuildInput): Set<string> {
   const known = new Set<string>();
-  for (const c of input.connections)
-    for (const r of [...c.desired, ...c.live]) known.add(address(c.name, r));
+  for (const c of input.connections) for (const r of [...c.desired, ...c.live]) known.add(address(c.name, r));
   return known;
 }

@@ -3,8 +3,8 @@
 // (`warehouse.grant:*`, `warehouse.table:analytics.*`). The plan keeps the changes a target
 // names and the ones they cannot run without, found through `dependsOn` (order.ts): a create or
 // update needs the creates and updates of what it depends on (a grant: its role, its schema or
-// table), transitively; a delete needs the deletes of what depends on it to run first (a role is
-// dropped after the revokes of its privileges). Pure: no I/O.
+// table), transitively; a delete needs the deletes of what depends on it to run first (a schema
+// is dropped after its tables, a role after the revokes of its privileges). Pure: no I/O.
 import type { Change, Diagnostic } from './plan.js';
 
 export const TARGET_CODE = 'target';
@@ -38,11 +38,12 @@ export function selectTargets(
     (t) => !changes.some((c) => matchesTarget(t, c.address)) && !someKnown(t, known),
   );
   const byAddress = new Map<string, Change>();
-  // A delete's dependants: the deletes that must run before it.
+  // A delete's dependants: the deletes that must run before it (a schema's tables). A role's
+  // dependencies are its groups: a group is dropped without dropping its members.
   const dependants = new Map<string, Change[]>();
   for (const c of changes) {
     byAddress.set(c.address, c);
-    if (c.action !== 'delete') continue;
+    if (c.action !== 'delete' || c.kind === 'role') continue;
     for (const d of c.dependsOn) dependants.set(d, [...(dependants.get(d) ?? []), c]);
   }
   const needs = (c: Change): Change[] =>

@@ -134,7 +134,8 @@ function renderChange(c: Change, opts: TextOptions): string[] {
   const out = [
     `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}${c.widening ? ` ${st.red('[widens access]')}` : ''}`,
   ];
-  if (c.requiredBy) out.push(`        ${st.yellow(`# pulled in: needed by ${safe(c.requiredBy.join(', '))}`)}`);
+  if (c.requiredBy)
+    out.push(`        ${st.yellow(`# pulled in: needed by ${safe(c.requiredBy.join(', '))}`)}`);
   for (const r of c.reasons) out.push(`        ${st.dim(`# ${safe(r)}`)}`);
   for (const f of c.fields) {
     if (f.path === 'policy' && c.policy) continue; // shown below as access lines and a diff
