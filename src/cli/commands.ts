@@ -175,7 +175,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wharf plan --markdown --detailed-exitcode > plan.md',
       'wharf plan --out plan.json        (Terraform spelling: -out=plan.json)',
       'wharf plan -f wharf/ --var-file staging.env --var REGION=eu-west-1',
-      'wharf plan -target warehouse.grant:* --out plan.json    (a partial plan: the grants and what they need)',
+      "wharf plan -target 'warehouse.grant:*' --out plan.json    (a partial plan: the grants and what they need)",
     ],
     exitCodes: '0 ok (with --detailed-exitcode: no changes), 2 changes (with --detailed-exitcode), 1 error',
   },
