@@ -2,18 +2,11 @@
 // explains belong to the file, and the role wharf connects as is never diminished. Pure
 // functions with builders; the end-to-end proof on a real server is test/heap-pattern.test.ts.
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../src/plan/build.js';
 import { connectingRoleDiagnostics, connectingRoleOf } from '../src/plan/connecting-role.js';
 import { diff, explainedGrants } from '../src/plan/diff.js';
-import type {
-  DefaultPrivilegeResource,
-  GrantResource,
-  Resource,
-  RoleResource,
-  TableResource,
-} from '../src/plan/model.js';
+import type { DefaultPrivilegeResource, Resource, TableResource } from '../src/plan/model.js';
 import { hasErrors } from '../src/plan/plan.js';
-import { CAPS, schema } from './support/plan-builders.js';
+import { CAPS, grant, planOf, role, schema } from './support/plan-builders.js';
 
 const table = (id: string, owner: string | null): TableResource => {
   const [s, n] = id.split('.') as [string, string];
@@ -29,21 +22,6 @@ const table = (id: string, owner: string | null): TableResource => {
     comment: null,
   };
 };
-const role = (name: string, extra: Partial<RoleResource> = {}): RoleResource => ({
-  kind: 'role',
-  name,
-  login: false,
-  memberOf: [],
-  passwordRef: null,
-  ...extra,
-});
-const grant = (object: string, grantee: string, privileges: string[]): GrantResource => ({
-  kind: 'grant',
-  objectType: object.includes('.') ? 'table' : 'schema',
-  object,
-  grantee,
-  privileges,
-});
 const defaults = (
   forRole: string,
   schemaName: string | null,
@@ -175,26 +153,7 @@ describe('grants explained by declared default privileges', () => {
 
 describe('the connecting role', () => {
   const plan = (desired: Resource[], live: Resource[], connectingRoles: string[] | undefined) =>
-    buildPlan({
-      configFile: 'wharf.yaml',
-      baseDir: '/project',
-      now: new Date('2026-11-23T00:00:00Z'),
-      diagnostics: [],
-      connections: [
-        {
-          name: 'w',
-          type: 'postgres',
-          spec: { type: 'postgres' },
-          scope: { schemas: [], roles: [] },
-          desired,
-          live,
-          capabilities: CAPS,
-          server: 'PostgreSQL 18',
-          ...(connectingRoles ? { connectingRoles } : {}),
-          compile: (c) => [{ sql: `-- ${c.action} ${c.address}` }],
-        },
-      ],
-    });
+    planOf(desired, live, connectingRoles ? { connectingRoles } : {});
   const errors = (p: ReturnType<typeof plan>) => p.diagnostics.filter((d) => d.severity === 'error');
 
   it('taking LOGIN away is an error naming the role and why; the same change to another role is not', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { partitionsAhead } from '../src/config/to-desired.js';
 import { buildPlan } from '../src/plan/build.js';
 import { diff } from '../src/plan/diff.js';
-import type { ColumnSpec, GrantResource, Resource, RoleResource, TableResource } from '../src/plan/model.js';
+import type { ColumnSpec, Resource } from '../src/plan/model.js';
 import { isWidening, normalizePrivileges, normalizeType } from '../src/plan/normalize.js';
 import type { Change } from '../src/plan/plan.js';
 import { expressionKey } from '../src/plan/sql-parse.js';
@@ -12,7 +12,7 @@ import { REDSHIFT_CAPABILITIES } from '../src/providers/redshift/redshift-intros
 import { compileRedshift } from '../src/providers/redshift/redshift-sql.js';
 import { renderPlanMarkdown } from '../src/render/markdown.js';
 import { PLAIN, renderPlanText } from '../src/render/text.js';
-import { CAPS, schema } from './support/plan-builders.js';
+import { CAPS, grant, planOf, role, schema, table } from './support/plan-builders.js';
 
 const col = (name: string, type = 'bigint', extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
   name,
@@ -20,35 +20,6 @@ const col = (name: string, type = 'bigint', extra: Partial<ColumnSpec> = {}): Co
   nullable: true,
   default: null,
   ...extra,
-});
-const table = (id: string, columns: ColumnSpec[], extra: Partial<TableResource> = {}): TableResource => {
-  const [s, n] = id.split('.') as [string, string];
-  return {
-    kind: 'table',
-    schema: s,
-    name: n,
-    owner: null,
-    columns,
-    primaryKey: null,
-    partition: null,
-    comment: null,
-    ...extra,
-  };
-};
-const role = (name: string, extra: Partial<RoleResource> = {}): RoleResource => ({
-  kind: 'role',
-  name,
-  login: false,
-  memberOf: [],
-  passwordRef: null,
-  ...extra,
-});
-const grant = (object: string, grantee: string, privileges: string[]): GrantResource => ({
-  kind: 'grant',
-  objectType: object.includes('.') ? 'table' : 'schema',
-  object,
-  grantee,
-  privileges,
 });
 const run = (desired: Resource[], live: Resource[]) =>
   diff({ connection: 'w', desired, live, capabilities: CAPS });
@@ -327,25 +298,11 @@ describe('diff', () => {
 });
 
 describe('plan contract and renderers', () => {
-  const plan = buildPlan({
-    configFile: 'wharf.yaml',
-    baseDir: '/project',
-    now: new Date('2026-11-23T00:00:00Z'),
-    diagnostics: [],
-    connections: [
-      {
-        name: 'w',
-        type: 'postgres',
-        spec: { type: 'postgres', url: '${env:DATABASE_URL}' },
-        scope: { schemas: ['s'], roles: ['v'] },
-        desired: [schema('s'), role('v'), grant('s', 'v', ['usage'])],
-        live: [schema('s'), role('v'), grant('s', 'v', ['usage', 'create']), table('s.old', [col('id')])],
-        capabilities: CAPS,
-        server: 'PostgreSQL 18',
-        compile: (c) => [{ sql: `-- ${c.action} ${c.address}` }],
-      },
-    ],
-  });
+  const plan = planOf(
+    [schema('s'), role('v'), grant('s', 'v', ['usage'])],
+    [schema('s'), role('v'), grant('s', 'v', ['usage', 'create']), table('s.old', [col('id')])],
+    { spec: { type: 'postgres', url: '${env:DATABASE_URL}' }, scope: { schemas: ['s'], roles: ['v'] } },
+  );
 
   it('is versioned JSON with changes, diagnostics, summary and per-connection fingerprints', () => {
     expect(plan.format).toBe('wharf-plan');

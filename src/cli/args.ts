@@ -19,6 +19,7 @@ export interface Values {
   var?: string[];
   'var-file'?: string;
   out?: string;
+  target?: string[];
   'lock-timeout'?: string;
   'batch-rows'?: string;
   json?: boolean;

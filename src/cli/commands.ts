@@ -7,6 +7,7 @@ export type OptionName =
   | 'var'
   | 'var-file'
   | 'out'
+  | 'target'
   | 'json'
   | 'markdown'
   | 'detailed-exitcode'
@@ -44,6 +45,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
   var: { type: 'string', value: 'NAME=VALUE', multiple: true },
   'var-file': { type: 'string', value: 'FILE' },
   out: { type: 'string', value: 'FILE' },
+  target: { type: 'string', value: 'ADDRESS', multiple: true },
   json: { type: 'boolean' },
   markdown: { type: 'boolean' },
   'detailed-exitcode': { type: 'boolean' },
@@ -74,6 +76,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
  */
 export const TERRAFORM_SPELLINGS: ReadonlySet<string> = new Set([
   'out',
+  'target',
   'var',
   'var-file',
   'auto-approve',
@@ -127,6 +130,10 @@ const NO_COLOR: [OptionName, string] = [
   'plain output (also NO_COLOR=1; off anyway when not a terminal)',
 ];
 const HELP: [OptionName, string] = ['help', 'this text'];
+const TARGET: [OptionName, string] = [
+  'target',
+  'only the changes at this address and those they need (repeatable; a final * matches a prefix: warehouse.grant:*)',
+];
 const VERBOSE: [OptionName, string] = ['verbose', 'also list the unmanaged objects that were left alone'];
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
@@ -145,14 +152,15 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     name: 'plan',
     summary: 'show what apply would change, with the SQL and API calls',
     usage: [
-      'wharf plan [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]',
+      'wharf plan [-f FILE|DIR] [--var NAME=VALUE]... [--var-file FILE] [--target ADDRESS]... [--out plan.json] [--json | --markdown] [--detailed-exitcode] [-v]',
     ],
     description:
-      'Reads the live state and prints the ordered changes apply would make. Runs nothing from the\nfile. Errors in the plan also go to stderr.',
+      'Reads the live state and prints the ordered changes apply would make. Runs nothing from the\nfile. Errors in the plan also go to stderr. With --target, a partial plan: only the changes at\nthose addresses and the ones they need, said at its top; a target that matches nothing is an error.',
     options: [
       FILE,
       VAR,
       VAR_FILE,
+      TARGET,
       ['out', 'save the plan for a later "wharf apply FILE" (never written when the plan has errors)'],
       ['json', 'print the plan contract as JSON (see README)'],
       ['markdown', 'print Markdown, for pull-request comments'],
@@ -167,6 +175,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wharf plan --markdown --detailed-exitcode > plan.md',
       'wharf plan --out plan.json        (Terraform spelling: -out=plan.json)',
       'wharf plan -f wharf/ --var-file staging.env --var REGION=eu-west-1',
+      "wharf plan -target 'warehouse.grant:*' --out plan.json    (a partial plan: the grants and what they need)",
     ],
     exitCodes: '0 ok (with --detailed-exitcode: no changes), 2 changes (with --detailed-exitcode), 1 error',
   },
@@ -174,15 +183,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     name: 'apply',
     summary: 'make the live state match the file (or a saved plan)',
     usage: [
-      'wharf apply [-f FILE|DIR] [--var NAME=VALUE]... [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [--plain] [-v]',
+      'wharf apply [-f FILE|DIR] [--var NAME=VALUE]... [--target ADDRESS]... [--auto-approve] [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [--plain] [-v]',
       'wharf apply plan.json [--var NAME=VALUE]... [--allow-destroy] [--allow-widen] [--lock-timeout 30s] [--json] [-v]',
     ],
     description:
-      'Plans, asks for confirmation on a terminal, then applies the changes in order, each in its\nown transaction. On a terminal the review screen opens: the changes by connection and kind,\ntheir diffs and SQL, who gains or loses access; a approves (typing the count of destructive\nand widening changes when there are any, then y), q leaves with nothing changed, ? lists the\nkeys, and the apply then runs on the same screen. With --plain, or when CI is set, it asks\n"yes" at a plain prompt instead. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made.',
+      'Plans, asks for confirmation on a terminal, then applies the changes in order, each in its\nown transaction. On a terminal the review screen opens: the changes by connection and kind,\ntheir diffs and SQL, who gains or loses access; a approves (typing the count of destructive\nand widening changes when there are any, then y), q leaves with nothing changed, ? lists the\nkeys, and the apply then runs on the same screen. With --plain, or when CI is set, it asks\n"yes" at a plain prompt instead. Without a terminal it needs --auto-approve or a saved plan.\nA saved plan is refused when the live state changed since it was made. With --target, only\nthe changes at those addresses and the ones they need are planned and applied.',
     options: [
       FILE,
       VAR,
       VAR_FILE,
+      TARGET,
       ['auto-approve', 'do not ask for confirmation'],
       ['allow-destroy', 'allow drops, revokes and data-losing replaces'],
       ['allow-widen', 'allow changes that widen access (bucket policies, public access)'],
@@ -198,6 +208,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'wharf apply -f examples/quickstart.yaml --auto-approve',
       'wharf plan --out plan.json && wharf apply plan.json',
       'wharf apply -auto-approve -lock-timeout=30s      (Terraform spellings)',
+      'wharf apply -target warehouse.role:vendor --auto-approve',
     ],
     exitCodes:
       '0 applied (or nothing to do), 1 refused or failed, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM',
@@ -363,8 +374,8 @@ export function overview(): string {
     ...names.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
     'Every command takes -h, --help (its own options and examples) and --no-color.',
-    "Terraform's single-dash spellings work too: -out=plan.json, -auto-approve, -detailed-exitcode,",
-    '-lock-timeout=30s, -no-color, -json.',
+    "Terraform's single-dash spellings work too: -out=plan.json, -target=ADDRESS, -auto-approve,",
+    '-detailed-exitcode, -lock-timeout=30s, -no-color, -json.',
     '',
     'Exit codes: 0 ok / no changes, 1 error or refusal, 2 changes (plan --detailed-exitcode) or drift,',
     '129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.',

@@ -245,6 +245,11 @@ function commandLineVariables(ctx: Ctx): Record<string, string> {
   return out;
 }
 
+/** `--target`: the addresses (or `*` prefixes) a partial plan is limited to (src/plan/target.ts). */
+function targetOption(ctx: Ctx): { targets?: string[] } {
+  return ctx.v.target?.length ? { targets: ctx.v.target } : {};
+}
+
 /** `--lock-timeout` in milliseconds (default 0); the one duration grammar of config/duration.ts. */
 function durationOption(ctx: Ctx): number {
   const text = ctx.v['lock-timeout'];
@@ -342,7 +347,7 @@ async function cmdPlan(ctx: Ctx, drift: boolean): Promise<number> {
   const loaded = load(ctx);
   if (!loaded) return 1;
   const { planConfig } = await import('../commands/plan.js');
-  const run = await planConfig(loaded);
+  const run = await planConfig(loaded, targetOption(ctx));
   ctx.cleanups.add(run.close);
   const plan = run.plan;
   await run.close();
@@ -442,6 +447,10 @@ async function cmdApply(ctx: Ctx): Promise<number> {
       throw new UsageError(
         `apply takes either a saved plan (${saved}) or -f ${ctx.v.file}, not both; see wharf apply --help`,
       );
+    if (ctx.v.target)
+      throw new UsageError(
+        `apply of a saved plan (${saved}) takes no --target: the plan holds the changes it was made with (plan it with --target); see wharf apply --help`,
+      );
     plan = readPlanFile(saved);
     registerFileSecrets(
       Object.values(plan.connections).map((c) => (c.spec as { url?: string }).url),
@@ -461,13 +470,18 @@ async function cmdApply(ctx: Ctx): Promise<number> {
     const loaded = load(ctx);
     if (!loaded) return 1;
     const { planConfig } = await import('../commands/plan.js');
-    const run = await planConfig(loaded);
+    const run = await planConfig(loaded, targetOption(ctx));
     ctx.cleanups.add(run.close);
     plan = run.plan;
     conns = run.connections;
     // On a terminal the review screen replaces the printed plan and the prompt.
     if (!ctx.v['auto-approve'] && plan.changes.length > 0 && !hasErrors(plan.diagnostics) && wantsScreen(ctx))
-      review = await openScreen(ctx, plan, 'wharf apply · review the plan', false);
+      review = await openScreen(
+        ctx,
+        plan,
+        `wharf apply · review the plan${plan.partial ? ` · partial (-target ${escapeControl(plan.partial.targets.join(' '))})` : ''}`,
+        false,
+      );
     if (!ctx.v.json && !review)
       ctx.io.stdout.write(renderPlanText(plan, { style: ctx.style, verbose: ctx.v.verbose }));
     if (hasErrors(plan.diagnostics))

@@ -23,6 +23,8 @@ export interface PlanRun {
 export interface PlanOptions {
   now?: Date;
   open?: typeof openConnection;
+  /** `-target`: plan only the changes these addresses name and what they need (src/plan/target.ts). */
+  targets?: string[];
 }
 
 export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}): Promise<PlanRun> {
@@ -72,6 +74,7 @@ export async function planConfig(loaded: LoadedConfig, options: PlanOptions = {}
     now,
     connections: inputs,
     diagnostics,
+    ...(options.targets?.length ? { targets: options.targets } : {}),
   });
   // Syncs are checked against the tables as this plan leaves them (src/sync), before any data
   // moves; their problems stop only the sync, never the apply.

@@ -1,6 +1,6 @@
 // Assembles the plan contract from per-connection inputs: diff, compile (the provider's pure
 // compiler is passed in), fingerprint, summary. Pure: everything it needs is an argument.
-import { resourceId } from './address.js';
+import { address, resourceId } from './address.js';
 import { connectingRoleDiagnostics } from './connecting-role.js';
 import { type Capabilities, diff } from './diff.js';
 import { fingerprint } from './fingerprint.js';
@@ -16,6 +16,7 @@ import {
   summarize,
   type UnmanagedObject,
 } from './plan.js';
+import { selectTargets, unmatchedTargetDiagnostic } from './target.js';
 
 export interface ConnectionInput {
   name: string;
@@ -37,23 +38,37 @@ export interface BuildInput {
   now: Date;
   connections: ConnectionInput[];
   diagnostics: Diagnostic[];
+  /**
+   * `-target`: keep only the changes these addresses (or `*` prefixes) name and the ones they
+   * need (target.ts). Absent or empty: the whole plan.
+   */
+  targets?: string[];
 }
 
 export function buildPlan(input: BuildInput): Plan {
-  const changes: Change[] = [];
   const unmanaged: UnmanagedObject[] = [];
   const connections: Record<string, ConnectionRecord> = {};
   const diagnostics: Diagnostic[] = [...input.diagnostics];
-  for (const c of input.connections) {
-    const result = diff({
-      connection: c.name,
-      desired: c.desired,
-      live: c.live,
-      capabilities: c.capabilities,
-    });
-    for (const ch of result.changes) ch.statements = c.compile(ch);
-    changes.push(...result.changes);
-    diagnostics.push(...connectingRoleDiagnostics(c.name, result.changes, c.connectingRoles ?? [], c.live));
+  const results = input.connections.map((c) => ({
+    c,
+    result: diff({ connection: c.name, desired: c.desired, live: c.live, capabilities: c.capabilities }),
+  }));
+  const all = results.flatMap((r) => r.result.changes);
+  const targets = input.targets ?? [];
+  const selection = targets.length > 0 ? selectTargets(all, targets, knownAddresses(input)) : undefined;
+  const changes = selection?.changes ?? all;
+  const names = input.connections.map((c) => c.name);
+  for (const t of selection?.unmatched ?? []) diagnostics.push(unmatchedTargetDiagnostic(t, names));
+  for (const ch of changes) {
+    const by = selection?.requiredBy.get(ch.address);
+    if (by) ch.requiredBy = by;
+  }
+  const compile = new Map(input.connections.map((c) => [c.name, c.compile]));
+  for (const ch of changes) ch.statements = compile.get(ch.connection)!(ch);
+  for (const { c, result } of results) {
+    // The connecting role is checked on the changes the plan holds: apply checks the same ones.
+    const own = changes.filter((ch) => ch.connection === c.name);
+    diagnostics.push(...connectingRoleDiagnostics(c.name, own, c.connectingRoles ?? [], c.live));
     unmanaged.push(...result.unmanaged);
     diagnostics.push(...(result.diagnostics ?? []));
     const unmanagedSet = new Set(result.unmanaged.map((u) => u.address));
@@ -87,5 +102,13 @@ export function buildPlan(input: BuildInput): Plan {
       // Present only when some change widens access, so plans without buckets keep their shape.
       ...(changes.some((c) => c.widening) ? { widen: true } : {}),
     },
+    ...(selection ? { partial: { targets: [...targets], leftOut: all.length - changes.length } } : {}),
   };
+}
+
+/** Every address of the file and of the live state, for telling a target that names nothing. */
+function knownAddresses(input: BuildInput): Set<string> {
+  const known = new Set<string>();
+  for (const c of input.connections) for (const r of [...c.desired, ...c.live]) known.add(address(c.name, r));
+  return known;
 }

@@ -78,6 +78,11 @@ export interface Change {
   widening?: boolean;
   /** Bucket changes that touch the bucket policy. */
   policy?: PolicyChange;
+  /**
+   * A partial plan only (`-target`): this change was not named by a target but is kept because
+   * the targeted changes listed here need it (see `Plan.partial`).
+   */
+  requiredBy?: string[];
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -137,6 +142,16 @@ export interface Plan {
   decisions: { destroy: boolean; widen?: boolean };
   /** The bucket exports `wharf sync` runs, as they stand (not changes: apply never runs them). */
   exports?: ExportPlan[];
+  /** Present only on a plan made with `-target`: it holds some of the changes, not all. */
+  partial?: PartialPlan;
+}
+
+/** What a targeted plan (`-target ADDRESS`) was made from and what it leaves out. */
+export interface PartialPlan {
+  /** The targets as given: addresses, or prefixes ending in `*`. */
+  targets: string[];
+  /** How many changes a full plan would also make (neither targeted nor needed by a target). */
+  leftOut: number;
 }
 
 export function summarize(changes: readonly Change[]): Summary {

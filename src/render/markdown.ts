@@ -8,7 +8,7 @@ import type { DriftReport } from '../plan/drift.js';
 import { type Change, type Plan, syncProblems } from '../plan/plan.js';
 import { apiCallLine, policyChangeLines } from './api-call.js';
 import { escapeControlKeepLayout } from './safe-text.js';
-import { exportLines, summaryLine, syncNote } from './text.js';
+import { exportLines, partialNote, summaryLine, syncNote } from './text.js';
 
 const ICON: Record<Change['action'], string> = { create: '➕', update: '✏️', replace: '♻️', delete: '🗑️' };
 
@@ -80,7 +80,12 @@ interface KeptDetail {
 }
 
 function markdownOf(plan: Plan, opts: MarkdownOptions, max: number): string {
-  const head: string[] = [opts.title ?? '### wharf plan', '', ...(opts.intro ? [...opts.intro, ''] : [])];
+  const head: string[] = [
+    opts.title ?? '### wharf plan',
+    '',
+    ...(opts.intro ? [...opts.intro, ''] : []),
+    ...(plan.partial ? [`> ⚠️ ${partialNote(plan, (t) => `\`${t}\``)}`, ''] : []),
+  ];
   const problems = plan.diagnostics.filter((d) => d.severity !== 'info');
   const diagnostics = problems.map((d) =>
     piece(
@@ -109,7 +114,9 @@ function markdownOf(plan: Plan, opts: MarkdownOptions, max: number): string {
     summary.push(
       errors
         ? 'Not known whether the live state matches the file: the plan has errors (above).'
-        : (opts.noChanges ?? 'No changes. The live state matches the file.'),
+        : plan.partial
+          ? 'No changes at the targets.'
+          : (opts.noChanges ?? 'No changes. The live state matches the file.'),
       '',
     );
   } else {
@@ -228,7 +235,7 @@ function mustKeep(c: Change): boolean {
 
 function rowOf(c: Change): string {
   const flags = [c.destructive ? '**yes**' : '', c.widening ? '**widens access**' : ''].filter(Boolean);
-  return `| ${ICON[c.action]} | \`${c.address}\` | ${c.action} | ${flags.join(', ')} |`;
+  return `| ${ICON[c.action]} | \`${c.address}\`${c.requiredBy ? ' _(needed by a target)_' : ''} | ${c.action} | ${flags.join(', ')} |`;
 }
 
 /**
@@ -242,12 +249,13 @@ function detailOf(c: Change, statements: boolean, accessFirst = false): string {
   const access =
     pol.access.length > 0 ? ['Access:', '', ...pol.access.map((a) => `- ${escapeMd(a)}`), ''] : [];
   if (accessFirst) out.push(...access);
+  if (c.requiredBy) out.push(`- pulled in: needed by ${c.requiredBy.map((a) => `\`${a}\``).join(', ')}`);
   for (const r of c.reasons) out.push(`- ${escapeMd(r)}`);
   for (const f of c.fields.filter((x) => !(x.path === 'policy' && c.policy)))
     out.push(
       `- \`${f.path}\`: ${fmt(f.before)} → ${fmt(f.after)}${f.destructive ? ' **(destructive)**' : ''}`,
     );
-  if (c.reasons.length || c.fields.length) out.push('');
+  if (c.requiredBy || c.reasons.length || c.fields.length) out.push('');
   if (!accessFirst) out.push(...access);
   if (!statements) {
     out.push('_Policy diff and statements not shown: the comment would be too long._', '');

@@ -49,10 +49,12 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
   for (const [name, c] of Object.entries(plan.connections)) {
     out.push(st.dim(`Read ${name} (${c.type}, ${c.server}).`));
   }
+  if (plan.partial) out.push('', st.yellow(partialNote(plan)));
   if (plan.changes.length === 0) {
     // A plan with errors is incomplete: it cannot vouch that nothing differs.
     if (plan.diagnostics.some((d) => d.severity === 'error'))
       out.push('', st.red('Not known whether the live state matches the file: the plan has errors (above).'));
+    else if (plan.partial) out.push('', st.green('No changes at the targets.'));
     else out.push('', st.green('No changes. The live state matches the file.'));
   } else {
     out.push('', opts.title ?? 'wharf will make these changes, in this order:', '');
@@ -76,6 +78,18 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * At the top of a plan made with `-target`: it holds some changes only, which ones, and how many
+ * a full plan would also make.
+ */
+export function partialNote(plan: Plan, code: (s: string) => string = (s) => s): string {
+  const p = plan.partial;
+  if (!p) return '';
+  const needed = plan.changes.filter((c) => c.requiredBy).length;
+  const left = p.leftOut;
+  return `Partial plan (-target ${p.targets.map((t) => code(safe(t))).join(', ')}): only the targeted changes${needed ? ` and ${needed.toLocaleString('en-US')} they need` : ''}; ${left === 0 ? 'no other change is left out' : `${left.toLocaleString('en-US')} other change${left === 1 ? ' is' : 's are'} left out (wharf plan without -target shows them)`}.`;
 }
 
 /** The bucket exports `wharf sync` runs: where, how, which types, how many rows, who can read them. */
@@ -120,6 +134,8 @@ function renderChange(c: Change, opts: TextOptions): string[] {
   const out = [
     `  ${color(SYMBOL[c.action].padEnd(3))} ${st.bold(c.address)}  ${color(c.action)}${c.destructive ? ` ${st.red('[destructive]')}` : ''}${c.widening ? ` ${st.red('[widens access]')}` : ''}`,
   ];
+  if (c.requiredBy)
+    out.push(`        ${st.yellow(`# pulled in: needed by ${safe(c.requiredBy.join(', '))}`)}`);
   for (const r of c.reasons) out.push(`        ${st.dim(`# ${safe(r)}`)}`);
   for (const f of c.fields) {
     if (f.path === 'policy' && c.policy) continue; // shown below as access lines and a diff
