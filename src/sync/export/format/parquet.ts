@@ -263,9 +263,12 @@ export function openParquet(
           const v = row[j];
           data[i] = v === null || v === undefined ? null : convert(v as string);
         }
-        // JSON bounds are not truncatable and not ordered as text: no statistics for them.
+        // JSON bounds are not truncatable and not ordered as text: no statistics for them. JSON
+        // values seldom repeat, so they are written plain, without trying a dictionary on each
+        // row group (zstd still folds whatever repeats).
         const k = kinds[j]!.kind;
-        return { name: c.name, data, statistics: k !== 'json' && k !== 'array' };
+        const json = k === 'json' || k === 'array';
+        return { name: c.name, data, statistics: !json, ...(json ? { encoding: 'PLAIN' as const } : {}) };
       });
       await w.write({ columnData, rowGroupSize: batch.length });
       rows += batch.length;
