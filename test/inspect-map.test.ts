@@ -1,7 +1,9 @@
 // The pure part of `wharf inspect` (src/commands/inspect-map.ts): live resources -> file entries,
 // on hand-built live states, for the cases a real server makes awkward to reach.
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { expressible, fileType, inspectWarehouse, passwordEnvName } from '../src/commands/inspect-map.js';
+import { renderInspected } from '../src/commands/inspect-yaml.js';
 import type { Resource, TableResource } from '../src/plan/model.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
@@ -107,5 +109,22 @@ describe('inspect: what the file cannot say', () => {
       { name: 'bot', type: 'user', password: '${env:BOT_PASSWORD}' },
     ]);
     expect(out.passwordEnv).toEqual(['BOT_PASSWORD']);
+  });
+});
+
+describe('inspect: the written YAML', () => {
+  it('names from the warehouse cannot break out of a comment or a value', () => {
+    const hostile = 'evil\rroles: [{ name: intruder }]\u2028\nschemas: []';
+    const text = renderInspected({
+      schemaRef: '../schemas/wharf.schema.json',
+      header: [`inspected ${hostile}`],
+      connections: { warehouse: { type: 'postgres', url: '${env:DATABASE_URL}' } },
+      sections: [['schemas', [{ value: { name: hostile }, comment: hostile }]]],
+      notes: [{ object: `table app."${hostile}"`, reason: 'a quoted name' }],
+    });
+    const doc = parseYaml(text) as Record<string, unknown>;
+    expect(Object.keys(doc).sort()).toEqual(['connections', 'schemas', 'version']);
+    expect(doc.schemas).toEqual([{ name: hostile }]);
+    expect(text).not.toMatch(/\r/);
   });
 });

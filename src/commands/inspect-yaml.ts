@@ -2,6 +2,7 @@
 // in the order of the examples (connections, schemas, tables, roles, grants, default
 // privileges, datashares, buckets), one line per column, with the editor's schema line first
 // and the notes (what was seen but cannot be written) as comments. Pure.
+import { escapeControlKeepLayout } from '../render/safe-text.js';
 import type { Entry, InspectNote } from './inspect-map.js';
 
 export interface InspectDocument {
@@ -65,8 +66,14 @@ function block(obj: Record<string, unknown>, indent: string, first: string): str
   return lines;
 }
 
+/** Comment lines. Text from the warehouse (object names in notes) may hold a carriage return
+ *  or another line break YAML honours: every control character but the newline is escaped, so
+ *  a comment can never end early and turn the rest of its line into file content. */
 function comment(text: string, indent: string): string[] {
-  return text.split('\n').map((l) => `${indent}# ${l}`.trimEnd());
+  return escapeControlKeepLayout(text)
+    .replaceAll('\t', ' ')
+    .split('\n')
+    .map((l) => `${indent}# ${l}`.trimEnd());
 }
 
 /** Short entries fit on one line; tables and buckets are written as blocks. */
