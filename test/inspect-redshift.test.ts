@@ -3,66 +3,26 @@
 // The Redshift examples are applied, inspected, and the inspected file plans nothing: layout
 // (distribution, sort key, encodings), Redshift's type names, users and groups, grants to
 // groups, default privileges, the datashare and its consumer.
-import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyPlan } from '../src/apply/apply.js';
+import { describe, expect, it } from 'vitest';
 import { inspectConfig } from '../src/commands/inspect.js';
 import { planConfig } from '../src/commands/plan.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
 import type { LoadedConfig } from '../src/config/types.js';
-import type { WarehouseProvider } from '../src/providers/provider.js';
-import { startTestServer, type TestServer } from './support/pg.js';
-import { type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+import { loadClean, planAndApplyOn, redshiftHarnesses } from './support/redshift-examples.js';
+import type { RedshiftHarness } from './support/redshift-harness.js';
 
-let server: TestServer;
-const clients: pg.Client[] = [];
-let harness: RedshiftHarness | undefined;
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-afterAll(async () => {
-  for (const c of clients) await c.end();
-  await server?.stop();
-});
-
-async function freshHarness(): Promise<RedshiftHarness> {
-  const db = await server.client(await server.createDatabase('rsinspect'));
-  clients.push(db);
-  harness = await startRedshiftHarness(db);
-  return harness;
-}
-
-function load(file: string): LoadedConfig {
-  const r = loadConfigFile(file);
-  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return r.loaded!;
-}
+const harnesses = redshiftHarnesses('rsinspect');
 
 async function apply(h: RedshiftHarness, loaded: LoadedConfig) {
-  const first = await planConfig(loaded, { open: h.open });
-  const providers = new Map<string, WarehouseProvider>(
-    [...first.connections].map(([n, c]) => [n, c.provider] as const),
-  );
-  const result = await applyPlan(first.plan, providers, {
-    allowDestroy: true,
-    lockTimeoutMs: 0,
-    holder: 'wharf test',
-    env: { HEAP_PASSWORD: 'Heap-Passw0rd' },
-  });
-  await first.close();
+  const { result } = await planAndApplyOn(h, loaded);
   expect(result.results.filter((r) => r.status !== 'done')).toEqual([]);
 }
 
 describe('wharf inspect on Redshift (emulated)', () => {
   for (const example of ['toplyne-redshift.yaml', 'heap-redshift.yaml']) {
     it(`${example}: apply, inspect, plan plans nothing`, async () => {
-      const h = await freshHarness();
-      const loaded = load(`examples/${example}`);
+      const h = await harnesses.fresh();
+      const loaded = loadClean(`examples/${example}`);
       await apply(h, loaded);
       const planned = await planConfig(loaded, { open: h.open });
       await planned.close();

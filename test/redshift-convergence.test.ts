@@ -8,63 +8,25 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyPlan } from '../src/apply/apply.js';
+import { describe, expect, it } from 'vitest';
 import { planConfig } from '../src/commands/plan.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
 import type { LoadedConfig } from '../src/config/types.js';
-import type { WarehouseProvider } from '../src/providers/provider.js';
-import { startTestServer, type TestServer } from './support/pg.js';
-import { NAMESPACE_ARN, type RedshiftHarness, startRedshiftHarness } from './support/redshift-harness.js';
+import { loadClean, planAndApplyOn, redshiftHarnesses } from './support/redshift-examples.js';
+import { NAMESPACE_ARN, type RedshiftHarness } from './support/redshift-harness.js';
 
 const SHARE_ARN =
   'arn:aws:redshift:us-east-1:123456789012:datashare:86b5169f-01dc-4a6f-9fbb-e2e24359e9a8/toplyne_share';
 
-let server: TestServer;
-const clients: pg.Client[] = [];
-let harness: RedshiftHarness | undefined;
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-afterAll(async () => {
-  for (const c of clients) await c.end();
-  await server?.stop();
-});
-
-async function freshHarness(options = {}): Promise<RedshiftHarness> {
-  const db = await server.client(await server.createDatabase('redshift'));
-  clients.push(db);
-  harness = await startRedshiftHarness(db, options);
-  return harness;
-}
-
-function load(file: string): LoadedConfig {
-  const r = loadConfigFile(file);
-  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return r.loaded!;
-}
+const harnesses = redshiftHarnesses('redshift');
+const freshHarness = harnesses.fresh;
+const load = loadClean;
 
 async function planAndApply(h: RedshiftHarness, loaded: LoadedConfig) {
-  const first = await planConfig(loaded, { open: h.open });
-  const providers = new Map<string, WarehouseProvider>(
-    [...first.connections].map(([n, c]) => [n, c.provider] as const),
-  );
-  const result = await applyPlan(first.plan, providers, {
-    allowDestroy: true,
-    lockTimeoutMs: 0,
-    holder: 'wharf test',
-    env: { HEAP_PASSWORD: 'Heap-Passw0rd' },
-  });
-  await first.close();
+  const { plan: first, result } = await planAndApplyOn(h, loaded);
   const second = await planConfig(loaded, { open: h.open });
   await second.close();
-  return { first: first.plan, result, second: second.plan, roundTrips: second.roundTrips };
+  return { first, result, second: second.plan, roundTrips: second.roundTrips };
 }
 
 describe('Redshift convergence (emulated Redshift, loopback control plane)', () => {
@@ -408,7 +370,7 @@ defaultPrivileges:
     expect(h.controlPlane.calls('AuthorizeDataShare')).toEqual([]);
     expect(h.emulator.grants.get('toplyne_share')).toEqual(new Set(['388856629077']));
     // The killed apply's lease is still there, naming it, until it expires.
-    const db = clients.at(-1)!;
+    const db = h.db;
     const lock = await db.query<{ holder: string }>('SELECT holder FROM wharf_meta.apply_lock');
     expect(lock.rows).toEqual([{ holder: expect.stringMatching(/^wharf apply/) }]);
     const loaded = load('examples/toplyne-redshift.yaml');
