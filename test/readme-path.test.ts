@@ -76,18 +76,30 @@ describe("the README's path", () => {
     }
     const state = path.join(copy, 'examples', '.wharf');
     expect(fs.existsSync(path.join(state, 'local', 'pgdata', 'PG_VERSION'))).toBe(true);
+    // The quickstart's export left parquet files in its local bucket.
+    const files = fs.readdirSync(path.join(state, 'buckets'), { recursive: true }).map(String);
+    expect(files.some((f) => f.endsWith('.parquet'))).toBe(true);
 
     const vitest = path.join(copy, 'node_modules', 'vitest', 'vitest.mjs');
     const tests = await run(
       process.execPath,
-      [vitest, 'run', 'test/invalid-config.test.ts', 'test/config-parsers.test.ts'],
+      [
+        vitest,
+        'run',
+        'test/invalid-config.test.ts',
+        'test/config-parsers.test.ts',
+        // The examples' exports and buckets, beside the quickstart's parquet files and bucket.
+        'test/export-examples.test.ts',
+        'test/bucket-examples-simulator.test.ts',
+        'test/cron-drift.test.ts',
+      ],
       { cwd: copy, env, timeout: 120_000 },
     ).then(
       (r) => ({ code: 0, out: r.stdout + r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
     );
     expect(tests.code, tests.out).toBe(0);
-    expect(tests.out).toMatch(/Test Files +2 passed/);
+    expect(tests.out).toMatch(/Test Files +5 passed/);
     expect(fs.existsSync(state)).toBe(true);
   }, 240_000);
 });
